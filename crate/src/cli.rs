@@ -1,0 +1,246 @@
+//! The `tunesmith` command: generate MIDI files, train models, evaluate them.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use burn::prelude::*;
+use clap::{Parser, Subcommand};
+
+use crate::corpus;
+use crate::encoding::{Conditioning, Style};
+use crate::melody::{Key, Meter, Tempo};
+use crate::midi;
+use crate::model::{LstmConfig, MelodyModel, ModelError, ModelSpec, PitchRange, weights};
+use crate::sample::{Request, generate};
+use crate::train::{self, Log, TrainOptions};
+
+include!(concat!(env!("OUT_DIR"), "/embedded_models.rs"));
+
+#[derive(Parser)]
+#[command(name = "tunesmith", version, about = "Generate melodies with a neural model; write them as MIDI.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a melody and write it as a MIDI file.
+    Generate {
+        #[arg(long, default_value_t = 8)]
+        bars: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// 0 = always the likeliest note; 1 = the model's own distribution; up to 3.
+        #[arg(long, default_value_t = 1.0)]
+        temperature: f32,
+        #[arg(long, default_value_t = 120.0)]
+        tempo: f64,
+        #[arg(long, default_value = "4/4", value_parser = parse_meter)]
+        meter: Meter,
+        /// A key such as "G major", "E minor" or "D dorian"; leave out to let the model choose.
+        #[arg(long, value_parser = parse_key)]
+        key: Option<Key>,
+        /// celtic, folk or chorale; leave out for any.
+        #[arg(long, value_parser = parse_style)]
+        style: Option<Style>,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, short)]
+        out: PathBuf,
+    },
+    /// Train a model on the prepared corpus or on a directory of MIDI files.
+    Train {
+        /// Architecture to train.
+        #[arg(long, default_value = "lstm")]
+        model: String,
+        /// The prepared dataset (train/valid/test .tsv.gz).
+        #[arg(long, default_value = "models/data")]
+        data: PathBuf,
+        /// Train on these MIDI files or directories instead (a tenth is held out for validation).
+        #[arg(long, num_args = 1..)]
+        midi: Vec<PathBuf>,
+        /// Where to write the weights (`.bpk`); the spec goes beside it as `.json`.
+        #[arg(long, short)]
+        out: PathBuf,
+        /// Log file (default: the weights path with `.log`).
+        #[arg(long)]
+        log: Option<PathBuf>,
+        #[arg(long, default_value_t = 30.0)]
+        minutes: f64,
+        #[arg(long, default_value_t = 100)]
+        epochs: usize,
+        #[arg(long, default_value_t = 128)]
+        embed: usize,
+        #[arg(long, default_value_t = 256)]
+        hidden: usize,
+        #[arg(long, default_value_t = 2)]
+        layers: usize,
+        #[arg(long, default_value_t = 0.1)]
+        dropout: f64,
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        #[arg(long, default_value_t = 256)]
+        window: usize,
+        #[arg(long, default_value_t = 2e-3)]
+        lr: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 4)]
+        evals_per_epoch: usize,
+        /// Do not transpose tunes into other keys while training.
+        #[arg(long)]
+        no_transpose: bool,
+    },
+}
+
+/// Which model to run: a built-in one by name, or files.
+#[derive(clap::Args)]
+struct ModelArgs {
+    /// A built-in model.
+    #[arg(long, default_value = "lstm")]
+    model: String,
+    /// Weights file (`.bpk`) to use instead of a built-in model; its `.json` spec must sit beside it.
+    #[arg(long)]
+    weights: Option<PathBuf>,
+}
+
+fn parse_meter(s: &str) -> Result<Meter, String> {
+    Meter::parse(s).map_err(|e| e.to_string())
+}
+fn parse_key(s: &str) -> Result<Key, String> {
+    Key::parse(s).map_err(|e| e.to_string())
+}
+fn parse_style(s: &str) -> Result<Style, String> {
+    Style::parse(s).ok_or_else(|| format!("unknown style {s:?}: use celtic, folk or chorale"))
+}
+
+/// Loads a built-in model by name or a model from files.
+pub fn load_model(args_model: &str, weights_path: Option<&PathBuf>, device: &Device) -> Result<(ModelSpec, MelodyModel), String> {
+    let (spec, bytes) = match weights_path {
+        Some(path) => {
+            let spec_path = path.with_extension("json");
+            let json = std::fs::read_to_string(&spec_path).map_err(|e| format!("{}: {e}", spec_path.display()))?;
+            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            (ModelSpec::parse(&json).map_err(|e| e.to_string())?, bytes)
+        }
+        None => {
+            let (_, json, bytes) = EMBEDDED.iter().find(|(name, ..)| *name == args_model).ok_or_else(|| {
+                let names: Vec<&str> = EMBEDDED.iter().map(|(n, ..)| *n).collect();
+                format!("no built-in model named {args_model:?} (built in: {names:?}); pass --weights FILE.bpk")
+            })?;
+            (ModelSpec::parse(json).map_err(|e| e.to_string())?, bytes.to_vec())
+        }
+    };
+    let model = weights::load(&spec, bytes, device).map_err(|e: ModelError| e.to_string())?;
+    Ok((spec, model))
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Generate { bars, seed, temperature, tempo, meter, key, style, model, out } => {
+            let device = Device::flex();
+            let (spec, net) = load_model(&model.model, model.weights.as_ref(), &device)?;
+            let request = Request {
+                bars,
+                temperature,
+                seed,
+                tempo: Tempo::from_bpm(tempo).map_err(|e| e.to_string())?,
+                conditioning: Conditioning { meter, key, style },
+            };
+            let started = Instant::now();
+            let vocab = spec.vocab().map_err(|e| e.to_string())?;
+            let melody = burn::tensor::read_sync(generate(&net, vocab, &device, &request)).map_err(|e| e.to_string())?;
+            let ms = started.elapsed().as_secs_f64() * 1e3;
+            std::fs::write(&out, midi::export(&melody)).map_err(|e| format!("{}: {e}", out.display()))?;
+            let names: Vec<String> = melody.notes().iter().map(|n| n.pitch.to_string()).collect();
+            println!(
+                "wrote {}: {bars} bars of {meter}, {} notes, {} bpm{} ({} on the CPU, {ms:.0} ms)",
+                out.display(),
+                melody.notes().len(),
+                tempo,
+                key.map(|k| format!(", {k}")).unwrap_or_default(),
+                spec.name(),
+            );
+            println!("{}", names.join(" "));
+            Ok(())
+        }
+        Command::Train {
+            model,
+            data,
+            midi,
+            out,
+            log,
+            minutes,
+            epochs,
+            embed,
+            hidden,
+            layers,
+            dropout,
+            batch,
+            window,
+            lr,
+            seed,
+            evals_per_epoch,
+            no_transpose,
+        } => {
+            let range = PitchRange::from(crate::encoding::Vocab::DEFAULT);
+            let spec = match model.as_str() {
+                "lstm" => ModelSpec::Lstm(LstmConfig { range, embed, hidden, layers, dropout }),
+                other => return Err(format!("unknown architecture {other:?}: use lstm")),
+            };
+            let (train_tunes, valid_tunes) = if midi.is_empty() {
+                let t = corpus::load_split(&data, "train").map_err(|e| e.to_string())?;
+                let v = corpus::load_split(&data, "valid").map_err(|e| e.to_string())?;
+                (t, v)
+            } else {
+                let files = corpus::midi_files(&midi).map_err(|e| e.to_string())?;
+                let (mut tunes, skipped) = corpus::load_midi(&files);
+                for s in &skipped {
+                    eprintln!("skipped {}: {}", s.path.display(), s.error);
+                }
+                if tunes.len() < 2 {
+                    return Err(format!("found {} usable MIDI files; at least 2 are needed", tunes.len()));
+                }
+                // Every tenth file is held out to choose the best weights.
+                let valid: Vec<_> = (0..tunes.len()).filter(|i| i % 10 == 9).collect();
+                let mut held = Vec::new();
+                for i in valid.into_iter().rev() {
+                    held.push(tunes.remove(i));
+                }
+                if held.is_empty() {
+                    held.push(tunes.pop().expect("two or more tunes"));
+                }
+                (tunes, held)
+            };
+            let options = TrainOptions {
+                spec,
+                batch,
+                window,
+                lr,
+                max_epochs: epochs,
+                minutes,
+                seed,
+                transpose: !no_transpose,
+                evals_per_epoch,
+            };
+            let log_path = log.unwrap_or_else(|| out.with_extension("log"));
+            let mut log = Log::new(Some(&log_path)).map_err(|e| format!("{}: {e}", log_path.display()))?;
+            let report = train::train(&options, &train_tunes, &valid_tunes, &out, &mut log).map_err(|e| e.to_string())?;
+            println!("weights: {} (log: {})", report.weights.display(), log_path.display());
+            Ok(())
+        }
+    }
+}

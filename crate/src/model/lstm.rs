@@ -1,0 +1,150 @@
+//! A stacked LSTM in the Melody RNN lineage, with a fused cell: each layer is one weight matrix
+//! over `[x, h]`, so a generation step is one matmul per layer instead of eight.
+
+use burn::module::Param;
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use burn::tensor::activation::sigmoid;
+use serde::{Deserialize, Serialize};
+
+use super::{InputEmbedding, ModelError, PitchRange};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LstmConfig {
+    pub range: PitchRange,
+    /// Width of the input embedding.
+    pub embed: usize,
+    pub hidden: usize,
+    pub layers: usize,
+    #[serde(default)]
+    pub dropout: f64,
+}
+
+impl LstmConfig {
+    pub fn init(&self, device: &Device) -> Result<LstmModel, ModelError> {
+        let vocab = self.range.vocab()?;
+        if self.layers == 0 || self.hidden == 0 || self.embed == 0 {
+            return Err(ModelError::Config("an LSTM needs at least one layer and non-zero widths".into()));
+        }
+        let cells = (0..self.layers)
+            .map(|l| FusedCell::new(if l == 0 { self.embed } else { self.hidden }, self.hidden, device))
+            .collect();
+        Ok(LstmModel {
+            input: InputEmbedding::new(vocab, self.embed, device),
+            cells,
+            dropout: DropoutConfig::new(self.dropout).init(),
+            head: LinearConfig::new(self.hidden, vocab.size()).init(device),
+        })
+    }
+}
+
+/// One LSTM layer. Gates are laid out `[input, forget, cell, output]` along the last axis.
+#[derive(Module, Debug)]
+pub struct FusedCell {
+    /// [in + hidden, 4·hidden]: rows for `x` first, then for `h`.
+    pub weight: Param<Tensor<2>>,
+    pub bias: Param<Tensor<1>>,
+    pub input_size: usize,
+    pub hidden: usize,
+}
+
+impl FusedCell {
+    fn new(input_size: usize, hidden: usize, device: &Device) -> Self {
+        let k = 1.0 / (hidden as f64).sqrt();
+        let weight = Tensor::<2>::random([input_size + hidden, 4 * hidden], Distribution::Uniform(-k, k), device);
+        // Forget gate starts open (bias 1) so early training keeps memory (Jozefowicz et al. 2015).
+        let mut bias = vec![0.0f32; 4 * hidden];
+        bias[hidden..2 * hidden].fill(1.0);
+        let bias = Tensor::<1>::from_floats(bias.as_slice(), device);
+        FusedCell { weight: Param::from_tensor(weight), bias: Param::from_tensor(bias), input_size, hidden }
+    }
+
+    fn gates(&self, z: Tensor<2>, c: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        let h = self.hidden;
+        let i = sigmoid(z.clone().slice(s![.., 0..h]));
+        let f = sigmoid(z.clone().slice(s![.., h..2 * h]));
+        let g = z.clone().slice(s![.., 2 * h..3 * h]).tanh();
+        let o = sigmoid(z.slice(s![.., 3 * h..4 * h]));
+        let c = f * c + i * g;
+        let h = o * c.clone().tanh();
+        (h, c)
+    }
+
+    /// One step: `x` [B, in] → new (h, c).
+    fn step(&self, x: Tensor<2>, h: Tensor<2>, c: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        let z = Tensor::cat(vec![x, h], 1).matmul(self.weight.val()) + self.bias.val().unsqueeze::<2>();
+        self.gates(z, c)
+    }
+
+    /// A whole sequence: `x` [B, T, in] → [B, T, H]. The input half of the matmul is done for
+    /// all steps at once; only `h · W_h` is sequential.
+    fn sequence(&self, x: Tensor<3>, mut h: Tensor<2>, mut c: Tensor<2>) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
+        let [b, t, _] = x.dims();
+        let w = self.weight.val();
+        let w_x = w.clone().slice(s![0..self.input_size, ..]);
+        let w_h = w.slice(s![self.input_size.., ..]);
+        let xp = x.matmul(w_x.unsqueeze::<3>()) + self.bias.val().unsqueeze::<3>();
+        let mut out = Vec::with_capacity(t);
+        for step in 0..t {
+            let z = xp.clone().slice(s![.., step..step + 1, ..]).reshape([b, 4 * self.hidden])
+                + h.clone().matmul(w_h.clone());
+            (h, c) = self.gates(z, c);
+            out.push(h.clone().unsqueeze_dim::<3>(1));
+        }
+        (Tensor::cat(out, 1), h, c)
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct LstmModel {
+    pub input: InputEmbedding,
+    pub cells: Vec<FusedCell>,
+    pub dropout: Dropout,
+    pub head: Linear,
+}
+
+/// Hidden and cell state of every layer.
+pub struct LstmState {
+    h: Vec<Tensor<2>>,
+    c: Vec<Tensor<2>>,
+}
+
+impl LstmModel {
+    pub fn start(&self, batch: usize, device: &Device) -> LstmState {
+        let zeros = |cell: &FusedCell| Tensor::<2>::zeros([batch, cell.hidden], device);
+        LstmState { h: self.cells.iter().map(zeros).collect(), c: self.cells.iter().map(zeros).collect() }
+    }
+
+    /// Teacher-forced pass over `tokens` [B, T] → logits [B, T, V] and the final state.
+    pub fn forward(
+        &self,
+        tokens: Tensor<2, Int>,
+        features: Tensor<3, Int>,
+        state: Option<LstmState>,
+    ) -> (Tensor<3>, LstmState) {
+        let [b, _] = tokens.dims();
+        let state = state.unwrap_or_else(|| self.start(b, &tokens.device()));
+        let mut x = self.input.forward(tokens, features);
+        let mut next = LstmState { h: Vec::new(), c: Vec::new() };
+        for (cell, (h, c)) in self.cells.iter().zip(state.h.into_iter().zip(state.c)) {
+            let (y, h, c) = cell.sequence(self.dropout.forward(x), h, c);
+            x = y;
+            next.h.push(h);
+            next.c.push(c);
+        }
+        (self.head.forward(self.dropout.forward(x)), next)
+    }
+
+    /// One generation step: input embedding `x` [B, D] → logits [B, V].
+    pub fn step(&self, mut x: Tensor<2>, state: LstmState) -> (Tensor<2>, LstmState) {
+        let mut next = LstmState { h: Vec::with_capacity(self.cells.len()), c: Vec::with_capacity(self.cells.len()) };
+        for (cell, (h, c)) in self.cells.iter().zip(state.h.into_iter().zip(state.c)) {
+            let (h, c) = cell.step(x, h, c);
+            x = h.clone();
+            next.h.push(h);
+            next.c.push(c);
+        }
+        (self.head.forward(x), next)
+    }
+}

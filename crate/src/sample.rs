@@ -1,0 +1,180 @@
+//! Generation: the sampling loop, run entirely on the model's device.
+//!
+//! Sampling uses the Gumbel-max trick: `argmax(logits + T·g)` with `g` Gumbel noise draws from
+//! `softmax(logits / T)`. The noise for every step comes from a seeded generator on the host and
+//! is uploaded once, so the loop never reads from the device until the end (a read per step
+//! would stall WebGPU), and the same seed on the same backend always gives the same melody.
+
+use burn::prelude::*;
+use thiserror::Error;
+
+use crate::encoding::{Conditioning, Event, Vocab, decode};
+use crate::melody::{Melody, MelodyError, Tempo};
+use crate::model::{MelodyModel, ModelError};
+
+/// SplitMix64: tiny, fast, and identical on every platform.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in the open interval (0, 1).
+    pub fn unit(&mut self) -> f64 {
+        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.unit() * n as f64) as usize
+    }
+
+    pub fn gumbel(&mut self) -> f32 {
+        -(-self.unit().ln()).ln() as f32
+    }
+
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, self.below(i + 1));
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum GenerateError {
+    #[error("length must be 1–{max} bars, got {0}", max = Request::MAX_BARS)]
+    Bars(u32),
+    #[error("temperature must be between 0 and {max}, got {0}", max = Request::MAX_TEMPERATURE)]
+    Temperature(f32),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Melody(#[from] MelodyError),
+}
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub bars: u32,
+    /// 0 is greedy; 1 samples the model's own distribution; higher is wilder.
+    pub temperature: f32,
+    pub seed: u64,
+    pub tempo: Tempo,
+    pub conditioning: Conditioning,
+}
+
+impl Request {
+    pub const MAX_BARS: u32 = 64;
+    pub const MAX_TEMPERATURE: f32 = 3.0;
+
+    pub fn validate(&self) -> Result<(), GenerateError> {
+        if !(1..=Self::MAX_BARS).contains(&self.bars) {
+            return Err(GenerateError::Bars(self.bars));
+        }
+        if !(0.0..=Self::MAX_TEMPERATURE).contains(&self.temperature) {
+            return Err(GenerateError::Temperature(self.temperature));
+        }
+        Ok(())
+    }
+
+    pub fn steps(&self) -> usize {
+        (self.bars * self.conditioning.meter.steps_per_bar()) as usize
+    }
+}
+
+/// Generates a melody. Reads from the device exactly once, at the end.
+pub async fn generate(
+    model: &MelodyModel,
+    vocab: Vocab,
+    device: &Device,
+    request: &Request,
+) -> Result<Melody, GenerateError> {
+    request.validate()?;
+    let steps = request.steps();
+    let v = vocab.size();
+
+    let features: Vec<i32> = (0..steps as u32)
+        .flat_map(|s| request.conditioning.at(s).as_array().map(i32::from))
+        .collect();
+    let features = Tensor::<3, Int>::from_data(TensorData::new(features, [1, steps, 5]), device);
+    let conditioning = model.input().features(features);
+
+    let mut rng = Rng::new(request.seed);
+    let noise: Vec<f32> = (0..steps * v).map(|_| request.temperature * rng.gumbel()).collect();
+    let noise = Tensor::<2>::from_data(TensorData::new(noise, [steps, v]), device);
+
+    let mut state = model.start(1, device);
+    let mut token = Tensor::<2, Int>::from_data(TensorData::new(vec![vocab.start() as i32], [1, 1]), device);
+    let mut sampled = Vec::with_capacity(steps);
+    for t in 0..steps {
+        let x = model.input().token(token) + conditioning.clone().slice(s![.., t..t + 1, ..]).reshape([1, -1]);
+        let logits;
+        (logits, state) = model.step(x, state);
+        token = (logits + noise.clone().slice(s![t..t + 1, ..])).argmax(1);
+        sampled.push(token.clone());
+    }
+    let data = Tensor::cat(sampled, 1)
+        .into_data_async()
+        .await
+        .map_err(|e| ModelError::Read(format!("{e:?}")))?;
+    let tokens = data.try_to_vec_as::<i64>().map_err(|e| ModelError::Read(format!("{e:?}")))?;
+    let events: Vec<Event> = tokens
+        .iter()
+        .map(|&t| vocab.event(t as usize).ok_or_else(|| ModelError::Read(format!("the model produced class {t}"))))
+        .collect::<Result<_, _>>()?;
+    let c = request.conditioning;
+    Ok(Melody::new(decode(&events), request.tempo, c.meter, c.key)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rng_is_deterministic_and_uniform() {
+        let mut a = Rng::new(7);
+        let mut b = Rng::new(7);
+        let xs: Vec<f64> = (0..10_000).map(|_| a.unit()).collect();
+        assert!(xs.iter().zip((0..).map(|_| b.unit())).all(|(x, y)| *x == y));
+        assert!(xs.iter().all(|&x| x > 0.0 && x < 1.0));
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        assert!((mean - 0.5).abs() < 0.01, "{mean}");
+        let mut counts = [0; 4];
+        for _ in 0..4000 {
+            counts[a.below(4)] += 1;
+        }
+        assert!(counts.iter().all(|&c| (900..1100).contains(&c)), "{counts:?}");
+    }
+
+    #[test]
+    fn gumbel_max_samples_the_softmax() {
+        // P(argmax(log p + g) = i) = p_i.
+        let p = [0.5f32, 0.3, 0.2];
+        let mut rng = Rng::new(1);
+        let mut counts = [0usize; 3];
+        let n = 20_000;
+        for _ in 0..n {
+            let i = (0..3)
+                .map(|i| p[i].ln() + rng.gumbel())
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .unwrap()
+                .0;
+            counts[i] += 1;
+        }
+        for i in 0..3 {
+            let f = counts[i] as f32 / n as f32;
+            assert!((f - p[i]).abs() < 0.015, "{i}: {f} vs {}", p[i]);
+        }
+    }
+}

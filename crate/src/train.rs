@@ -1,0 +1,425 @@
+//! The trainer: Burn's flex CPU backend with autodiff, Adam, teacher forcing over 16th-step
+//! event sequences, random transposition into every key that fits the model's range.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::grad_clipping::GradientClippingConfig;
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+
+use crate::corpus::Tune;
+use crate::encoding::Vocab;
+use crate::melody::{Melody, Note};
+use crate::model::{MelodyModel, ModelError, ModelSpec, weights};
+use crate::sample::Rng;
+
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    pub spec: ModelSpec,
+    pub batch: usize,
+    /// Longest training window in steps; longer tunes are cut into windows.
+    pub window: usize,
+    pub lr: f64,
+    pub max_epochs: usize,
+    /// Wall-clock budget; training stops (and keeps its best weights) when it runs out.
+    pub minutes: f64,
+    pub seed: u64,
+    pub transpose: bool,
+    /// Validate this many times per epoch.
+    pub evals_per_epoch: usize,
+}
+
+/// One training sequence: model inputs, targets and conditioning, all `len` long.
+#[derive(Debug, Clone)]
+pub struct Example {
+    tokens: Vec<i32>,
+    targets: Vec<i32>,
+    features: Vec<i32>,
+}
+
+impl Example {
+    fn len(&self) -> usize {
+        self.targets.len()
+    }
+}
+
+/// Shifts that keep every note of the melody inside the model's range.
+fn fitting_shifts(melody: &Melody, vocab: Vocab) -> Vec<i32> {
+    let (lo, hi) = melody
+        .notes()
+        .iter()
+        .fold((127, 0), |(lo, hi), n| (n.pitch.midi().min(lo), n.pitch.midi().max(hi)));
+    (-6..=5)
+        .filter(|s| lo as i32 + s >= vocab.lo().midi() as i32 && hi as i32 + s <= vocab.hi().midi() as i32)
+        .collect()
+}
+
+fn transposed(melody: &Melody, shift: i32) -> Melody {
+    let notes: Vec<Note> = melody
+        .notes()
+        .iter()
+        .map(|n| Note { pitch: n.pitch.transpose(shift).unwrap_or(n.pitch), ..*n })
+        .collect();
+    Melody::new(notes, melody.tempo, melody.meter, melody.key.map(|k| k.transpose(shift)))
+        .expect("transposition keeps a valid melody valid")
+}
+
+/// Encodes tunes as examples cut into windows. With `rng`, each tune is moved to a random key
+/// that fits the range (augmentation); without, tunes are taken as written.
+pub fn examples(tunes: &[Tune], vocab: Vocab, window: usize, mut rng: Option<&mut Rng>) -> Vec<Example> {
+    let mut out = Vec::new();
+    for tune in tunes {
+        let (melody, conditioning) = match rng.as_deref_mut() {
+            Some(rng) => {
+                let shifts = fitting_shifts(&tune.melody, vocab);
+                let shift = if shifts.is_empty() { 0 } else { shifts[rng.below(shifts.len())] };
+                (transposed(&tune.melody, shift), tune.conditioning().transpose(shift))
+            }
+            None => (tune.melody.clone(), tune.conditioning()),
+        };
+        let targets: Vec<i32> = vocab.encode(&melody).into_iter().map(|e| vocab.index(e) as i32).collect();
+        let features: Vec<i32> = (0..targets.len() as u32)
+            .flat_map(|s| conditioning.at(s).as_array().map(i32::from))
+            .collect();
+        let mut tokens = Vec::with_capacity(targets.len());
+        tokens.push(vocab.start() as i32);
+        tokens.extend_from_slice(&targets[..targets.len().saturating_sub(1)]);
+        for start in (0..targets.len()).step_by(window.max(1)) {
+            let end = (start + window).min(targets.len());
+            out.push(Example {
+                tokens: tokens[start..end].to_vec(),
+                targets: targets[start..end].to_vec(),
+                features: features[start * 5..end * 5].to_vec(),
+            });
+        }
+    }
+    out
+}
+
+/// A padded batch on a device.
+struct Batch {
+    tokens: Tensor<2, Int>,
+    features: Tensor<3, Int>,
+    targets: Tensor<2, Int>,
+    mask: Tensor<2>,
+    count: usize,
+}
+
+fn batch(examples: &[&Example], device: &Device) -> Batch {
+    let b = examples.len();
+    let t = examples.iter().map(|e| e.len()).max().unwrap_or(1);
+    let mut tokens = vec![0i32; b * t];
+    let mut targets = vec![0i32; b * t];
+    let mut features = vec![0i32; b * t * 5];
+    let mut mask = vec![0f32; b * t];
+    for (i, e) in examples.iter().enumerate() {
+        let n = e.len();
+        tokens[i * t..i * t + n].copy_from_slice(&e.tokens);
+        targets[i * t..i * t + n].copy_from_slice(&e.targets);
+        features[i * t * 5..(i * t + n) * 5].copy_from_slice(&e.features);
+        mask[i * t..i * t + n].fill(1.0);
+    }
+    Batch {
+        tokens: Tensor::from_data(TensorData::new(tokens, [b, t]), device),
+        features: Tensor::from_data(TensorData::new(features, [b, t, 5]), device),
+        targets: Tensor::from_data(TensorData::new(targets, [b, t]), device),
+        mask: Tensor::from_data(TensorData::new(mask, [b, t]), device),
+        count: examples.iter().map(|e| e.len()).sum(),
+    }
+}
+
+/// Summed negative log-likelihood (nats) of the batch's targets.
+fn nll(model: &MelodyModel, batch: &Batch) -> Tensor<1> {
+    let logits = model.forward(batch.tokens.clone(), batch.features.clone());
+    let [b, t, _] = logits.dims();
+    let picked: Tensor<2> = log_softmax(logits, 2).gather(2, batch.targets.clone().unsqueeze_dim(2)).reshape([b, t]);
+    -(picked * batch.mask.clone()).sum()
+}
+
+/// Batches of similar length (little padding), in random order.
+fn batches<'a>(examples: &'a [Example], size: usize, rng: &mut Rng) -> Vec<Vec<&'a Example>> {
+    let mut order: Vec<&Example> = examples.iter().collect();
+    rng.shuffle(&mut order);
+    let mut out = Vec::new();
+    for pool in order.chunks_mut(size * 64) {
+        pool.sort_by_key(|e| e.len());
+        out.extend(pool.chunks(size).map(|c| c.to_vec()));
+    }
+    rng.shuffle(&mut out);
+    out
+}
+
+/// Log-likelihood of held-out melodies.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Score {
+    pub nats: f64,
+    pub steps: usize,
+    pub notes: usize,
+}
+
+impl Score {
+    pub fn nats_per_step(self) -> f64 {
+        self.nats / self.steps.max(1) as f64
+    }
+    pub fn bits_per_note(self) -> f64 {
+        self.nats / std::f64::consts::LN_2 / self.notes.max(1) as f64
+    }
+}
+
+/// Scores whole tunes (no windows: the model sees each tune from its start).
+pub fn score(model: &MelodyModel, tunes: &[Tune], vocab: Vocab, device: &Device) -> Score {
+    let examples = examples(tunes, vocab, usize::MAX, None);
+    let mut order: Vec<&Example> = examples.iter().collect();
+    order.sort_by_key(|e| e.len());
+    let mut nats = 0.0;
+    for chunk in order.chunks(16) {
+        let b = batch(chunk, device);
+        nats += nll(model, &b).into_scalar::<f32>() as f64;
+    }
+    Score {
+        nats,
+        steps: examples.iter().map(Example::len).sum(),
+        notes: tunes.iter().map(|t| t.melody.notes().len()).sum(),
+    }
+}
+
+/// The unigram baseline: every step predicted from class frequencies alone (add-one smoothed).
+pub fn unigram_score(train: &[Tune], held_out: &[Tune], vocab: Vocab) -> Score {
+    let mut counts = vec![1.0f64; vocab.size()];
+    for e in examples(train, vocab, usize::MAX, None) {
+        for &t in &e.targets {
+            counts[t as usize] += 1.0;
+        }
+    }
+    let total: f64 = counts.iter().sum();
+    let mut nats = 0.0;
+    let mut steps = 0;
+    for e in examples(held_out, vocab, usize::MAX, None) {
+        for &t in &e.targets {
+            nats -= (counts[t as usize] / total).ln();
+            steps += 1;
+        }
+    }
+    Score { nats, steps, notes: held_out.iter().map(|t| t.melody.notes().len()).sum() }
+}
+
+/// Writes to stdout and to the log file.
+pub struct Log {
+    file: Option<std::fs::File>,
+}
+
+impl Log {
+    pub fn new(path: Option<&Path>) -> std::io::Result<Self> {
+        Ok(Log { file: path.map(std::fs::File::create).transpose()? })
+    }
+    pub fn line(&mut self, text: &str) {
+        println!("{text}");
+        if let Some(f) = &mut self.file {
+            let _ = writeln!(f, "{text}");
+            let _ = f.flush();
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct TrainReport {
+    pub best_valid: Score,
+    pub unigram_valid: Score,
+    pub epochs: f64,
+    pub seconds: f64,
+    pub weights: PathBuf,
+}
+
+/// Trains and writes the best weights (by validation loss) to `out` (`.bpk`, with the spec as
+/// `.json` beside it).
+pub fn train(
+    options: &TrainOptions,
+    train: &[Tune],
+    valid: &[Tune],
+    out: &Path,
+    log: &mut Log,
+) -> Result<TrainReport, ModelError> {
+    let started = Instant::now();
+    let budget = options.minutes * 60.0;
+    let vocab = options.spec.vocab()?;
+    let device = Device::flex();
+    let train_device = device.clone().autodiff();
+    train_device.seed(options.seed);
+    let mut rng = Rng::new(options.seed);
+    let mut model = options.spec.init(&train_device)?;
+    let mut optim = AdamConfig::new().with_grad_clipping(Some(GradientClippingConfig::Norm(1.0))).init();
+
+    let unigram = unigram_score(train, valid, vocab);
+    log.line(&format!(
+        "model {} with {} parameters; {} training and {} validation tunes; {} threads",
+        options.spec.name(),
+        model.num_params(),
+        train.len(),
+        valid.len(),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+    ));
+    log.line(&format!(
+        "unigram baseline on valid: {:.4} nats/step, {:.3} bits/note",
+        unigram.nats_per_step(),
+        unigram.bits_per_note()
+    ));
+    std::fs::write(out.with_extension("json"), options.spec.to_json())
+        .map_err(|e| ModelError::Weights(format!("{}: {e}", out.display())))?;
+
+    let mut best: Option<Score> = None;
+    let mut lr = options.lr;
+    let mut since_best = 0;
+    let mut epochs_done = 0.0;
+    'epochs: for epoch in 1..=options.max_epochs {
+        let augment = options.transpose.then_some(&mut rng);
+        let examples = examples(train, vocab, options.window, augment);
+        let batches = batches(&examples, options.batch, &mut rng);
+        let eval_every = batches.len().div_ceil(options.evals_per_epoch.max(1));
+        let (mut nats, mut steps) = (0.0f64, 0usize);
+        for (i, chunk) in batches.iter().enumerate() {
+            let b = batch(chunk, &train_device);
+            let loss = nll(&model, &b) / b.count as f32;
+            nats += loss.clone().into_scalar::<f32>() as f64 * b.count as f64;
+            steps += b.count;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(lr, model, grads);
+
+            let out_of_time = started.elapsed().as_secs_f64() > budget;
+            if (i + 1) % eval_every == 0 || i + 1 == batches.len() || out_of_time {
+                let v = score(&model.valid(), valid, vocab, &device);
+                epochs_done = epoch as f64 - 1.0 + (i + 1) as f64 / batches.len() as f64;
+                let improved = best.is_none_or(|b| v.nats < b.nats);
+                log.line(&format!(
+                    "epoch {epochs_done:6.2}  train {:.4} nats/step  valid {:.4} nats/step  {:.3} bits/note  lr {lr:.1e}  {:5.0} s{}",
+                    nats / steps.max(1) as f64,
+                    v.nats_per_step(),
+                    v.bits_per_note(),
+                    started.elapsed().as_secs_f64(),
+                    if improved { "  *" } else { "" },
+                ));
+                (nats, steps) = (0.0, 0);
+                if improved {
+                    best = Some(v);
+                    since_best = 0;
+                    weights::save(&model.valid(), out)?;
+                } else {
+                    since_best += 1;
+                    // Halve the step size when validation stops improving.
+                    if since_best >= 2 {
+                        lr *= 0.5;
+                        since_best = 0;
+                    }
+                }
+                if out_of_time {
+                    log.line(&format!("time budget of {} min reached", options.minutes));
+                    break 'epochs;
+                }
+            }
+        }
+    }
+    let best = best.ok_or_else(|| ModelError::Config("training ended before the first validation".into()))?;
+    log.line(&format!(
+        "best valid {:.4} nats/step, {:.3} bits/note; unigram {:.4} nats/step, {:.3} bits/note; {:.1} epochs in {:.0} s",
+        best.nats_per_step(),
+        best.bits_per_note(),
+        unigram.nats_per_step(),
+        unigram.bits_per_note(),
+        epochs_done,
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(TrainReport {
+        best_valid: best,
+        unigram_valid: unigram,
+        epochs: epochs_done,
+        seconds: started.elapsed().as_secs_f64(),
+        weights: out.to_path_buf(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding::Style;
+    use crate::melody::{Key, Meter, Pitch, Step, Tempo};
+    use crate::model::{LstmConfig, PitchRange};
+
+    fn tune(pitches: &[u8]) -> Tune {
+        let notes = pitches
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| Note { pitch: Pitch::new(p as i32).unwrap(), onset: Step(i as u32 * 2), duration: Step(2) })
+            .collect();
+        Tune {
+            source: "test".into(),
+            id: "t".into(),
+            melody: Melody::new(notes, Tempo::default(), Meter::COMMON, Some(Key::C_MAJOR)).unwrap(),
+            style: Some(Style::Folk),
+        }
+    }
+
+    #[test]
+    fn examples_are_shifted_inputs_with_features() {
+        let vocab = Vocab::DEFAULT;
+        let ex = examples(&[tune(&[60, 62, 64])], vocab, 4, None);
+        assert_eq!(ex.len(), 2);
+        assert_eq!(ex[0].tokens[0], vocab.start() as i32);
+        assert_eq!(&ex[0].tokens[1..], &ex[0].targets[..3]);
+        assert_eq!(ex[1].tokens[0], ex[0].targets[3]);
+        assert_eq!(ex[1].len(), 2);
+        assert_eq!(ex[1].features.len(), 10);
+        assert_eq!(ex[1].features[0], 4); // metric position of step 4
+    }
+
+    #[test]
+    fn transposition_stays_in_range_and_moves_the_key() {
+        let vocab = Vocab::DEFAULT;
+        let high = tune(&[80, 84]);
+        assert_eq!(fitting_shifts(&high.melody, vocab), vec![-6, -5, -4, -3, -2, -1, 0]);
+        let mut rng = Rng::new(3);
+        for _ in 0..20 {
+            let ex = examples(&[high.clone()], vocab, 64, Some(&mut rng));
+            let top = ex[0].targets.iter().max().unwrap();
+            assert!(*top as usize <= vocab.index(crate::encoding::Event::On(Pitch::new(84).unwrap())));
+            // The key's tonic moved with the notes (C major, so the tonic is the shift).
+            let first = ex[0].targets[0] - 2 + vocab.lo().midi() as i32;
+            assert_eq!(ex[0].features[2], (first - 80).rem_euclid(12));
+        }
+    }
+
+    #[test]
+    fn a_tiny_model_learns_a_scale() {
+        let spec = ModelSpec::Lstm(LstmConfig {
+            range: PitchRange::from(Vocab::DEFAULT),
+            embed: 16,
+            hidden: 32,
+            layers: 1,
+            dropout: 0.0,
+        });
+        let tunes: Vec<Tune> = (0..8).map(|_| tune(&[60, 62, 64, 65, 67, 69, 71, 72])).collect();
+        let dir = std::env::temp_dir().join(format!("tunesmith-train-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("tiny.bpk");
+        let options = TrainOptions {
+            spec: spec.clone(),
+            batch: 4,
+            window: 64,
+            lr: 1e-2,
+            max_epochs: 40,
+            minutes: 2.0,
+            seed: 1,
+            transpose: false,
+            evals_per_epoch: 1,
+        };
+        let report = train(&options, &tunes, &tunes[..2], &out, &mut Log::new(None).unwrap()).unwrap();
+        assert!(report.best_valid.nats_per_step() < 0.3 * report.unigram_valid.nats_per_step(), "{report:?}");
+        // The saved weights load back into the same model.
+        let device = Device::flex();
+        let loaded = weights::load(&spec, std::fs::read(&out).unwrap(), &device).unwrap();
+        let again = score(&loaded, &tunes[..2], Vocab::DEFAULT, &device);
+        assert!((again.nats - report.best_valid.nats).abs() < 0.05 * report.best_valid.nats.max(1.0), "{again:?}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,162 @@
+// The page: settings in, a melody out, heard, seen and downloadable. The model runs in a worker
+// (client.js); this file only wires the controls.
+
+import { TunesmithClient } from './client.js';
+import { MelodyPlayer } from './synth.js';
+import { PianoRoll } from './pianoroll.js';
+
+const $ = (id) => document.getElementById(id);
+const NAMES = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B'];
+const KEYS = ['C major', 'G major', 'D major', 'A major', 'E major', 'F major', 'Bb major', 'Eb major',
+  'A minor', 'E minor', 'B minor', 'D minor', 'G minor', 'C minor', 'D dorian', 'A dorian', 'E dorian',
+  'G mixolydian', 'D mixolydian', 'A mixolydian'];
+
+const client = new TunesmithClient(new URL('./worker.js', import.meta.url));
+const roll = new PianoRoll($('roll'));
+const events = new EventTarget();
+const player = new MelodyPlayer(events);
+let melody = null;
+let busy = false;
+
+for (const k of KEYS) $('key').add(new Option(k, k));
+$('temperature').addEventListener('input', () => ($('temperature-value').value = Number($('temperature').value).toFixed(2)));
+$('dice').addEventListener('click', () => ($('seed').value = Math.floor(Math.random() * 2 ** 32)));
+
+function showError(message) {
+  $('error').textContent = message;
+  $('error').hidden = !message;
+}
+
+function setStatus(text) {
+  $('status').textContent = text;
+}
+
+/** Reads and checks the form; throws with a message a person can act on. */
+function readOptions() {
+  const num = (id, label, lo, hi, integer = true) => {
+    const v = Number($(id).value);
+    if ($(id).value.trim() === '' || !Number.isFinite(v) || v < lo || v > hi || (integer && !Number.isInteger(v))) {
+      throw new Error(`${label} must be ${integer ? 'a whole number ' : ''}from ${lo} to ${hi}.`);
+    }
+    return v;
+  };
+  return {
+    bars: num('bars', 'Bars', 1, 64),
+    bpm: num('bpm', 'Tempo', 20, 400, false),
+    temperature: num('temperature', 'Temperature', 0, 2, false),
+    seed: num('seed', 'Seed', 0, 2 ** 32 - 1),
+    meter: $('meter').value,
+    key: $('key').value,
+    style: $('style').value,
+  };
+}
+
+const noteName = (p) => `${NAMES[p % 12]}${Math.floor(p / 12) - 1}`;
+
+function show(result) {
+  melody = result;
+  window.tunesmith.melody = result;
+  roll.set(result);
+  const bars = result.totalSteps / result.stepsPerBar;
+  const where = result.backend === 'webgpu' ? 'WebGPU' : 'the CPU';
+  setStatus(`${bars} bars, ${result.notes.length} notes${result.key ? ` in ${result.key}` : ''} — generated on ${where} in ${Math.round(result.ms)} ms.`);
+  document.body.dataset.backend = result.backend;
+  $('notes').textContent = result.notes.map((n) => noteName(n.pitch)).join(' ');
+  $('play').disabled = false;
+  $('download').disabled = false;
+}
+
+async function onGenerate() {
+  if (busy) return;
+  showError('');
+  let options;
+  try {
+    options = readOptions();
+  } catch (e) {
+    showError(e.message);
+    return;
+  }
+  busy = true;
+  $('generate').disabled = true;
+  document.body.dataset.state = 'generating';
+  setStatus('Generating…');
+  try {
+    const result = await client.generate({ model: 'lstm', backend: $('backend').value, options });
+    player.stop();
+    show(result);
+    document.body.dataset.state = 'done';
+  } catch (e) {
+    showError(`Could not generate: ${e.message}`);
+    setStatus('');
+    document.body.dataset.state = 'error';
+  } finally {
+    busy = false;
+    $('generate').disabled = false;
+  }
+}
+
+async function onPlay() {
+  if (player.playing) {
+    player.stop();
+    return;
+  }
+  try {
+    await player.start(melody);
+  } catch (e) {
+    showError(`Could not play: ${e.message}`);
+  }
+}
+
+function onDownload() {
+  const blob = new Blob([melody.midi], { type: 'audio/midi' });
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = `tunesmith-${melody.model}-seed${melody.seed}.mid`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+events.addEventListener('start', () => {
+  $('play').textContent = 'Stop';
+  $('play').setAttribute('aria-pressed', 'true');
+  const tick = () => {
+    if (!player.playing) return;
+    const secondsPerStep = 60 / melody.bpm / 4;
+    roll.mark(roll.active, player.position / secondsPerStep);
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+});
+events.addEventListener('note', (e) => (roll.active = e.detail.index));
+events.addEventListener('stop', () => {
+  $('play').textContent = 'Play';
+  $('play').setAttribute('aria-pressed', 'false');
+  roll.mark(-1, -1);
+});
+
+$('generate').addEventListener('click', onGenerate);
+$('play').addEventListener('click', onPlay);
+$('download').addEventListener('click', onDownload);
+$('controls').addEventListener('submit', (e) => {
+  e.preventDefault();
+  onGenerate();
+});
+addEventListener('resize', () => roll.draw());
+
+// A read-only handle for people poking at the page from the console (and for the tests).
+window.tunesmith = { melody: null, player, events };
+
+client
+  .ready()
+  .then(({ webgpu }) => {
+    const note = webgpu === true ? 'WebGPU is available.' : `WebGPU unavailable (${webgpu}); using the CPU.`;
+    setStatus(`Ready. ${note}`);
+    document.body.dataset.state = 'ready';
+    $('generate').disabled = false;
+  })
+  .catch((e) => {
+    showError(`tunesmith could not start: ${e.message}`);
+    document.body.dataset.state = 'error';
+  });

@@ -1,0 +1,43 @@
+// The page's side of the worker protocol (see worker.js): one request, one promise.
+
+export class TunesmithClient {
+  constructor(workerUrl) {
+    this.worker = new Worker(workerUrl, { type: 'module' });
+    this.pending = new Map();
+    this.nextId = 1;
+    this.worker.onmessage = ({ data }) => {
+      const p = this.pending.get(data.id);
+      if (!p || data.type === 'status') return;
+      this.pending.delete(data.id);
+      if (data.type === 'error') p.reject(new Error(data.message));
+      else p.resolve(data);
+    };
+    // A worker that fails to load (bad script, wasm compile error) rejects everything pending.
+    this.worker.onerror = (e) => {
+      e.preventDefault?.();
+      const error = new Error(e.message || 'the generator worker failed to start');
+      for (const p of this.pending.values()) p.reject(error);
+      this.pending.clear();
+    };
+    this.readyPromise = this.request({ type: 'init' }).then((m) => m.backends);
+  }
+
+  request(message) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...message, id });
+    });
+  }
+
+  /** Resolves to {cpu: true, webgpu: true | "why not"} once the wasm module is running. */
+  ready() {
+    return this.readyPromise;
+  }
+
+  /** Resolves to the generated melody (see worker.js for its fields). */
+  async generate({ model, backend, options }) {
+    const reply = await this.request({ type: 'generate', model, backend, options });
+    return reply.result;
+  }
+}

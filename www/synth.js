@@ -1,0 +1,152 @@
+// A small WebAudio voice and a look-ahead player for one melody.
+//
+// Notes are scheduled on the audio clock (not on timers) a little ahead of time, so playback
+// stays steady when the main thread is busy; each note has its own envelope so nothing clicks.
+
+const LOOKAHEAD_S = 0.25;
+const TICK_MS = 40;
+const START_DELAY_S = 0.03; // time for the first notes to be scheduled: well under 100 ms.
+
+let sharedContext = null;
+
+/** One AudioContext per page: browsers limit how many can run. */
+export function audioContext() {
+  if (!sharedContext) {
+    const Ctx = globalThis.AudioContext || globalThis.webkitAudioContext;
+    if (!Ctx) throw new Error('This browser has no Web Audio support, so it cannot play melodies.');
+    sharedContext = new Ctx({ latencyHint: 'interactive' });
+  }
+  return sharedContext;
+}
+
+const midiToHz = (m) => 440 * 2 ** ((m - 69) / 12);
+
+/**
+ * Plays one note: a triangle plus a quiet sine an octave up through a gentle low-pass, with an
+ * attack/decay/sustain envelope and an exponential release. Returns the nodes to stop early.
+ */
+function voice(ctx, out, pitch, start, end) {
+  const f = midiToHz(pitch);
+  const gain = ctx.createGain();
+  const filter = ctx.createBiquadFilter();
+  filter.type = 'lowpass';
+  filter.frequency.value = Math.min(8000, f * 6);
+  filter.Q.value = 0.5;
+  const osc = ctx.createOscillator();
+  osc.type = 'triangle';
+  osc.frequency.value = f;
+  const shimmer = ctx.createOscillator();
+  shimmer.type = 'sine';
+  shimmer.frequency.value = f * 2;
+  const shimmerGain = ctx.createGain();
+  shimmerGain.gain.value = 0.12;
+
+  osc.connect(filter);
+  shimmer.connect(shimmerGain).connect(filter);
+  filter.connect(gain).connect(out);
+
+  const attack = 0.012;
+  const release = 0.09;
+  const peak = 0.32;
+  const sustain = 0.22;
+  // Short notes still get their attack; the release always starts at the written end.
+  const releaseAt = Math.max(start + attack, end - 0.01);
+  const decay = 0.08;
+  const g = gain.gain;
+  g.setValueAtTime(0, start);
+  g.linearRampToValueAtTime(peak, start + attack);
+  g.setTargetAtTime(sustain, start + attack, decay);
+  // Anchor the release at the value the decay curve has reached, so it starts without a step.
+  const reached = sustain + (peak - sustain) * Math.exp(-(releaseAt - start - attack) / decay);
+  g.setValueAtTime(reached, releaseAt);
+  g.setTargetAtTime(0, releaseAt, release / 4);
+  const stopAt = releaseAt + release * 1.5;
+  for (const o of [osc, shimmer]) {
+    o.start(start);
+    o.stop(stopAt);
+  }
+  return { gain, oscs: [osc, shimmer], stopAt };
+}
+
+/**
+ * Plays a melody ({notes:[{pitch,onset,duration}], bpm}) from the start.
+ * Events on `target` (an EventTarget): `start`, `note` (detail: {index, note, time}), `stop`.
+ */
+export class MelodyPlayer {
+  constructor(target) {
+    this.target = target;
+    this.playing = false;
+    this.voices = new Set();
+    this.timer = null;
+  }
+
+  /** Seconds since playback started, or -1 when stopped (for the playhead). */
+  get position() {
+    return this.playing ? this.ctx.currentTime - this.t0 : -1;
+  }
+
+  async start(melody) {
+    this.stop();
+    const ctx = audioContext();
+    this.ctx = ctx;
+    // Must follow a user gesture (iOS, Chrome autoplay policy): resume inside the click handler.
+    if (ctx.state !== 'running') await ctx.resume();
+    if (!this.out) {
+      const comp = ctx.createDynamicsCompressor();
+      comp.threshold.value = -18;
+      comp.connect(ctx.destination);
+      this.out = ctx.createGain();
+      this.out.gain.value = 0.8;
+      this.out.connect(comp);
+    }
+    const secondsPerStep = 60 / melody.bpm / 4;
+    this.events = melody.notes.map((n, index) => ({
+      index,
+      note: n,
+      start: n.onset * secondsPerStep,
+      end: (n.onset + n.duration) * secondsPerStep,
+    }));
+    this.duration = this.events.length ? this.events[this.events.length - 1].end : 0;
+    this.next = 0;
+    this.t0 = ctx.currentTime + START_DELAY_S;
+    this.playing = true;
+    this.target.dispatchEvent(new CustomEvent('start', { detail: { duration: this.duration } }));
+    this.pump();
+    this.timer = setInterval(() => this.pump(), TICK_MS);
+  }
+
+  pump() {
+    if (!this.playing) return;
+    const now = this.ctx.currentTime;
+    while (this.next < this.events.length && this.t0 + this.events[this.next].start < now + LOOKAHEAD_S) {
+      const e = this.events[this.next++];
+      const v = voice(this.ctx, this.out, e.note.pitch, this.t0 + e.start, this.t0 + e.end);
+      this.voices.add(v);
+      v.oscs[0].onended = () => this.voices.delete(v);
+      this.target.dispatchEvent(new CustomEvent('note', { detail: { index: e.index, note: e.note, time: this.t0 + e.start } }));
+    }
+    if (this.next >= this.events.length && now > this.t0 + this.duration + 0.2) this.stop();
+  }
+
+  stop() {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (!this.playing) return;
+    this.playing = false;
+    const now = this.ctx.currentTime;
+    for (const v of this.voices) {
+      // A 15 ms fade instead of a hard stop: no click.
+      v.gain.gain.cancelScheduledValues(now);
+      v.gain.gain.setTargetAtTime(0, now, 0.005);
+      for (const o of v.oscs) {
+        try {
+          o.stop(now + 0.05);
+        } catch {
+          /* already stopped */
+        }
+      }
+    }
+    this.voices.clear();
+    this.target.dispatchEvent(new CustomEvent('stop'));
+  }
+}
