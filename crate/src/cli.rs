@@ -8,10 +8,11 @@ use burn::prelude::*;
 use clap::{Parser, Subcommand};
 
 use crate::corpus;
+use crate::eval;
 use crate::encoding::{Conditioning, Style};
 use crate::melody::{Key, Meter, Tempo};
 use crate::midi;
-use crate::model::{LstmConfig, MelodyModel, ModelError, ModelSpec, PitchRange, weights};
+use crate::model::{LstmConfig, MelodyModel, ModelError, ModelSpec, PitchRange, TransformerConfig, weights};
 use crate::sample::{Request, generate};
 use crate::train::{self, Log, TrainOptions};
 
@@ -50,6 +51,18 @@ enum Command {
         #[arg(long, short)]
         out: PathBuf,
     },
+    /// Score melodies: bits per note and next-pitch accuracy of a model beside an order-3
+    /// Markov baseline trained on the same training split.
+    Eval {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// The prepared dataset whose training split trains the Markov baseline.
+        #[arg(long, default_value = "models/data")]
+        data: PathBuf,
+        /// MIDI files, directories of them, or prepared dataset files (.tsv.gz).
+        /// Default: the test split of --data.
+        paths: Vec<PathBuf>,
+    },
     /// Train a model on the prepared corpus or on a directory of MIDI files.
     Train {
         /// Architecture to train.
@@ -71,12 +84,24 @@ enum Command {
         minutes: f64,
         #[arg(long, default_value_t = 100)]
         epochs: usize,
+        /// LSTM: width of the input embedding.
         #[arg(long, default_value_t = 128)]
         embed: usize,
+        /// LSTM: hidden units per layer.
         #[arg(long, default_value_t = 256)]
         hidden: usize,
-        #[arg(long, default_value_t = 2)]
-        layers: usize,
+        /// Layers (default: 2 for the LSTM, 5 for the Transformer).
+        #[arg(long)]
+        layers: Option<usize>,
+        /// Transformer: model width.
+        #[arg(long, default_value_t = 128)]
+        d_model: usize,
+        /// Transformer: attention heads.
+        #[arg(long, default_value_t = 4)]
+        heads: usize,
+        /// Transformer: feed-forward width.
+        #[arg(long, default_value_t = 448)]
+        d_ff: usize,
         #[arg(long, default_value_t = 0.1)]
         dropout: f64,
         #[arg(long, default_value_t = 32)]
@@ -177,6 +202,7 @@ fn run(command: Command) -> Result<(), String> {
             println!("{}", names.join(" "));
             Ok(())
         }
+        Command::Eval { model, data, paths } => evaluate(&model, &data, &paths),
         Command::Train {
             model,
             data,
@@ -188,6 +214,9 @@ fn run(command: Command) -> Result<(), String> {
             embed,
             hidden,
             layers,
+            d_model,
+            heads,
+            d_ff,
             dropout,
             batch,
             window,
@@ -198,8 +227,16 @@ fn run(command: Command) -> Result<(), String> {
         } => {
             let range = PitchRange::from(crate::encoding::Vocab::DEFAULT);
             let spec = match model.as_str() {
-                "lstm" => ModelSpec::Lstm(LstmConfig { range, embed, hidden, layers, dropout }),
-                other => return Err(format!("unknown architecture {other:?}: use lstm")),
+                "lstm" => ModelSpec::Lstm(LstmConfig { range, embed, hidden, layers: layers.unwrap_or(2), dropout }),
+                "transformer" => ModelSpec::Transformer(TransformerConfig {
+                    range,
+                    d_model,
+                    heads,
+                    layers: layers.unwrap_or(5),
+                    d_ff,
+                    dropout,
+                }),
+                other => return Err(format!("unknown architecture {other:?}: use lstm or transformer")),
             };
             let (train_tunes, valid_tunes) = if midi.is_empty() {
                 let t = corpus::load_split(&data, "train").map_err(|e| e.to_string())?;
@@ -243,4 +280,78 @@ fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// Reads melodies to evaluate: dataset files as they are, MIDI files through the melody
+/// extractor (unreadable ones reported and skipped).
+fn read_melodies(data: &std::path::Path, paths: &[PathBuf]) -> Result<Vec<corpus::Tune>, String> {
+    if paths.is_empty() {
+        return corpus::load_split(data, "test").map_err(|e| e.to_string());
+    }
+    let mut tunes = Vec::new();
+    let mut midi_paths = Vec::new();
+    for p in paths {
+        if corpus::is_dataset_file(p) {
+            tunes.extend(corpus::load_dataset_file(p).map_err(|e| e.to_string())?);
+        } else {
+            midi_paths.push(p.clone());
+        }
+    }
+    if !midi_paths.is_empty() {
+        let files = corpus::midi_files(&midi_paths).map_err(|e| e.to_string())?;
+        let (found, skipped) = corpus::load_midi(&files);
+        for s in &skipped {
+            eprintln!("skipped {}: {}", s.path.display(), s.error);
+        }
+        tunes.extend(found);
+    }
+    if tunes.is_empty() {
+        return Err("no melodies to evaluate".into());
+    }
+    Ok(tunes)
+}
+
+fn evaluate(model: &ModelArgs, data: &std::path::Path, paths: &[PathBuf]) -> Result<(), String> {
+    let device = Device::flex();
+    let (spec, net) = load_model(&model.model, model.weights.as_ref(), &device)?;
+    let vocab = spec.vocab().map_err(|e| e.to_string())?;
+    let tunes = eval::folded(&read_melodies(data, paths)?, vocab);
+    let started = Instant::now();
+    let train_tunes = corpus::load_split(data, "train").map_err(|e| e.to_string())?;
+    let markov = eval::markov_baseline(&train_tunes, vocab);
+    let baseline = eval::markov(&markov, &tunes);
+    let neural = eval::neural(&net, &tunes, vocab, &device);
+    let bars = |t: &corpus::Tune| t.melody.end().0.div_ceil(t.melody.meter.steps_per_bar());
+    let groups: [(&str, &dyn Fn(&corpus::Tune) -> bool); 3] =
+        [("all melodies", &|_| true), ("≤ 16 bars", &|t| bars(t) <= 16), ("> 16 bars", &|t| bars(t) > 16)];
+
+    let notes: usize = tunes.iter().map(|t| t.melody.notes().len()).sum();
+    println!("{} melodies, {notes} notes ({:.0} s)", tunes.len(), started.elapsed().as_secs_f64());
+    println!("{:<22}{:>28}{:>28}{:>28}", "", groups[0].0, groups[1].0, groups[2].0);
+    println!("{:<22}{}", "model", "   bits/note  next-pitch acc".repeat(3));
+    let row = |name: &str, tallies: &[eval::Tally]| {
+        let cells: String = groups
+            .iter()
+            .map(|(_, keep)| {
+                let t = eval::total(tallies, &tunes, keep);
+                if t.notes == 0 {
+                    format!("{:>28}", "-")
+                } else {
+                    format!("{:>12.3}{:>15.1}% ", t.bits_per_note(), 100.0 * t.pitch_accuracy())
+                }
+            })
+            .collect();
+        println!("{name:<22}{cells}");
+    };
+    row(spec.name(), &neural);
+    row("markov-3 (baseline)", &baseline);
+    let ratio: String = groups
+        .iter()
+        .map(|(_, keep)| {
+            let (n, b) = (eval::total(&neural, &tunes, keep), eval::total(&baseline, &tunes, keep));
+            if n.notes == 0 { format!("{:>28}", "-") } else { format!("{:>12.3}{:>16}", n.bits / b.bits, "") }
+        })
+        .collect();
+    println!("{:<22}{ratio}", format!("{} / markov-3", spec.name()));
+    Ok(())
 }

@@ -82,17 +82,26 @@ pub fn parse_tsv(text: &str, path: &Path) -> Result<Vec<Tune>, CorpusError> {
 /// Reads one split of the prepared dataset (`train`, `valid`, `test`) from `dir`.
 #[cfg(feature = "native")]
 pub fn load_split(dir: &Path, split: &str) -> Result<Vec<Tune>, CorpusError> {
+    load_dataset_file(&dir.join(format!("{split}.tsv.gz")))
+}
+
+/// Reads a prepared dataset file (`.tsv.gz`).
+#[cfg(feature = "native")]
+pub fn load_dataset_file(path: &Path) -> Result<Vec<Tune>, CorpusError> {
     use std::io::Read;
-    let path = dir.join(format!("{split}.tsv.gz"));
-    let io = |source| CorpusError::Io { path: path.clone(), source };
-    let file = std::fs::File::open(&path).map_err(io)?;
+    let io = |source| CorpusError::Io { path: path.to_path_buf(), source };
+    let file = std::fs::File::open(path).map_err(io)?;
     let mut text = String::new();
     flate2::read::GzDecoder::new(file).read_to_string(&mut text).map_err(io)?;
-    let tunes = parse_tsv(&text, &path)?;
+    let tunes = parse_tsv(&text, path)?;
     if tunes.is_empty() {
-        return Err(CorpusError::Empty { path });
+        return Err(CorpusError::Empty { path: path.to_path_buf() });
     }
     Ok(tunes)
+}
+
+pub fn is_dataset_file(path: &Path) -> bool {
+    path.to_str().is_some_and(|p| p.ends_with(".tsv.gz"))
 }
 
 /// A MIDI file that could not be used, and why.

@@ -66,6 +66,15 @@ impl Vocab {
         }
     }
 
+    /// Transpositions within a tritone either way that keep every note of `melody` in range:
+    /// the keys a tune can be moved to when training.
+    pub fn fitting_shifts(self, melody: &Melody) -> Vec<i32> {
+        let Some((lo, hi)) = melody.span() else { return vec![0] };
+        (-6..=5)
+            .filter(|s| lo.midi() as i32 + s >= self.lo.midi() as i32 && hi.midi() as i32 + s <= self.hi.midi() as i32)
+            .collect()
+    }
+
     /// Encodes a melody; pitches outside the range are moved by octaves into it. Silence before
     /// the first note is written `Off` then `Hold`s, like any other rest.
     pub fn encode(self, melody: &Melody) -> Vec<Event> {

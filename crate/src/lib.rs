@@ -14,6 +14,8 @@ pub mod sample;
 #[cfg(feature = "native")]
 pub mod cli;
 #[cfg(feature = "native")]
+pub mod eval;
+#[cfg(feature = "native")]
 pub mod train;
 
 #[cfg(target_family = "wasm")]

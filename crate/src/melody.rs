@@ -434,6 +434,29 @@ impl Melody {
     pub fn is_empty(&self) -> bool {
         self.notes.is_empty()
     }
+
+    /// Lowest and highest pitch (`None` for an empty melody).
+    pub fn span(&self) -> Option<(Pitch, Pitch)> {
+        let lo = self.notes.iter().map(|n| n.pitch).min()?;
+        let hi = self.notes.iter().map(|n| n.pitch).max()?;
+        Some((lo, hi))
+    }
+
+    /// The melody and its key moved by `semitones`; `None` if a note would leave 0–127.
+    pub fn transpose(&self, semitones: i32) -> Option<Melody> {
+        let notes = self
+            .notes
+            .iter()
+            .map(|n| Some(Note { pitch: n.pitch.transpose(semitones)?, ..*n }))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Melody { notes, key: self.key.map(|k| k.transpose(semitones)), ..*self })
+    }
+
+    /// Every note moved by octaves into `lo..=hi` (see [`Pitch::fold_into`]).
+    pub fn fold_into(&self, lo: Pitch, hi: Pitch) -> Melody {
+        let notes = self.notes.iter().map(|n| Note { pitch: n.pitch.fold_into(lo, hi), ..*n }).collect();
+        Melody { notes, ..*self }
+    }
 }
 
 #[cfg(test)]

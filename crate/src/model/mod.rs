@@ -6,6 +6,8 @@
 //! whatever came before.
 
 pub mod lstm;
+pub mod markov;
+pub mod transformer;
 pub mod weights;
 
 use burn::nn::{Embedding, EmbeddingConfig};
@@ -17,6 +19,7 @@ use crate::encoding::{StepFeatures, Vocab};
 use crate::melody::Pitch;
 
 pub use lstm::{LstmConfig, LstmModel, LstmState};
+pub use transformer::{TransformerConfig, TransformerModel, TransformerState};
 
 /// The input a model sees at one step: the previous event (or the start symbol) and the step's
 /// conditioning, summed embeddings.
@@ -105,6 +108,7 @@ pub enum ModelError {
 #[serde(tag = "arch", rename_all = "lowercase")]
 pub enum ModelSpec {
     Lstm(LstmConfig),
+    Transformer(TransformerConfig),
 }
 
 impl ModelSpec {
@@ -119,18 +123,21 @@ impl ModelSpec {
     pub fn vocab(&self) -> Result<Vocab, ModelError> {
         match self {
             ModelSpec::Lstm(c) => c.range.vocab(),
+            ModelSpec::Transformer(c) => c.range.vocab(),
         }
     }
 
     pub fn name(&self) -> &'static str {
         match self {
             ModelSpec::Lstm(_) => "lstm",
+            ModelSpec::Transformer(_) => "transformer",
         }
     }
 
     pub fn init(&self, device: &Device) -> Result<MelodyModel, ModelError> {
         Ok(match self {
             ModelSpec::Lstm(c) => MelodyModel::Lstm(c.init(device)?),
+            ModelSpec::Transformer(c) => MelodyModel::Transformer(c.init(device)?),
         })
     }
 }
@@ -139,11 +146,13 @@ impl ModelSpec {
 #[derive(Module, Debug)]
 pub enum MelodyModel {
     Lstm(LstmModel),
+    Transformer(TransformerModel),
 }
 
 /// Generation state of any architecture.
 pub enum State {
     Lstm(LstmState),
+    Transformer(TransformerState),
 }
 
 impl MelodyModel {
@@ -152,18 +161,21 @@ impl MelodyModel {
     pub fn forward(&self, tokens: Tensor<2, Int>, features: Tensor<3, Int>) -> Tensor<3> {
         match self {
             MelodyModel::Lstm(m) => m.forward(tokens, features, None).0,
+            MelodyModel::Transformer(m) => m.forward(tokens, features, None).0,
         }
     }
 
     pub fn input(&self) -> &InputEmbedding {
         match self {
             MelodyModel::Lstm(m) => &m.input,
+            MelodyModel::Transformer(m) => &m.input,
         }
     }
 
     pub fn start(&self, batch: usize, device: &Device) -> State {
         match self {
             MelodyModel::Lstm(m) => State::Lstm(m.start(batch, device)),
+            MelodyModel::Transformer(m) => State::Transformer(m.start()),
         }
     }
 
@@ -171,6 +183,10 @@ impl MelodyModel {
     pub fn prime(&self, tokens: Tensor<2, Int>, features: Tensor<3, Int>, state: State) -> State {
         match (self, state) {
             (MelodyModel::Lstm(m), State::Lstm(s)) => State::Lstm(m.forward(tokens, features, Some(s)).1),
+            (MelodyModel::Transformer(m), State::Transformer(s)) => {
+                State::Transformer(m.forward(tokens, features, Some(s)).1)
+            }
+            _ => unreachable!("a state only comes from its own model's start()"),
         }
     }
 
@@ -181,6 +197,11 @@ impl MelodyModel {
                 let (y, s) = m.step(x, s);
                 (y, State::Lstm(s))
             }
+            (MelodyModel::Transformer(m), State::Transformer(s)) => {
+                let (y, s) = m.step(x, s);
+                (y, State::Transformer(s))
+            }
+            _ => unreachable!("a state only comes from its own model's start()"),
         }
     }
 }
