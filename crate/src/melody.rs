@@ -13,7 +13,7 @@ pub enum MelodyError {
     PitchOutOfRange(i32),
     #[error("tempo {0} bpm is out of range ({min}–{max} bpm)", min = Tempo::MIN_BPM, max = Tempo::MAX_BPM)]
     TempoOutOfRange(f64),
-    #[error("meter {0}/{1} is not supported: the denominator must be 2, 4, 8 or 16 and the bar 1–64 sixteenths long")]
+    #[error("meter {0}/{1} is not supported: the denominator must be 1, 2, 4, 8 or 16 and the bar 1–64 sixteenths long")]
     BadMeter(u8, u8),
     #[error("unknown key {0:?}: write a tonic and a mode, e.g. \"G major\", \"E minor\", \"D dorian\"")]
     BadKey(String),
@@ -213,7 +213,7 @@ impl Meter {
 
     pub fn new(numerator: u8, denominator: u8) -> Result<Self, MelodyError> {
         let bad = || MelodyError::BadMeter(numerator, denominator);
-        if !matches!(denominator, 2 | 4 | 8 | 16) || numerator == 0 {
+        if !matches!(denominator, 1 | 2 | 4 | 8 | 16) || numerator == 0 {
             return Err(bad());
         }
         let steps = numerator as u32 * 16 / denominator as u32;
@@ -519,6 +519,8 @@ mod tests {
         assert_eq!(Meter::parse("6/8").unwrap().steps_per_bar(), 12);
         assert_eq!(Meter::parse("3/4").unwrap().steps_per_bar(), 12);
         assert!(Meter::parse("4/3").is_err());
+        assert_eq!(Meter::parse("4/1").unwrap().steps_per_bar(), 64);
+        assert!(Meter::parse("5/1").is_err());
         assert!(Meter::parse("0/4").is_err());
         assert!(Meter::parse("abc").is_err());
         assert_eq!(Tempo::from_bpm(120.0).unwrap().micros_per_quarter(), 500_000);

@@ -10,6 +10,7 @@ use thiserror::Error;
 
 use crate::encoding::{Conditioning, Event, Vocab, decode};
 use crate::melody::{Melody, MelodyError, Tempo};
+use crate::model::packed::PackedLstm;
 use crate::model::{MelodyModel, ModelError};
 
 /// SplitMix64: tiny, fast, and identical on every platform.
@@ -92,7 +93,22 @@ impl Request {
     }
 }
 
-/// Generates a melody. Reads from the device exactly once, at the end.
+/// The sampling noise of every step, `T·g` with `g` Gumbel: [steps, classes], row-major.
+fn noise(request: &Request, classes: usize) -> Vec<f32> {
+    let mut rng = Rng::new(request.seed);
+    (0..request.steps() * classes).map(|_| request.temperature * rng.gumbel()).collect()
+}
+
+fn melody(classes: impl IntoIterator<Item = usize>, vocab: Vocab, request: &Request) -> Result<Melody, GenerateError> {
+    let events: Vec<Event> = classes
+        .into_iter()
+        .map(|c| vocab.event(c).ok_or_else(|| ModelError::Read(format!("the model produced class {c}"))))
+        .collect::<Result<_, _>>()?;
+    let c = request.conditioning;
+    Ok(Melody::new(decode(&events), request.tempo, c.meter, c.key)?)
+}
+
+/// Generates a melody on the model's device. Reads from the device exactly once, at the end.
 pub async fn generate(
     model: &MelodyModel,
     vocab: Vocab,
@@ -108,10 +124,7 @@ pub async fn generate(
         .collect();
     let features = Tensor::<3, Int>::from_data(TensorData::new(features, [1, steps, 5]), device);
     let conditioning = model.input().features(features);
-
-    let mut rng = Rng::new(request.seed);
-    let noise: Vec<f32> = (0..steps * v).map(|_| request.temperature * rng.gumbel()).collect();
-    let noise = Tensor::<2>::from_data(TensorData::new(noise, [steps, v]), device);
+    let noise = Tensor::<2>::from_data(TensorData::new(noise(request, v), [steps, v]), device);
 
     let mut state = model.start(1, device);
     let mut token = Tensor::<2, Int>::from_data(TensorData::new(vec![vocab.start() as i32], [1, 1]), device);
@@ -127,13 +140,16 @@ pub async fn generate(
         .into_data_async()
         .await
         .map_err(|e| ModelError::Read(format!("{e:?}")))?;
-    let tokens = data.try_to_vec_as::<i64>().map_err(|e| ModelError::Read(format!("{e:?}")))?;
-    let events: Vec<Event> = tokens
-        .iter()
-        .map(|&t| vocab.event(t as usize).ok_or_else(|| ModelError::Read(format!("the model produced class {t}"))))
-        .collect::<Result<_, _>>()?;
-    let c = request.conditioning;
-    Ok(Melody::new(decode(&events), request.tempo, c.meter, c.key)?)
+    let classes = data.try_to_vec_as::<i64>().map_err(|e| ModelError::Read(format!("{e:?}")))?;
+    melody(classes.into_iter().map(|c| c as usize), vocab, request)
+}
+
+/// Generates a melody with the CPU-packed LSTM (same noise, so the same seed makes the same
+/// choices wherever the two agree on the likeliest class).
+pub fn generate_packed(packed: &PackedLstm, vocab: Vocab, request: &Request) -> Result<Melody, GenerateError> {
+    request.validate()?;
+    let classes = packed.generate(&request.conditioning, &noise(request, vocab.size()), request.steps());
+    melody(classes, vocab, request)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 pub mod lstm;
 pub mod markov;
+pub mod packed;
 pub mod transformer;
 pub mod weights;
 
@@ -63,6 +64,16 @@ impl InputEmbedding {
             });
         }
         x.expect("there are feature tables")
+    }
+
+    /// The token embedding table [classes + 1, D].
+    pub fn token_weight(&self) -> Tensor<2> {
+        self.token.weight.val()
+    }
+
+    /// The conditioning embedding tables, in `StepFeatures` order.
+    pub fn feature_weights(&self) -> Vec<Tensor<2>> {
+        self.features.iter().map(|e| e.weight.val()).collect()
     }
 
     /// Token embeddings: [B, 1] → [B, D].
