@@ -104,16 +104,19 @@ enum Command {
         d_ff: usize,
         #[arg(long, default_value_t = 0.1)]
         dropout: f64,
-        #[arg(long, default_value_t = 32)]
+        #[arg(long, default_value_t = 64)]
         batch: usize,
         #[arg(long, default_value_t = 256)]
         window: usize,
-        #[arg(long, default_value_t = 2e-3)]
+        #[arg(long, default_value_t = 3e-3)]
         lr: f64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = 2)]
         evals_per_epoch: usize,
+        /// Use only the first N training tunes (for quick experiments).
+        #[arg(long)]
+        limit: Option<usize>,
         /// Do not transpose tunes into other keys while training.
         #[arg(long)]
         no_transpose: bool,
@@ -223,6 +226,7 @@ fn run(command: Command) -> Result<(), String> {
             lr,
             seed,
             evals_per_epoch,
+            limit,
             no_transpose,
         } => {
             let range = PitchRange::from(crate::encoding::Vocab::DEFAULT);
@@ -238,7 +242,7 @@ fn run(command: Command) -> Result<(), String> {
                 }),
                 other => return Err(format!("unknown architecture {other:?}: use lstm or transformer")),
             };
-            let (train_tunes, valid_tunes) = if midi.is_empty() {
+            let (mut train_tunes, valid_tunes) = if midi.is_empty() {
                 let t = corpus::load_split(&data, "train").map_err(|e| e.to_string())?;
                 let v = corpus::load_split(&data, "valid").map_err(|e| e.to_string())?;
                 (t, v)
@@ -262,6 +266,9 @@ fn run(command: Command) -> Result<(), String> {
                 }
                 (tunes, held)
             };
+            if let Some(n) = limit {
+                train_tunes.truncate(n);
+            }
             let options = TrainOptions {
                 spec,
                 batch,

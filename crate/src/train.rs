@@ -228,6 +228,7 @@ pub fn train(
         let batches = batches(&examples, options.batch, &mut rng);
         let eval_every = batches.len().div_ceil(options.evals_per_epoch.max(1));
         let (mut nats, mut steps) = (0.0f64, 0usize);
+        let mut since_eval = Instant::now();
         for (i, chunk) in batches.iter().enumerate() {
             let b = batch(chunk, &train_device);
             let loss = nll(&model, &b) / b.count as f32;
@@ -242,14 +243,16 @@ pub fn train(
                 epochs_done = epoch as f64 - 1.0 + (i + 1) as f64 / batches.len() as f64;
                 let improved = best.is_none_or(|b| v.bits < b.bits);
                 log.line(&format!(
-                    "epoch {epochs_done:6.2}  train {:.4} nats/step  valid {:.3} bits/note  pitch acc {:.1}%  lr {lr:.1e}  {:5.0} s{}",
+                    "epoch {epochs_done:6.2}  train {:.4} nats/step  valid {:.3} bits/note  pitch acc {:.1}%  lr {lr:.1e}  {:5.0} s  {:.0} steps/s{}",
                     nats / steps.max(1) as f64,
                     v.bits_per_note(),
                     100.0 * v.pitch_accuracy(),
                     started.elapsed().as_secs_f64(),
+                    steps as f64 / since_eval.elapsed().as_secs_f64(),
                     if improved { "  *" } else { "" },
                 ));
                 (nats, steps) = (0.0, 0);
+                since_eval = Instant::now();
                 if improved {
                     best = Some(v);
                     since_best = 0;
@@ -369,5 +372,30 @@ mod tests {
         // Stored in f16: close to, not exactly, the figure measured in f32.
         assert!((again.bits - report.best_valid.bits).abs() < 0.05 * report.best_valid.bits.max(1.0), "{again:?}");
         std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod agreement {
+    use super::*;
+    use crate::model::{LstmConfig, PitchRange};
+
+    /// The training loss and the evaluation must measure the same thing.
+    #[test]
+    fn training_loss_equals_evaluation_on_real_tunes() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/data/valid.tsv.gz");
+        let tunes: Vec<Tune> = crate::corpus::load_dataset_file(&path).unwrap().into_iter().take(40).collect();
+        let vocab = Vocab::DEFAULT;
+        let tunes = eval::folded(&tunes, vocab);
+        let device = Device::flex();
+        let spec = ModelSpec::Lstm(LstmConfig { range: PitchRange::from(vocab), embed: 16, hidden: 16, layers: 2, dropout: 0.0 });
+        let model = spec.init(&device).unwrap();
+        let ex = examples(&tunes, vocab, usize::MAX, None);
+        let refs: Vec<&Example> = ex.iter().collect();
+        let b = batch(&refs, &device);
+        let nats = nll(&model, &b).into_scalar::<f32>() as f64;
+        let tally = validate(&model, &tunes, vocab, &device);
+        let bits = nats / std::f64::consts::LN_2;
+        assert!((bits - tally.bits).abs() < 1e-3 * bits, "training {bits} bits vs evaluation {} bits", tally.bits);
     }
 }

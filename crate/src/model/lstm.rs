@@ -76,24 +76,6 @@ impl FusedCell {
         let z = Tensor::cat(vec![x, h], 1).matmul(self.weight.val()) + self.bias.val().unsqueeze::<2>();
         self.gates(z, c)
     }
-
-    /// A whole sequence: `x` [B, T, in] → [B, T, H]. The input half of the matmul is done for
-    /// all steps at once; only `h · W_h` is sequential.
-    fn sequence(&self, x: Tensor<3>, mut h: Tensor<2>, mut c: Tensor<2>) -> (Tensor<3>, Tensor<2>, Tensor<2>) {
-        let [b, t, _] = x.dims();
-        let w = self.weight.val();
-        let w_x = w.clone().slice(s![0..self.input_size, ..]);
-        let w_h = w.slice(s![self.input_size.., ..]);
-        let xp = x.matmul(w_x.unsqueeze::<3>()) + self.bias.val().unsqueeze::<3>();
-        let mut out = Vec::with_capacity(t);
-        for step in 0..t {
-            let z = xp.clone().slice(s![.., step..step + 1, ..]).reshape([b, 4 * self.hidden])
-                + h.clone().matmul(w_h.clone());
-            (h, c) = self.gates(z, c);
-            out.push(h.clone().unsqueeze_dim::<3>(1));
-        }
-        (Tensor::cat(out, 1), h, c)
-    }
 }
 
 #[derive(Module, Debug)]
@@ -117,34 +99,46 @@ impl LstmModel {
     }
 
     /// Teacher-forced pass over `tokens` [B, T] → logits [B, T, V] and the final state.
+    ///
+    /// Time-major: each step looks up its own inputs and runs every layer. Slicing a [B, T, ·]
+    /// activation per step instead would make the backward pass quadratic in T (every slice's
+    /// gradient is a full-size tensor).
     pub fn forward(
         &self,
         tokens: Tensor<2, Int>,
         features: Tensor<3, Int>,
         state: Option<LstmState>,
     ) -> (Tensor<3>, LstmState) {
-        let [b, _] = tokens.dims();
-        let state = state.unwrap_or_else(|| self.start(b, &tokens.device()));
-        let mut x = self.input.forward(tokens, features);
-        let mut next = LstmState { h: Vec::new(), c: Vec::new() };
-        for (cell, (h, c)) in self.cells.iter().zip(state.h.into_iter().zip(state.c)) {
-            let (y, h, c) = cell.sequence(self.dropout.forward(x), h, c);
-            x = y;
-            next.h.push(h);
-            next.c.push(c);
+        let [b, t] = tokens.dims();
+        let mut state = state.unwrap_or_else(|| self.start(b, &tokens.device()));
+        let mut out = Vec::with_capacity(t);
+        for step in 0..t {
+            let x = self.input.forward(
+                tokens.clone().slice(s![.., step..step + 1]),
+                features.clone().slice(s![.., step..step + 1, ..]),
+            );
+            let (h, next) = self.step_train(x.reshape([b as i32, -1]), state);
+            state = next;
+            out.push(h.unsqueeze_dim::<3>(1));
         }
-        (self.head.forward(self.dropout.forward(x)), next)
+        (self.head.forward(self.dropout.forward(Tensor::cat(out, 1))), state)
     }
 
-    /// One generation step: input embedding `x` [B, D] → logits [B, V].
-    pub fn step(&self, mut x: Tensor<2>, state: LstmState) -> (Tensor<2>, LstmState) {
+    /// Every layer for one step, with dropout between layers: input [B, D] → top h [B, H].
+    fn step_train(&self, mut x: Tensor<2>, state: LstmState) -> (Tensor<2>, LstmState) {
         let mut next = LstmState { h: Vec::with_capacity(self.cells.len()), c: Vec::with_capacity(self.cells.len()) };
         for (cell, (h, c)) in self.cells.iter().zip(state.h.into_iter().zip(state.c)) {
-            let (h, c) = cell.step(x, h, c);
+            let (h, c) = cell.step(self.dropout.forward(x), h, c);
             x = h.clone();
             next.h.push(h);
             next.c.push(c);
         }
-        (self.head.forward(x), next)
+        (x, next)
+    }
+
+    /// One generation step: input embedding `x` [B, D] → logits [B, V].
+    pub fn step(&self, x: Tensor<2>, state: LstmState) -> (Tensor<2>, LstmState) {
+        let (h, state) = self.step_train(x, state);
+        (self.head.forward(h), state)
     }
 }
