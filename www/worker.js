@@ -77,7 +77,8 @@ async function generate({ id, model, backend: requested, options: o }) {
   const backend = await resolveBackend(requested ?? 'auto');
   await ensureLoaded(model, backend);
   const t0 = performance.now();
-  const g = await wasm.generate(model, backend, o.bars, o.temperature, o.seed, o.bpm, o.meter, o.key ?? '', o.style ?? '');
+  const primer = new Uint32Array((o.primer ?? []).flatMap((n) => [n.pitch, n.onset, n.duration]));
+  const g = await wasm.generate(model, backend, o.bars, o.temperature, o.seed, o.bpm, o.meter, o.key ?? '', o.style ?? '', primer);
   const ms = performance.now() - t0;
   const flat = g.notes;
   const notes = [];
@@ -95,6 +96,7 @@ async function generate({ id, model, backend: requested, options: o }) {
     temperature: o.temperature,
     model,
     backend,
+    engine: g.engine,
     ms,
   };
   g.free();

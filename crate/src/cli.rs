@@ -38,11 +38,16 @@ enum Command {
         temperature: f32,
         #[arg(long, default_value_t = 120.0)]
         tempo: f64,
-        #[arg(long, default_value = "4/4", value_parser = parse_meter)]
-        meter: Meter,
-        /// A key such as "G major", "E minor" or "D dorian"; leave out to let the model choose.
+        /// Default: the primer's meter, else 4/4.
+        #[arg(long, value_parser = parse_meter)]
+        meter: Option<Meter>,
+        /// A key such as "G major", "E minor" or "D dorian"; default: the primer's key, else
+        /// the model chooses.
         #[arg(long, value_parser = parse_key)]
         key: Option<Key>,
+        /// A MIDI file whose melody the generated bars continue.
+        #[arg(long)]
+        primer: Option<PathBuf>,
         /// celtic, folk or chorale; leave out for any.
         #[arg(long, value_parser = parse_style)]
         style: Option<Style>,
@@ -178,18 +183,28 @@ pub fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<(), String> {
     match command {
-        Command::Generate { bars, seed, temperature, tempo, meter, key, style, model, out } => {
+        Command::Generate { bars, seed, temperature, tempo, meter, key, primer, style, model, out } => {
             let device = Device::flex();
             let (spec, net) = load_model(&model.model, model.weights.as_ref(), &device)?;
+            let vocab = spec.vocab().map_err(|e| e.to_string())?;
+            let primer = match primer {
+                Some(path) => {
+                    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                    Some(midi::import(&bytes).map_err(|e| format!("{}: {e}", path.display()))?)
+                }
+                None => None,
+            };
+            let meter = meter.or(primer.as_ref().map(|p| p.meter)).unwrap_or_default();
+            let key = key.or(primer.as_ref().and_then(|p| p.key));
             let request = Request {
                 bars,
                 temperature,
                 seed,
                 tempo: Tempo::from_bpm(tempo).map_err(|e| e.to_string())?,
                 conditioning: Conditioning { meter, key, style },
+                primer: primer.map(|p| vocab.encode_primer(&p, meter.steps_per_bar())).unwrap_or_default(),
             };
             let started = Instant::now();
-            let vocab = spec.vocab().map_err(|e| e.to_string())?;
             let melody = burn::tensor::read_sync(generate(&net, vocab, &device, &request)).map_err(|e| e.to_string())?;
             let ms = started.elapsed().as_secs_f64() * 1e3;
             std::fs::write(&out, midi::export(&melody)).map_err(|e| format!("{}: {e}", out.display()))?;

@@ -91,6 +91,17 @@ impl Vocab {
     }
 }
 
+impl Vocab {
+    /// Encodes a primer padded with holds to a whole number of bars, so a continuation starts on
+    /// a downbeat.
+    pub fn encode_primer(self, melody: &Melody, steps_per_bar: u32) -> Vec<Event> {
+        let mut events = self.encode(melody);
+        let bars = (events.len() as u32).div_ceil(steps_per_bar.max(1));
+        events.resize((bars * steps_per_bar) as usize, Event::Hold);
+        events
+    }
+}
+
 /// Decodes any event sequence (a model may produce any) into notes. The last note ends with the
 /// sequence; `Off` or `Hold` in silence changes nothing.
 pub fn decode(events: &[Event]) -> Vec<Note> {
@@ -234,6 +245,15 @@ mod tests {
         assert_eq!(events[2], Event::On(Pitch::new(60).unwrap()));
         assert_eq!(events[8], Event::Off);
         assert_eq!(decode(&events), m.notes());
+    }
+
+    #[test]
+    fn primers_end_on_a_bar_line() {
+        let m = melody(vec![note(60, 0, 4), note(62, 4, 3)]);
+        let p = Vocab::DEFAULT.encode_primer(&m, 12);
+        assert_eq!(p.len(), 12);
+        assert_eq!(decode(&p), vec![note(60, 0, 4), note(62, 4, 8)]);
+        assert!(Vocab::DEFAULT.encode_primer(&melody(vec![]), 16).is_empty());
     }
 
     #[test]

@@ -57,6 +57,8 @@ pub enum GenerateError {
     Bars(u32),
     #[error("temperature must be between 0 and {max}, got {0}", max = Request::MAX_TEMPERATURE)]
     Temperature(f32),
+    #[error("the primer is {0} steps long; at most {max} are allowed", max = Melody::MAX_STEPS / 2)]
+    PrimerTooLong(usize),
     #[error(transparent)]
     Model(#[from] ModelError),
     #[error(transparent)]
@@ -72,6 +74,8 @@ pub struct Request {
     pub seed: u64,
     pub tempo: Tempo,
     pub conditioning: Conditioning,
+    /// Events the melody starts with; generation continues after them for `bars` more bars.
+    pub primer: Vec<Event>,
 }
 
 impl Request {
@@ -85,11 +89,29 @@ impl Request {
         if !(0.0..=Self::MAX_TEMPERATURE).contains(&self.temperature) {
             return Err(GenerateError::Temperature(self.temperature));
         }
+        if self.primer.len() > (Melody::MAX_STEPS / 2) as usize {
+            return Err(GenerateError::PrimerTooLong(self.primer.len()));
+        }
         Ok(())
     }
 
+    /// Steps to generate (after the primer).
     pub fn steps(&self) -> usize {
         (self.bars * self.conditioning.meter.steps_per_bar()) as usize
+    }
+
+    /// Steps of the finished melody: primer and continuation.
+    pub fn total_steps(&self) -> usize {
+        self.primer.len() + self.steps()
+    }
+
+    /// Model inputs before the first generated step: the start symbol, then the primer's
+    /// events but its last (which is the input of the first generated step).
+    fn primer_inputs(&self, vocab: Vocab) -> (Vec<i32>, i32) {
+        let mut inputs = vec![vocab.start() as i32];
+        inputs.extend(self.primer.iter().map(|&e| vocab.index(e) as i32));
+        let last = inputs.pop().expect("the start symbol is there");
+        (inputs, last)
     }
 }
 
@@ -100,10 +122,10 @@ fn noise(request: &Request, classes: usize) -> Vec<f32> {
 }
 
 fn melody(classes: impl IntoIterator<Item = usize>, vocab: Vocab, request: &Request) -> Result<Melody, GenerateError> {
-    let events: Vec<Event> = classes
-        .into_iter()
-        .map(|c| vocab.event(c).ok_or_else(|| ModelError::Read(format!("the model produced class {c}"))))
-        .collect::<Result<_, _>>()?;
+    let mut events = request.primer.clone();
+    for c in classes {
+        events.push(vocab.event(c).ok_or_else(|| ModelError::Read(format!("the model produced class {c}")))?);
+    }
     let c = request.conditioning;
     Ok(Melody::new(decode(&events), request.tempo, c.meter, c.key)?)
 }
@@ -116,24 +138,31 @@ pub async fn generate(
     request: &Request,
 ) -> Result<Melody, GenerateError> {
     request.validate()?;
-    let steps = request.steps();
+    let (steps, total) = (request.steps(), request.total_steps());
     let v = vocab.size();
 
-    let features: Vec<i32> = (0..steps as u32)
+    let features: Vec<i32> = (0..total as u32)
         .flat_map(|s| request.conditioning.at(s).as_array().map(i32::from))
         .collect();
-    let features = Tensor::<3, Int>::from_data(TensorData::new(features, [1, steps, 5]), device);
-    let conditioning = model.input().features(features);
+    let features = Tensor::<3, Int>::from_data(TensorData::new(features, [1, total, 5]), device);
+    let conditioning = model.input().features(features.clone());
     let noise = Tensor::<2>::from_data(TensorData::new(noise(request, v), [steps, v]), device);
 
     let mut state = model.start(1, device);
-    let mut token = Tensor::<2, Int>::from_data(TensorData::new(vec![vocab.start() as i32], [1, 1]), device);
+    let (inputs, last) = request.primer_inputs(vocab);
+    let first = inputs.len();
+    if first > 0 {
+        let tokens = Tensor::<2, Int>::from_data(TensorData::new(inputs, [1, first]), device);
+        state = model.prime(tokens, features.slice(s![.., 0..first, ..]), state);
+    }
+    let mut token = Tensor::<2, Int>::from_data(TensorData::new(vec![last], [1, 1]), device);
     let mut sampled = Vec::with_capacity(steps);
-    for t in 0..steps {
+    for t in first..total {
         let x = model.input().token(token) + conditioning.clone().slice(s![.., t..t + 1, ..]).reshape([1, -1]);
         let logits;
         (logits, state) = model.step(x, state);
-        token = (logits + noise.clone().slice(s![t..t + 1, ..])).argmax(1);
+        let g = t - first;
+        token = (logits + noise.clone().slice(s![g..g + 1, ..])).argmax(1);
         sampled.push(token.clone());
     }
     let data = Tensor::cat(sampled, 1)
@@ -148,7 +177,8 @@ pub async fn generate(
 /// choices wherever the two agree on the likeliest class).
 pub fn generate_packed(packed: &PackedLstm, vocab: Vocab, request: &Request) -> Result<Melody, GenerateError> {
     request.validate()?;
-    let classes = packed.generate(&request.conditioning, &noise(request, vocab.size()), request.steps());
+    let (inputs, last) = request.primer_inputs(vocab);
+    let classes = packed.generate(&request.conditioning, &inputs, last, &noise(request, vocab.size()), request.steps());
     melody(classes, vocab, request)
 }
 
@@ -170,6 +200,52 @@ mod tests {
             counts[a.below(4)] += 1;
         }
         assert!(counts.iter().all(|&c| (900..1100).contains(&c)), "{counts:?}");
+    }
+
+    fn request(primer: Vec<Event>) -> Request {
+        Request {
+            bars: 2,
+            temperature: 1.0,
+            seed: 9,
+            tempo: Tempo::default(),
+            conditioning: Conditioning::default(),
+            primer,
+        }
+    }
+
+    #[test]
+    fn continuations_keep_the_primer_and_repeat_per_seed() {
+        use crate::model::packed::PackedLstm;
+        use crate::model::{LstmConfig, ModelSpec, PitchRange};
+        let device = Device::flex();
+        let vocab = Vocab::DEFAULT;
+        let spec = ModelSpec::Lstm(LstmConfig { range: PitchRange::from(vocab), embed: 8, hidden: 16, layers: 2, dropout: 0.0 });
+        let model = spec.init(&device).unwrap();
+        let MelodyModel::Lstm(lstm) = &model else { unreachable!() };
+        let packed = PackedLstm::new(lstm).unwrap();
+        let p = |m| Event::On(crate::melody::Pitch::new(m).unwrap());
+        let primer = vec![p(60), Event::Hold, Event::Hold, Event::Hold, p(64), Event::Hold, Event::Off, Event::Hold];
+        let req = request(primer.clone());
+        for melody in [
+            burn::tensor::read_sync(generate(&model, vocab, &device, &req)).unwrap(),
+            generate_packed(&packed, vocab, &req).unwrap(),
+        ] {
+            let events = vocab.encode(&melody);
+            assert_eq!(&events[..primer.len()], &primer[..]);
+            assert!(melody.end().0 as usize <= req.total_steps());
+        }
+        let again = burn::tensor::read_sync(generate(&model, vocab, &device, &req)).unwrap();
+        assert_eq!(again, burn::tensor::read_sync(generate(&model, vocab, &device, &req)).unwrap());
+        assert_eq!(generate_packed(&packed, vocab, &req).unwrap(), generate_packed(&packed, vocab, &req).unwrap());
+        let mut other = req.clone();
+        other.seed = 10;
+        assert_ne!(generate_packed(&packed, vocab, &other).unwrap(), generate_packed(&packed, vocab, &req).unwrap());
+        let mut bad = req.clone();
+        bad.bars = 0;
+        assert!(matches!(generate_packed(&packed, vocab, &bad), Err(GenerateError::Bars(0))));
+        bad.bars = 2;
+        bad.temperature = f32::NAN;
+        assert!(matches!(generate_packed(&packed, vocab, &bad), Err(GenerateError::Temperature(_))));
     }
 
     #[test]

@@ -6,15 +6,17 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use burn::prelude::*;
 use wasm_bindgen::prelude::*;
 
 use crate::encoding::{Conditioning, Style};
-use crate::melody::{Key, Meter, Tempo};
+use crate::melody::{Key, Melody, Meter, Note, Pitch, Step, Tempo};
 use crate::midi;
+use crate::model::packed::PackedLstm;
 use crate::model::{MelodyModel, ModelSpec, weights};
-use crate::sample::{Request, generate as sample_melody};
+use crate::sample::{Request, generate as sample_melody, generate_packed};
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 enum Backend {
@@ -35,6 +37,8 @@ impl Backend {
 struct Loaded {
     spec: ModelSpec,
     model: MelodyModel,
+    /// On the CPU the LSTM runs from its packed int8 form (see `model::packed`).
+    packed: Option<Rc<PackedLstm>>,
 }
 
 #[derive(Default)]
@@ -76,6 +80,17 @@ fn device(backend: Backend) -> Result<Device, JsError> {
     }
 }
 
+fn install(name: &str, spec: ModelSpec, model: MelodyModel, backend: Backend) -> Result<(), JsError> {
+    let packed = match (&model, backend) {
+        (MelodyModel::Lstm(lstm), Backend::Cpu) => {
+            Some(Rc::new(PackedLstm::new(lstm).map_err(|e| JsError::new(&e.to_string()))?))
+        }
+        _ => None,
+    };
+    WORKER.with_borrow_mut(|w| w.models.insert((name.to_string(), backend), Loaded { spec, model, packed }));
+    Ok(())
+}
+
 /// Loads a model's weights (burnpack bytes) onto a backend under `name`.
 #[wasm_bindgen]
 pub fn load_model(name: &str, spec_json: &str, weights_bytes: Vec<u8>, backend: &str) -> Result<(), JsError> {
@@ -83,8 +98,19 @@ pub fn load_model(name: &str, spec_json: &str, weights_bytes: Vec<u8>, backend: 
     let device = device(backend)?;
     let spec = ModelSpec::parse(spec_json).map_err(|e| JsError::new(&e.to_string()))?;
     let model = weights::load(&spec, weights_bytes, &device).map_err(|e| JsError::new(&e.to_string()))?;
-    WORKER.with_borrow_mut(|w| w.models.insert((name.to_string(), backend), Loaded { spec, model }));
-    Ok(())
+    install(name, spec, model, backend)
+}
+
+/// Installs a model of the shape `spec_json` describes with seeded random weights: benchmarks
+/// compare speed at a given shape, which does not depend on the values.
+#[wasm_bindgen]
+pub fn load_random_model(name: &str, spec_json: &str, backend: &str, seed: u32) -> Result<(), JsError> {
+    let backend = Backend::parse(backend)?;
+    let device = device(backend)?;
+    let spec = ModelSpec::parse(spec_json).map_err(|e| JsError::new(&e.to_string()))?;
+    device.seed(seed as u64);
+    let model = spec.init(&device).map_err(|e| JsError::new(&e.to_string()))?;
+    install(name, spec, model, backend)
 }
 
 /// A generated melody, flattened for the trip to the page.
@@ -95,6 +121,7 @@ pub struct Generated {
     key: String,
     total_steps: u32,
     steps_per_bar: u32,
+    engine: String,
 }
 
 #[wasm_bindgen]
@@ -121,9 +148,15 @@ impl Generated {
     pub fn steps_per_bar(&self) -> u32 {
         self.steps_per_bar
     }
+    /// What ran the model: "webgpu", "cpu-int8-simd" or "cpu-flex".
+    #[wasm_bindgen(getter)]
+    pub fn engine(&self) -> String {
+        self.engine.clone()
+    }
 }
 
-/// Generates with a loaded model. `key` and `style` may be empty for "any".
+/// Generates with a loaded model. `key` and `style` may be empty for "any"; `primer` holds
+/// `[pitch, onset, duration, …]` triples (16th steps) of a melody to continue, or nothing.
 #[wasm_bindgen]
 #[allow(clippy::too_many_arguments)]
 pub async fn generate(
@@ -136,6 +169,7 @@ pub async fn generate(
     meter: &str,
     key: &str,
     style: &str,
+    primer: Vec<u32>,
 ) -> Result<Generated, JsError> {
     let err = |e: String| JsError::new(&e);
     let backend = Backend::parse(backend)?;
@@ -148,25 +182,49 @@ pub async fn generate(
         "" | "any" => None,
         s => Some(Style::parse(s).ok_or_else(|| err(format!("unknown style {s:?}: use celtic, folk or chorale")))?),
     };
-    let request = Request {
-        bars,
-        temperature,
-        seed: seed as u64,
-        tempo: Tempo::from_bpm(bpm).map_err(|e| err(e.to_string()))?,
-        conditioning: Conditioning { meter, key, style },
-    };
+    let tempo = Tempo::from_bpm(bpm).map_err(|e| err(e.to_string()))?;
     // Cheap clones (tensor handles): no borrow is held across the await.
-    let (spec, net) = WORKER
-        .with_borrow(|w| w.models.get(&(model.to_string(), backend)).map(|l| (l.spec.clone(), l.model.clone())))
+    let (spec, net, packed) = WORKER
+        .with_borrow(|w| {
+            w.models.get(&(model.to_string(), backend)).map(|l| (l.spec.clone(), l.model.clone(), l.packed.clone()))
+        })
         .ok_or_else(|| err(format!("model {model:?} is not loaded on {backend:?}")))?;
-    let device = device(backend)?;
     let vocab = spec.vocab().map_err(|e| err(e.to_string()))?;
-    let melody = sample_melody(&net, vocab, &device, &request).await.map_err(|e| err(e.to_string()))?;
+    let primer = primer_events(&primer, vocab, meter).map_err(err)?;
+    let request = Request { bars, temperature, seed: seed as u64, tempo, conditioning: Conditioning { meter, key, style }, primer };
+    let (melody, engine) = match packed {
+        Some(p) => (generate_packed(&p, vocab, &request), "cpu-int8-simd"),
+        None => {
+            let engine = if backend == Backend::WebGpu { "webgpu" } else { "cpu-flex" };
+            (sample_melody(&net, vocab, &device(backend)?, &request).await, engine)
+        }
+    };
+    let melody = melody.map_err(|e| err(e.to_string()))?;
     Ok(Generated {
         notes: melody.notes().iter().flat_map(|n| [n.pitch.midi() as u32, n.onset.0, n.duration.0]).collect(),
         midi: midi::export(&melody),
         key: melody.key.map(|k| k.to_string()).unwrap_or_default(),
-        total_steps: request.steps() as u32,
+        total_steps: request.total_steps() as u32,
         steps_per_bar: meter.steps_per_bar(),
+        engine: engine.to_string(),
     })
+}
+
+/// A primer given as flat note triples, encoded and padded to whole bars.
+fn primer_events(flat: &[u32], vocab: crate::encoding::Vocab, meter: Meter) -> Result<Vec<crate::encoding::Event>, String> {
+    if flat.len() % 3 != 0 {
+        return Err("a primer is a list of [pitch, onset, duration] triples".into());
+    }
+    let notes = flat
+        .chunks(3)
+        .map(|n| {
+            Ok(Note {
+                pitch: Pitch::new(n[0] as i32).map_err(|e| e.to_string())?,
+                onset: Step(n[1]),
+                duration: Step(n[2]),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let melody = Melody::new(notes, Tempo::default(), meter, None).map_err(|e| format!("bad primer: {e}"))?;
+    Ok(vocab.encode_primer(&melody, meter.steps_per_bar()))
 }

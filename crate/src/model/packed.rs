@@ -12,7 +12,7 @@
 use burn::prelude::*;
 
 use super::{LstmModel, ModelError};
-use crate::encoding::{Conditioning, StepFeatures};
+use crate::encoding::Conditioning;
 
 /// Hidden-state quantisation: h ∈ (−1, 1) ↦ round(h · H_SCALE). 13 bits keeps every dot product
 /// of up to 2048 terms inside an i32 (127 · 8191 · 2048 < 2³¹).
@@ -24,7 +24,6 @@ const LANES: usize = 16;
 #[derive(Debug, Clone)]
 struct QMatrix {
     rows: usize,
-    cols: usize,
     stride: usize,
     data: Vec<i8>,
     scales: Vec<f32>,
@@ -44,7 +43,7 @@ impl QMatrix {
                 data[r * stride + c] = (w[c * rows + r] / scale).round().clamp(-127.0, 127.0) as i8;
             }
         }
-        QMatrix { rows, cols, stride, data, scales }
+        QMatrix { rows, stride, data, scales }
     }
 
     /// `out[r] += scale_r / H_SCALE · Σ_c W[r, c] · x[c]`, `x` quantised hidden values
@@ -160,9 +159,10 @@ impl PackedLstm {
         })
     }
 
-    /// Runs `steps` steps: each step's logits plus `noise[t]` pick the step's class
-    /// (Gumbel-max sampling; zero noise is greedy). Returns the classes.
-    pub fn generate(&self, conditioning: &Conditioning, noise: &[f32], steps: usize) -> Vec<usize> {
+    /// Feeds `primer` (model inputs, teacher-forced), then runs `steps` steps starting from the
+    /// input `first`: each step's logits plus its row of `noise` pick the step's class
+    /// (Gumbel-max sampling; zero noise is greedy). Returns the generated classes.
+    pub fn generate(&self, conditioning: &Conditioning, primer: &[i32], first: i32, noise: &[f32], steps: usize) -> Vec<usize> {
         let h = self.hidden;
         let gates = 4 * h;
         let layers = self.layers.len();
@@ -174,9 +174,9 @@ impl PackedLstm {
         let mut logits = vec![0f32; self.classes];
         let mut hq_top = vec![0i16; self.head.stride];
         let mut out = Vec::with_capacity(steps);
-        let mut token = self.classes; // the start symbol
+        let mut token = primer.first().map_or(first, |&p| p) as usize;
 
-        for t in 0..steps {
+        for t in 0..primer.len() + steps {
             let features = conditioning.at(t as u32).as_array();
             z.copy_from_slice(&self.token_table[token * gates..(token + 1) * gates]);
             for (table, &f) in self.feature_tables.iter().zip(&features) {
@@ -206,9 +206,18 @@ impl PackedLstm {
                     }
                 }
             }
+            if t + 1 < primer.len() {
+                token = primer[t + 1] as usize;
+                continue;
+            }
+            if t + 1 == primer.len() {
+                token = first as usize;
+                continue;
+            }
             logits.copy_from_slice(&self.head_bias);
             self.head.matvec_add(&hq_top, &mut logits);
-            let row = &noise[t * self.classes..(t + 1) * self.classes];
+            let g = t - primer.len();
+            let row = &noise[g * self.classes..(g + 1) * self.classes];
             token = (0..self.classes)
                 .max_by(|&a, &b| (logits[a] + row[a]).total_cmp(&(logits[b] + row[b])))
                 .expect("at least one class");
@@ -271,7 +280,8 @@ mod tests {
         let v = Vocab::DEFAULT.size();
         // Greedy: no noise. Drive the Burn model with the packed model's choices and compare the
         // logits' argmax and values step by step.
-        let classes = packed.generate(&conditioning, &vec![0.0; steps * v], steps);
+        let start = [Vocab::DEFAULT.start() as i32];
+        let classes = packed.generate(&conditioning, &[], start[0], &vec![0.0; steps * v], steps);
         let mut tokens = vec![Vocab::DEFAULT.start() as i32];
         tokens.extend(classes[..steps - 1].iter().map(|&c| c as i32));
         let features: Vec<i32> = (0..steps as u32).flat_map(|s| conditioning.at(s).as_array().map(i32::from)).collect();
