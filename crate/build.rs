@@ -8,7 +8,6 @@ use std::path::Path;
 fn main() {
     let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
     println!("cargo:rerun-if-changed={}", models.display());
-    let wasm = std::env::var("CARGO_CFG_TARGET_FAMILY").is_ok_and(|f| f.split(',').any(|f| f == "wasm"));
     let mut names: Vec<String> = std::fs::read_dir(&models)
         .into_iter()
         .flatten()
@@ -20,16 +19,17 @@ fn main() {
         })
         .collect();
     names.sort();
+    // The same file for every target (cargo may share this script's output between the native
+    // and the wasm build): the wasm build drops the list by `cfg`, before anything is included.
     let mut code = String::from("/// Models built into this binary: (name, spec JSON, burnpack weights).\n");
+    code.push_str("#[cfg(not(target_family = \"wasm\"))]\n");
     code.push_str("pub static EMBEDDED: &[(&str, &str, &[u8])] = &[\n");
-    if !wasm {
-        for name in &names {
-            let json = models.join(format!("{name}.json")).canonicalize().unwrap();
-            let bpk = models.join(format!("{name}.bpk")).canonicalize().unwrap();
-            println!("cargo:rerun-if-changed={}", bpk.display());
-            println!("cargo:rerun-if-changed={}", json.display());
-            writeln!(code, "    ({name:?}, include_str!({:?}), include_bytes!({:?})),", json, bpk).unwrap();
-        }
+    for name in &names {
+        let json = models.join(format!("{name}.json")).canonicalize().unwrap();
+        let bpk = models.join(format!("{name}.bpk")).canonicalize().unwrap();
+        println!("cargo:rerun-if-changed={}", bpk.display());
+        println!("cargo:rerun-if-changed={}", json.display());
+        writeln!(code, "    ({name:?}, include_str!({:?}), include_bytes!({:?})),", json, bpk).unwrap();
     }
     code.push_str("];\n");
     let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("embedded_models.rs");

@@ -11,7 +11,7 @@ const KEYS = ['C major', 'G major', 'D major', 'A major', 'E major', 'F major', 
   'A minor', 'E minor', 'B minor', 'D minor', 'G minor', 'C minor', 'D dorian', 'A dorian', 'E dorian',
   'G mixolydian', 'D mixolydian', 'A mixolydian'];
 
-const client = new TunesmithClient(new URL('./worker.js', import.meta.url));
+const client = new TunesmithClient(new URL('./worker.js', import.meta.url), { model: $('model').value, onWebGpu, onBackend });
 const roll = new PianoRoll($('roll'));
 const events = new EventTarget();
 const player = new MelodyPlayer(events);
@@ -21,6 +21,37 @@ let busy = false;
 for (const k of KEYS) $('key').add(new Option(k, k));
 $('temperature').addEventListener('input', () => ($('temperature-value').value = Number($('temperature').value).toFixed(2)));
 $('dice').addEventListener('click', () => ($('seed').value = Math.floor(Math.random() * 2 ** 32)));
+
+let noWebGpu = false;
+
+/** WebGPU's status, once the worker knows it (it may come before or after 'ready'). */
+function onWebGpu(status) {
+  document.body.dataset.webgpu = status === true ? 'yes' : 'no';
+  if (status !== true) {
+    noWebGpu = true;
+    resetAuto();
+  }
+  const note = status === true ? 'WebGPU is available.' : `WebGPU unavailable (${status}); using the CPU.`;
+  $('webgpu-status').textContent = note;
+}
+
+function resetAuto() {
+  const auto = $('backend').querySelector('option[value="auto"]');
+  auto.textContent = noWebGpu ? 'automatic (CPU: no WebGPU here)' : 'automatic';
+  if (noWebGpu) document.body.dataset.auto = 'cpu';
+  else delete document.body.dataset.auto;
+}
+
+/** The worker timed a model on both backends: say what 'automatic' now means. */
+function onBackend({ model, backend, cpuMs, webgpuMs, error }) {
+  if (model !== $('model').value) return;
+  const name = backend === 'webgpu' ? 'WebGPU' : 'CPU';
+  const auto = $('backend').querySelector('option[value="auto"]');
+  auto.textContent = error
+    ? `automatic (CPU; WebGPU failed: ${error})`
+    : `automatic (${name}: ${Math.round(Math.min(cpuMs, webgpuMs))} ms vs ${Math.round(Math.max(cpuMs, webgpuMs))} ms for 4 bars)`;
+  document.body.dataset.auto = backend;
+}
 
 function showError(message) {
   $('error').textContent = message;
@@ -59,7 +90,8 @@ function show(result) {
   roll.set(result);
   const bars = result.totalSteps / result.stepsPerBar;
   const where = result.backend === 'webgpu' ? 'WebGPU' : 'the CPU';
-  setStatus(`${bars} bars, ${result.notes.length} notes${result.key ? ` in ${result.key}` : ''} — generated on ${where} in ${Math.round(result.ms)} ms.`);
+  const model = result.model === 'lstm' ? 'LSTM' : 'Transformer';
+  setStatus(`${bars} bars, ${result.notes.length} notes${result.key ? ` in ${result.key}` : ''} — the ${model} generated it on ${where} in ${Math.round(result.ms)} ms.`);
   document.body.dataset.backend = result.backend;
   $('notes').textContent = result.notes.map((n) => noteName(n.pitch)).join(' ');
   $('play').disabled = false;
@@ -77,11 +109,13 @@ async function onGenerate() {
     return;
   }
   busy = true;
+  // This click is a user gesture: start the audio device now, so Play starts at once.
+  player.warmUp().catch(() => {});
   $('generate').disabled = true;
   document.body.dataset.state = 'generating';
   setStatus('Generating…');
   try {
-    const result = await client.generate({ model: 'lstm', backend: $('backend').value, options });
+    const result = await client.generate({ model: $('model').value, backend: $('backend').value, options });
     player.stop();
     show(result);
     document.body.dataset.state = 'done';
@@ -137,6 +171,8 @@ events.addEventListener('stop', () => {
 });
 
 $('generate').addEventListener('click', onGenerate);
+// 'automatic' is measured per model: a new model starts unmeasured.
+$('model').addEventListener('change', resetAuto);
 $('play').addEventListener('click', onPlay);
 $('download').addEventListener('click', onDownload);
 $('controls').addEventListener('submit', (e) => {
@@ -150,9 +186,8 @@ window.tunesmith = { melody: null, player, events };
 
 client
   .ready()
-  .then(({ webgpu }) => {
-    const note = webgpu === true ? 'WebGPU is available.' : `WebGPU unavailable (${webgpu}); using the CPU.`;
-    setStatus(`Ready. ${note}`);
+  .then(() => {
+    setStatus('Ready.');
     document.body.dataset.state = 'ready';
     $('generate').disabled = false;
   })

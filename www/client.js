@@ -1,11 +1,23 @@
 // The page's side of the worker protocol (see worker.js): one request, one promise.
 
 export class TunesmithClient {
-  constructor(workerUrl) {
+  /**
+   * `model`: the model to have ready first. `onWebGpu(status)`: true or why not, once known.
+   * `onBackend(message)`: what 'auto' picks for a model, once measured.
+   */
+  constructor(workerUrl, { model, onWebGpu, onBackend } = {}) {
     this.worker = new Worker(workerUrl, { type: 'module' });
     this.pending = new Map();
     this.nextId = 1;
     this.worker.onmessage = ({ data }) => {
+      if (data.type === 'backend') {
+        onBackend?.(data);
+        return;
+      }
+      if (data.type === 'webgpu') {
+        onWebGpu?.(data.status);
+        return;
+      }
       const p = this.pending.get(data.id);
       if (!p || data.type === 'status') return;
       this.pending.delete(data.id);
@@ -19,7 +31,7 @@ export class TunesmithClient {
       for (const p of this.pending.values()) p.reject(error);
       this.pending.clear();
     };
-    this.readyPromise = this.request({ type: 'init' }).then((m) => m.backends);
+    this.readyPromise = this.request({ type: 'init', model }).then((m) => m.backends);
   }
 
   request(message) {
@@ -30,7 +42,7 @@ export class TunesmithClient {
     });
   }
 
-  /** Resolves to {cpu: true, webgpu: true | "why not"} once the wasm module is running. */
+  /** Resolves to {cpu: true, webgpu: true | "why not" | "pending"} once the first model can run. */
   ready() {
     return this.readyPromise;
   }

@@ -85,12 +85,19 @@ export class MelodyPlayer {
     return this.playing ? this.ctx.currentTime - this.t0 : -1;
   }
 
-  async start(melody) {
-    this.stop();
+  /**
+   * Starts the audio device ahead of Play (call it from an earlier user gesture, such as the
+   * Generate click): starting the device can take longer than the 100 ms Play is allowed.
+   */
+  warmUp() {
     const ctx = audioContext();
     this.ctx = ctx;
-    // Must follow a user gesture (iOS, Chrome autoplay policy): resume inside the click handler.
-    if (ctx.state !== 'running') await ctx.resume();
+    this.output();
+    return ctx.state === 'running' ? Promise.resolve() : ctx.resume();
+  }
+
+  output() {
+    const ctx = this.ctx;
     if (!this.out) {
       const comp = ctx.createDynamicsCompressor();
       comp.threshold.value = -18;
@@ -99,6 +106,16 @@ export class MelodyPlayer {
       this.out.gain.value = 0.8;
       this.out.connect(comp);
     }
+    return this.out;
+  }
+
+  async start(melody) {
+    this.stop();
+    const ctx = audioContext();
+    this.ctx = ctx;
+    // Must follow a user gesture (iOS, Chrome autoplay policy): resume inside the click handler.
+    if (ctx.state !== 'running') await ctx.resume();
+    this.output();
     const secondsPerStep = 60 / melody.bpm / 4;
     this.events = melody.notes.map((n, index) => ({
       index,

@@ -56,6 +56,11 @@ enum Command {
         #[arg(long, short)]
         out: PathBuf,
     },
+    /// Write an LSTM's packed int8 form (`.pack`, what the page downloads) beside its weights.
+    Pack {
+        /// The LSTM's weights (`.bpk`, with its `.json` spec beside it).
+        weights: PathBuf,
+    },
     /// Score melodies: bits per note and next-pitch accuracy of a model beside an order-3
     /// Markov baseline trained on the same training split.
     Eval {
@@ -122,6 +127,10 @@ enum Command {
         /// Use only the first N training tunes (for quick experiments).
         #[arg(long)]
         limit: Option<usize>,
+        /// Continue training the weights at --out (their `.json` spec wins over the size
+        /// options); the log is appended to. For runs cut short by a time budget or a restart.
+        #[arg(long)]
+        resume: bool,
         /// Do not transpose tunes into other keys while training.
         #[arg(long)]
         no_transpose: bool,
@@ -221,6 +230,12 @@ fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Eval { model, data, paths } => evaluate(&model, &data, &paths),
+        Command::Pack { weights: path } => {
+            let (_, net) = load_model("", Some(&path), &Device::flex())?;
+            let out = weights::save_pack(&net, &path).map_err(|e| e.to_string())?;
+            println!("{}", out.display());
+            Ok(())
+        }
         Command::Train {
             model,
             data,
@@ -242,6 +257,7 @@ fn run(command: Command) -> Result<(), String> {
             seed,
             evals_per_epoch,
             limit,
+            resume,
             no_transpose,
         } => {
             let range = PitchRange::from(crate::encoding::Vocab::DEFAULT);
@@ -284,7 +300,20 @@ fn run(command: Command) -> Result<(), String> {
             if let Some(n) = limit {
                 train_tunes.truncate(n);
             }
+            let (spec, resume) = if resume {
+                let json = std::fs::read_to_string(out.with_extension("json"))
+                    .map_err(|e| format!("--resume needs {}: {e}", out.with_extension("json").display()))?;
+                let bytes = std::fs::read(&out).map_err(|e| format!("--resume needs {}: {e}", out.display()))?;
+                let spec = ModelSpec::parse(&json).map_err(|e| e.to_string())?;
+                if spec.name() != model {
+                    return Err(format!("{} holds a {} model, not {model}", out.display(), spec.name()));
+                }
+                (spec, Some(bytes))
+            } else {
+                (spec, None)
+            };
             let options = TrainOptions {
+                resume,
                 spec,
                 batch,
                 window,
@@ -296,7 +325,8 @@ fn run(command: Command) -> Result<(), String> {
                 evals_per_epoch,
             };
             let log_path = log.unwrap_or_else(|| out.with_extension("log"));
-            let mut log = Log::new(Some(&log_path)).map_err(|e| format!("{}: {e}", log_path.display()))?;
+            let opened = if options.resume.is_some() { Log::append(&log_path) } else { Log::new(Some(&log_path)) };
+            let mut log = opened.map_err(|e| format!("{}: {e}", log_path.display()))?;
             let report = train::train(&options, &train_tunes, &valid_tunes, &out, &mut log).map_err(|e| e.to_string())?;
             println!("weights: {} (log: {})", report.weights.display(), log_path.display());
             Ok(())
@@ -366,6 +396,11 @@ fn evaluate(model: &ModelArgs, data: &std::path::Path, paths: &[PathBuf]) -> Res
         println!("{name:<22}{cells}");
     };
     row(spec.name(), &neural);
+    if let MelodyModel::Lstm(lstm) = &net {
+        // What the page runs on the CPU and on WebGPU: int8 weights.
+        let packed = crate::model::packed::PackedLstm::new(lstm).map_err(|e| e.to_string())?;
+        row("lstm, int8 weights", &eval::packed(&packed, &tunes, vocab));
+    }
     row("markov-3 (baseline)", &baseline);
     let ratio: String = groups
         .iter()
@@ -376,4 +411,19 @@ fn evaluate(model: &ModelArgs, data: &std::path::Path, paths: &[PathBuf]) -> Res
         .collect();
     println!("{:<22}{ratio}", format!("{} / markov-3", spec.name()));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The page downloads `models/lstm.pack`; it must be the packed form of the shipped weights.
+    #[test]
+    fn the_shipped_pack_matches_the_shipped_lstm() {
+        let (_, net) = load_model("lstm", None, &Device::flex()).unwrap();
+        let MelodyModel::Lstm(lstm) = net else { panic!("the built-in lstm is an LSTM") };
+        let shipped = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/lstm.pack")).unwrap();
+        let packed = crate::model::packed::PackedLstm::new(&lstm).unwrap().to_bytes();
+        assert!(packed == shipped, "models/lstm.pack is stale: run `tunesmith pack models/lstm.bpk`");
+    }
 }

@@ -11,6 +11,7 @@ use burn::tensor::activation::log_softmax;
 use crate::corpus::Tune;
 use crate::encoding::{Event, Vocab};
 use crate::model::MelodyModel;
+use crate::model::packed::PackedLstm;
 pub use crate::model::markov::Tally;
 use crate::model::markov::NoteMarkov;
 
@@ -24,7 +25,6 @@ pub fn folded(tunes: &[Tune], vocab: Vocab) -> Vec<Tune> {
 
 /// Scores each tune from its first step with a neural model; one tally per tune.
 pub fn neural(model: &MelodyModel, tunes: &[Tune], vocab: Vocab, device: &Device) -> Vec<Tally> {
-    let pitch_classes = 2..vocab.size();
     let mut out = vec![Tally::default(); tunes.len()];
     let mut order: Vec<usize> = (0..tunes.len()).collect();
     order.sort_by_key(|&i| tunes[i].melody.end().0);
@@ -54,22 +54,48 @@ pub fn neural(model: &MelodyModel, tunes: &[Tune], vocab: Vocab, device: &Device
         let logp: Vec<f32> = logp.try_to_vec_as().expect("f32 log-probabilities");
         let v = vocab.size();
         for (row, (targets, _)) in encoded.iter().enumerate() {
-            let tally = &mut out[chunk[row]];
-            for (step, &target) in targets.iter().enumerate() {
-                let at = &logp[(row * len + step) * v..(row * len + step + 1) * v];
-                tally.bits -= at[target as usize] as f64 / std::f64::consts::LN_2;
-                if let Some(Event::On(_)) = vocab.event(target as usize) {
-                    tally.notes += 1;
-                    let best = pitch_classes
-                        .clone()
-                        .max_by(|&a, &b| at[a].total_cmp(&at[b]))
-                        .expect("the vocabulary has pitches");
-                    tally.pitch_hits += (best == target as usize) as usize;
-                }
-            }
+            let rows = &logp[row * len * v..(row * len + targets.len()) * v];
+            out[chunk[row]] = tally(targets, rows, vocab);
         }
     }
     out
+}
+
+/// Bits and next-pitch hits of `targets` under per-step log-probabilities (`[steps, classes]`).
+fn tally(targets: &[i32], logp: &[f32], vocab: Vocab) -> Tally {
+    let v = vocab.size();
+    let mut tally = Tally::default();
+    for (step, &target) in targets.iter().enumerate() {
+        let at = &logp[step * v..(step + 1) * v];
+        tally.bits -= at[target as usize] as f64 / std::f64::consts::LN_2;
+        if let Some(Event::On(_)) = vocab.event(target as usize) {
+            tally.notes += 1;
+            let best = (2..v).max_by(|&a, &b| at[a].total_cmp(&at[b])).expect("the vocabulary has pitches");
+            tally.pitch_hits += (best == target as usize) as usize;
+        }
+    }
+    tally
+}
+
+/// Scores each tune with the packed int8 LSTM (the engine the page runs on the CPU), so the
+/// likelihood cost of int8 weights and int16 state is measured, not assumed.
+pub fn packed(packed: &PackedLstm, tunes: &[Tune], vocab: Vocab) -> Vec<Tally> {
+    let v = vocab.size();
+    tunes
+        .iter()
+        .map(|t| {
+            let targets: Vec<i32> = vocab.encode(&t.melody).into_iter().map(|e| vocab.index(e) as i32).collect();
+            let mut inputs = vec![vocab.start() as i32];
+            inputs.extend_from_slice(&targets[..targets.len().saturating_sub(1)]);
+            let mut logp = packed.logits_of(&t.conditioning(), &inputs);
+            for row in logp.chunks_mut(v) {
+                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let log_sum = row.iter().map(|x| (x - max).exp()).sum::<f32>().ln() + max;
+                row.iter_mut().for_each(|x| *x -= log_sum);
+            }
+            tally(&targets, &logp, vocab)
+        })
+        .collect()
 }
 
 /// The order-3 Markov baseline trained on `train` in every key that fits the range (the
@@ -140,6 +166,21 @@ mod tests {
         // The same tunes batched differently give the same figures.
         let alone = neural(&model, &tunes[1..], Vocab::DEFAULT, &device);
         assert!((alone[0].bits - tallies[1].bits).abs() < 1e-3);
+    }
+
+    #[test]
+    fn the_int8_engine_scores_like_the_float_model() {
+        let device = Device::flex();
+        let config = LstmConfig { range: PitchRange::from(Vocab::DEFAULT), embed: 16, hidden: 32, layers: 2, dropout: 0.0 };
+        let model = config.init(&device).unwrap();
+        let packed_model = PackedLstm::new(&model).unwrap();
+        let tunes = folded(&[tune(&[60, 62, 64, 65, 67, 69]), tune(&[72, 71, 69])], Vocab::DEFAULT);
+        let float = neural(&MelodyModel::Lstm(model), &tunes, Vocab::DEFAULT, &device);
+        let int8 = packed(&packed_model, &tunes, Vocab::DEFAULT);
+        for (f, q) in float.iter().zip(&int8) {
+            assert_eq!(f.notes, q.notes);
+            assert!((f.bits - q.bits).abs() < 0.01 * f.bits, "{f:?} {q:?}");
+        }
     }
 
     #[test]

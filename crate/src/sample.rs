@@ -182,6 +182,20 @@ pub fn generate_packed(packed: &PackedLstm, vocab: Vocab, request: &Request) -> 
     melody(classes, vocab, request)
 }
 
+/// Generates a melody with the LSTM's WebGPU kernels: one submit, one read-back.
+#[cfg(target_family = "wasm")]
+pub async fn generate_gpu(
+    kernels: &crate::model::webgpu::GpuLstm,
+    vocab: Vocab,
+    request: &Request,
+) -> Result<Melody, GenerateError> {
+    request.validate()?;
+    let (inputs, last) = request.primer_inputs(vocab);
+    let noise = noise(request, vocab.size());
+    let classes = kernels.generate(&request.conditioning, &inputs, last, &noise, request.steps()).await?;
+    melody(classes, vocab, request)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,6 +31,18 @@ pub struct TrainOptions {
     pub transpose: bool,
     /// Validate this many times per epoch.
     pub evals_per_epoch: usize,
+    /// Continue from these weights (a burnpack of the same spec) instead of a random start.
+    pub resume: Option<Vec<u8>>,
+}
+
+/// The step size at `elapsed` (a fraction of the time budget): constant, then a cosine
+/// anneal over the last 40% of the budget down to 5%. A wall-clock budget makes the end of
+/// training known in advance, and annealing into it is worth a sizeable drop in loss.
+pub fn scheduled_lr(base: f64, elapsed: f64) -> f64 {
+    const ANNEAL_FROM: f64 = 0.6;
+    const FLOOR: f64 = 0.05;
+    let t = ((elapsed - ANNEAL_FROM) / (1.0 - ANNEAL_FROM)).clamp(0.0, 1.0);
+    base * (FLOOR + (1.0 - FLOOR) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()))
 }
 
 /// One training sequence: model inputs, targets and conditioning, all `len` long.
@@ -167,6 +179,11 @@ impl Log {
     pub fn new(path: Option<&Path>) -> std::io::Result<Self> {
         Ok(Log { file: path.map(std::fs::File::create).transpose()? })
     }
+    /// Appends to an existing log (resumed training keeps the whole history in one file).
+    pub fn append(path: &Path) -> std::io::Result<Self> {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(Log { file: Some(file) })
+    }
     pub fn line(&mut self, text: &str) {
         println!("{text}");
         if let Some(f) = &mut self.file {
@@ -201,7 +218,10 @@ pub fn train(
     let train_device = device.clone().autodiff();
     train_device.seed(options.seed);
     let mut rng = Rng::new(options.seed);
-    let mut model = options.spec.init(&train_device)?;
+    let mut model = match &options.resume {
+        Some(bytes) => weights::load(&options.spec, bytes.clone(), &train_device)?,
+        None => options.spec.init(&train_device)?,
+    };
     let mut optim = AdamConfig::new().with_grad_clipping(Some(GradientClippingConfig::Norm(1.0))).init();
 
     let valid = &eval::folded(valid, vocab);
@@ -214,12 +234,16 @@ pub fn train(
         valid.len(),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
     ));
+    if options.resume.is_some() {
+        log.line(&format!("resumed from {}", out.display()));
+    }
     log.line(&format!("unigram baseline on valid: {:.3} bits/note", unigram.bits_per_note()));
     std::fs::write(out.with_extension("json"), options.spec.to_json())
         .map_err(|e| ModelError::Weights(format!("{}: {e}", out.display())))?;
 
     let mut best: Option<Tally> = None;
-    let mut lr = options.lr;
+    // Halved on every plateau; the time schedule scales it further.
+    let mut base_lr = options.lr;
     let mut since_best = 0;
     let mut epochs_done = 0.0;
     'epochs: for epoch in 1..=options.max_epochs {
@@ -235,6 +259,7 @@ pub fn train(
             nats += loss.clone().into_scalar::<f32>() as f64 * b.count as f64;
             steps += b.count;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let lr = scheduled_lr(base_lr, started.elapsed().as_secs_f64() / budget);
             model = optim.step(lr, model, grads);
 
             let out_of_time = started.elapsed().as_secs_f64() > budget;
@@ -256,12 +281,16 @@ pub fn train(
                 if improved {
                     best = Some(v);
                     since_best = 0;
-                    weights::save(&model.valid(), out)?;
+                    let best_model = model.valid();
+                    weights::save(&best_model, out)?;
+                    if matches!(best_model, MelodyModel::Lstm(_)) {
+                        weights::save_pack(&best_model, out)?;
+                    }
                 } else {
                     since_best += 1;
                     // Halve the step size when validation stops improving.
                     if since_best >= 2 {
-                        lr *= 0.5;
+                        base_lr *= 0.5;
                         since_best = 0;
                     }
                 }
@@ -307,6 +336,21 @@ mod tests {
             id: "t".into(),
             melody: Melody::new(notes, Tempo::default(), Meter::COMMON, Some(Key::C_MAJOR)).unwrap(),
             style: Some(Style::Folk),
+        }
+    }
+
+    #[test]
+    fn the_step_size_anneals_in_the_last_part_of_the_budget() {
+        assert_eq!(scheduled_lr(1.0, 0.0), 1.0);
+        assert_eq!(scheduled_lr(1.0, 0.6), 1.0);
+        assert!((scheduled_lr(1.0, 0.8) - 0.525).abs() < 1e-9);
+        assert!((scheduled_lr(1.0, 1.0) - 0.05).abs() < 1e-9);
+        assert!((scheduled_lr(1.0, 3.0) - 0.05).abs() < 1e-9);
+        let mut last = f64::INFINITY;
+        for i in 0..=100 {
+            let lr = scheduled_lr(2e-3, i as f64 / 100.0);
+            assert!(lr <= last);
+            last = lr;
         }
     }
 
@@ -357,6 +401,7 @@ mod tests {
             batch: 4,
             window: 64,
             lr: 1e-2,
+            resume: None,
             max_epochs: 40,
             minutes: 2.0,
             seed: 1,

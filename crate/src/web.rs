@@ -1,8 +1,9 @@
 //! The wasm-bindgen face of the core, used by the page's Web Worker (`www/worker.js`).
 //!
-//! One worker holds one set of devices: the CPU device always, the WebGPU device once
-//! `init_webgpu` succeeded (a second wgpu init would fail, so it is kept for the worker's
-//! life), and every loaded model on the backend it was loaded for.
+//! One worker holds one set of devices: the CPU device always; once `init_webgpu` succeeded, a
+//! WebGPU device for the hand-written LSTM kernels (`model::webgpu`) and, when a model needs
+//! it, Burn's WebGPU device (a second wgpu init of Burn's would fail, so both are kept for the
+//! worker's life); and every loaded model on the backend it was loaded for.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -15,8 +16,9 @@ use crate::encoding::{Conditioning, Style};
 use crate::melody::{Key, Melody, Meter, Note, Pitch, Step, Tempo};
 use crate::midi;
 use crate::model::packed::PackedLstm;
+use crate::model::webgpu::{GpuContext, GpuLstm};
 use crate::model::{MelodyModel, ModelSpec, weights};
-use crate::sample::{Request, generate as sample_melody, generate_packed};
+use crate::sample::{Request, generate as sample_melody, generate_gpu, generate_packed};
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 enum Backend {
@@ -34,16 +36,37 @@ impl Backend {
     }
 }
 
+/// How a loaded model runs.
+#[derive(Clone)]
+enum Engine {
+    /// The LSTM on the CPU, packed int8 (see `model::packed`).
+    Packed(Rc<PackedLstm>),
+    /// The LSTM on WebGPU through the hand-written kernels.
+    Kernels(Rc<GpuLstm>),
+    /// Any model through Burn, on the device of its backend.
+    Burn(MelodyModel),
+}
+
+impl Engine {
+    fn name(&self, backend: Backend) -> &'static str {
+        match (self, backend) {
+            (Engine::Packed(_), _) => "cpu-int8-simd",
+            (Engine::Kernels(_), _) => "webgpu-wgsl",
+            (Engine::Burn(_), Backend::WebGpu) => "webgpu-burn",
+            (Engine::Burn(_), Backend::Cpu) => "cpu-flex",
+        }
+    }
+}
+
 struct Loaded {
     spec: ModelSpec,
-    model: MelodyModel,
-    /// On the CPU the LSTM runs from its packed int8 form (see `model::packed`).
-    packed: Option<Rc<PackedLstm>>,
+    engine: Engine,
 }
 
 #[derive(Default)]
 struct Worker {
-    webgpu: Option<Device>,
+    gpu: Option<GpuContext>,
+    burn_webgpu: Option<Device>,
     models: HashMap<(String, Backend), Loaded>,
 }
 
@@ -60,57 +83,125 @@ pub fn start() {
 /// browser has no adapter, and the caller falls back to the CPU.
 #[wasm_bindgen]
 pub async fn init_webgpu() -> Result<(), JsError> {
-    if WORKER.with_borrow(|w| w.webgpu.is_some()) {
+    if WORKER.with_borrow(|w| w.gpu.is_some()) {
         return Ok(());
+    }
+    let gpu = GpuContext::new().await.map_err(|e| JsError::new(&format!("WebGPU could not start: {e}")))?;
+    WORKER.with_borrow_mut(|w| {
+        w.gpu.get_or_insert(gpu);
+    });
+    Ok(())
+}
+
+/// Burn's WebGPU device, started on first use (only models without kernels of their own need it).
+async fn burn_webgpu() -> Result<Device, JsError> {
+    if let Some(d) = WORKER.with_borrow(|w| w.burn_webgpu.clone()) {
+        return Ok(d);
     }
     let device = Device::wgpu_options()
         .init_async()
         .await
-        .map_err(|e| JsError::new(&format!("WebGPU could not start: {e}")))?;
-    WORKER.with_borrow_mut(|w| w.webgpu = Some(device));
-    Ok(())
+        .map_err(|e| JsError::new(&format!("WebGPU could not start for Burn: {e}")))?;
+    Ok(WORKER.with_borrow_mut(|w| w.burn_webgpu.get_or_insert(device).clone()))
 }
 
-fn device(backend: Backend) -> Result<Device, JsError> {
-    match backend {
-        Backend::Cpu => Ok(Device::flex()),
-        Backend::WebGpu => WORKER
-            .with_borrow(|w| w.webgpu.clone())
-            .ok_or_else(|| JsError::new("WebGPU is not started: call init_webgpu first")),
+fn gpu() -> Result<GpuContext, JsError> {
+    WORKER
+        .with_borrow(|w| w.gpu.clone())
+        .ok_or_else(|| JsError::new("WebGPU is not started: call init_webgpu first"))
+}
+
+/// Where a model's weights come from.
+enum Weights {
+    /// A burnpack file.
+    File(Vec<u8>),
+    /// Seeded random values (benchmarks: speed does not depend on the values).
+    Random(u32),
+}
+
+impl Weights {
+    fn build(&self, spec: &ModelSpec, device: &Device) -> Result<MelodyModel, JsError> {
+        let model = match self {
+            Weights::File(bytes) => weights::load(spec, bytes.clone(), device),
+            Weights::Random(seed) => {
+                device.seed(*seed as u64);
+                spec.init(device)
+            }
+        };
+        model.map_err(|e| JsError::new(&e.to_string()))
     }
 }
 
-fn install(name: &str, spec: ModelSpec, model: MelodyModel, backend: Backend) -> Result<(), JsError> {
-    let packed = match (&model, backend) {
-        (MelodyModel::Lstm(lstm), Backend::Cpu) => {
-            Some(Rc::new(PackedLstm::new(lstm).map_err(|e| JsError::new(&e.to_string()))?))
-        }
-        _ => None,
+/// Builds the engine for `spec` on `backend` and installs it as `name`. The LSTM is packed
+/// from a CPU copy (packing reads the weights, which only the CPU can do synchronously).
+async fn install(name: &str, spec: ModelSpec, weights: Weights, backend: Backend) -> Result<(), JsError> {
+    let js = |e: crate::model::ModelError| JsError::new(&e.to_string());
+    let lstm_on = |model: &MelodyModel| match model {
+        MelodyModel::Lstm(lstm) => PackedLstm::new(lstm).map(Some),
+        _ => Ok(None),
     };
-    WORKER.with_borrow_mut(|w| w.models.insert((name.to_string(), backend), Loaded { spec, model, packed }));
+    let engine = match backend {
+        Backend::Cpu => {
+            let model = weights.build(&spec, &Device::flex())?;
+            match lstm_on(&model).map_err(js)? {
+                Some(packed) => Engine::Packed(Rc::new(packed)),
+                None => Engine::Burn(model),
+            }
+        }
+        Backend::WebGpu => {
+            let kernels = match spec {
+                ModelSpec::Lstm(_) => match lstm_on(&weights.build(&spec, &Device::flex())?).map_err(js)? {
+                    Some(packed) => GpuLstm::new(&gpu()?, &packed).await.map_err(js)?,
+                    None => None,
+                },
+                _ => None,
+            };
+            match kernels {
+                Some(k) => Engine::Kernels(Rc::new(k)),
+                None => Engine::Burn(weights.build(&spec, &burn_webgpu().await?)?),
+            }
+        }
+    };
+    WORKER.with_borrow_mut(|w| w.models.insert((name.to_string(), backend), Loaded { spec, engine }));
     Ok(())
 }
 
 /// Loads a model's weights (burnpack bytes) onto a backend under `name`.
 #[wasm_bindgen]
-pub fn load_model(name: &str, spec_json: &str, weights_bytes: Vec<u8>, backend: &str) -> Result<(), JsError> {
-    let backend = Backend::parse(backend)?;
-    let device = device(backend)?;
-    let spec = ModelSpec::parse(spec_json).map_err(|e| JsError::new(&e.to_string()))?;
-    let model = weights::load(&spec, weights_bytes, &device).map_err(|e| JsError::new(&e.to_string()))?;
-    install(name, spec, model, backend)
+pub async fn load_model(name: String, spec_json: String, weights_bytes: Vec<u8>, backend: String) -> Result<(), JsError> {
+    let backend = Backend::parse(&backend)?;
+    let spec = ModelSpec::parse(&spec_json).map_err(|e| JsError::new(&e.to_string()))?;
+    install(&name, spec, Weights::File(weights_bytes), backend).await
+}
+
+/// Loads an LSTM from its packed int8 file (`.pack`, see `PackedLstm::to_bytes`): what the
+/// page downloads for an LSTM, half the bytes of the burnpack, and all both engines need.
+#[wasm_bindgen]
+pub async fn load_packed(name: String, spec_json: String, pack: Vec<u8>, backend: String) -> Result<(), JsError> {
+    let backend = Backend::parse(&backend)?;
+    let spec = ModelSpec::parse(&spec_json).map_err(|e| JsError::new(&e.to_string()))?;
+    if !matches!(spec, ModelSpec::Lstm(_)) {
+        return Err(JsError::new(&format!("a .pack file holds an LSTM, but {name} is a {}", spec.name())));
+    }
+    let packed = PackedLstm::from_bytes(&pack).map_err(|e| JsError::new(&format!("{name}: {e}")))?;
+    let engine = match backend {
+        Backend::Cpu => Engine::Packed(Rc::new(packed)),
+        Backend::WebGpu => match GpuLstm::new(&gpu()?, &packed).await.map_err(|e| JsError::new(&e.to_string()))? {
+            Some(k) => Engine::Kernels(Rc::new(k)),
+            None => return Err(JsError::new(&format!("{name}: this LSTM's shape has no WebGPU kernel; load its .bpk instead"))),
+        },
+    };
+    WORKER.with_borrow_mut(|w| w.models.insert((name, backend), Loaded { spec, engine }));
+    Ok(())
 }
 
 /// Installs a model of the shape `spec_json` describes with seeded random weights: benchmarks
 /// compare speed at a given shape, which does not depend on the values.
 #[wasm_bindgen]
-pub fn load_random_model(name: &str, spec_json: &str, backend: &str, seed: u32) -> Result<(), JsError> {
-    let backend = Backend::parse(backend)?;
-    let device = device(backend)?;
-    let spec = ModelSpec::parse(spec_json).map_err(|e| JsError::new(&e.to_string()))?;
-    device.seed(seed as u64);
-    let model = spec.init(&device).map_err(|e| JsError::new(&e.to_string()))?;
-    install(name, spec, model, backend)
+pub async fn load_random_model(name: String, spec_json: String, backend: String, seed: u32) -> Result<(), JsError> {
+    let backend = Backend::parse(&backend)?;
+    let spec = ModelSpec::parse(&spec_json).map_err(|e| JsError::new(&e.to_string()))?;
+    install(&name, spec, Weights::Random(seed), backend).await
 }
 
 /// A generated melody, flattened for the trip to the page.
@@ -148,7 +239,7 @@ impl Generated {
     pub fn steps_per_bar(&self) -> u32 {
         self.steps_per_bar
     }
-    /// What ran the model: "webgpu", "cpu-int8-simd" or "cpu-flex".
+    /// What ran the model: "webgpu-wgsl", "webgpu-burn", "cpu-int8-simd" or "cpu-flex".
     #[wasm_bindgen(getter)]
     pub fn engine(&self) -> String {
         self.engine.clone()
@@ -183,23 +274,26 @@ pub async fn generate(
         s => Some(Style::parse(s).ok_or_else(|| err(format!("unknown style {s:?}: use celtic, folk or chorale")))?),
     };
     let tempo = Tempo::from_bpm(bpm).map_err(|e| err(e.to_string()))?;
-    // Cheap clones (tensor handles): no borrow is held across the await.
-    let (spec, net, packed) = WORKER
-        .with_borrow(|w| {
-            w.models.get(&(model.to_string(), backend)).map(|l| (l.spec.clone(), l.model.clone(), l.packed.clone()))
-        })
+    // Cheap clones (handles): no borrow is held across an await.
+    let (spec, engine) = WORKER
+        .with_borrow(|w| w.models.get(&(model.to_string(), backend)).map(|l| (l.spec.clone(), l.engine.clone())))
         .ok_or_else(|| err(format!("model {model:?} is not loaded on {backend:?}")))?;
     let vocab = spec.vocab().map_err(|e| err(e.to_string()))?;
     let primer = primer_events(&primer, vocab, meter).map_err(err)?;
     let request = Request { bars, temperature, seed: seed as u64, tempo, conditioning: Conditioning { meter, key, style }, primer };
-    let (melody, engine) = match packed {
-        Some(p) => (generate_packed(&p, vocab, &request), "cpu-int8-simd"),
-        None => {
-            let engine = if backend == Backend::WebGpu { "webgpu" } else { "cpu-flex" };
-            (sample_melody(&net, vocab, &device(backend)?, &request).await, engine)
+    let melody = match &engine {
+        Engine::Packed(p) => generate_packed(p, vocab, &request),
+        Engine::Kernels(k) => generate_gpu(k, vocab, &request).await,
+        Engine::Burn(net) => {
+            let device = match backend {
+                Backend::Cpu => Device::flex(),
+                Backend::WebGpu => burn_webgpu().await?,
+            };
+            sample_melody(net, vocab, &device, &request).await
         }
     };
     let melody = melody.map_err(|e| err(e.to_string()))?;
+    let engine = engine.name(backend);
     Ok(Generated {
         notes: melody.notes().iter().flat_map(|n| [n.pitch.midi() as u32, n.onset.0, n.duration.0]).collect(),
         midi: midi::export(&melody),

@@ -9,6 +9,7 @@ pub mod lstm;
 pub mod markov;
 pub mod packed;
 pub mod transformer;
+pub mod webgpu;
 pub mod weights;
 
 use burn::nn::{Embedding, EmbeddingConfig};

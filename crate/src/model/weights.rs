@@ -26,3 +26,21 @@ pub fn load(spec: &ModelSpec, bytes: Vec<u8>, device: &Device) -> Result<MelodyM
     }
     Ok(model)
 }
+
+/// Writes the packed int8 form of an LSTM beside `weights` (as `.pack`); other models have none.
+pub fn save_pack(model: &MelodyModel, weights: &std::path::Path) -> Result<std::path::PathBuf, ModelError> {
+    let MelodyModel::Lstm(lstm) = model else {
+        return Err(ModelError::Config(format!("only an LSTM has a packed form, not a {}", model_name(model))));
+    };
+    let path = weights.with_extension("pack");
+    let bytes = super::packed::PackedLstm::new(lstm)?.to_bytes();
+    std::fs::write(&path, bytes).map_err(|e| ModelError::Weights(format!("{}: {e}", path.display())))?;
+    Ok(path)
+}
+
+fn model_name(model: &MelodyModel) -> &'static str {
+    match model {
+        MelodyModel::Lstm(_) => "lstm",
+        MelodyModel::Transformer(_) => "transformer",
+    }
+}

@@ -1,0 +1,576 @@
+//! The LSTM on WebGPU as hand-written WGSL: a whole generation is one command buffer.
+//!
+//! Through Burn, a step of a 2-layer LSTM is dozens of small kernels, and on a software
+//! adapter (SwiftShader) each costs a fixed slice of time whatever its size, so a step costs
+//! ≈ 100 ms. Here a step is `layers + 1` dispatches (one per layer: matrix-vector product and
+//! cell update fused; one for the output layer and Gumbel-max sampling), the sampled token goes
+//! back into the next step through a storage buffer, and every step of the melody is recorded
+//! into one compute pass: one submit, one read-back at the end.
+//!
+//! The weights are the packed engine's (`model::packed`): int8 with a scale per row, four to a
+//! `u32`, laid out input-major so that neighbouring invocations (hidden units) read neighbouring
+//! words. The hidden state stays f32 here.
+
+use super::packed::PackedLstm;
+use crate::encoding::{Conditioning, StepFeatures};
+
+/// Invocations per workgroup of the layer kernels.
+const WORKGROUP: u32 = 64;
+/// Header of the `io` buffer: [t, first sampled step, offset of the features, unused].
+const IO_HEADER: usize = 4;
+
+/// The packed LSTM as the shader sees it: two flat buffers and the offsets into them.
+#[derive(Debug, Clone)]
+pub struct GpuLayout {
+    pub hidden: usize,
+    pub classes: usize,
+    /// Int8 matrices, four per `u32`: each layer's [K/4][4H], then the head's [K/4][classes].
+    pub words: Vec<u32>,
+    /// f32 parameters: token table, feature tables, per-layer scales and biases, head scales and bias.
+    pub params: Vec<f32>,
+    /// Per layer: (offset of its matrix in `words`, K (its padded input width), offset of its
+    /// scales in `params`, offset of its bias in `params`).
+    layers: Vec<(usize, usize, usize, usize)>,
+    head: (usize, usize, usize, usize),
+    token_table: usize,
+    feature_tables: Vec<usize>,
+}
+
+/// Four int8 values into one word, the first in the low byte.
+fn pack4(b: &[i8]) -> u32 {
+    b.iter().enumerate().fold(0u32, |w, (i, &v)| w | ((v as u8 as u32) << (8 * i)))
+}
+
+impl GpuLayout {
+    /// Lays out `packed`; `None` when its shape does not suit the kernel (then Burn runs it).
+    pub fn new(packed: &PackedLstm) -> Option<GpuLayout> {
+        let (h, classes) = (packed.hidden, packed.classes);
+        // Inputs are read as vec4s and [h_below, h_own] must not straddle one; logits of every
+        // class sit in one workgroup's memory.
+        if h % 4 != 0 || classes > 256 {
+            return None;
+        }
+        let mut words = Vec::new();
+        let mut params = Vec::new();
+        let put_matrix = |words: &mut Vec<u32>, m: &super::packed::QMatrix| {
+            let offset = words.len();
+            // Word (q, r) holds row r's inputs 4q..4q+4; rows are adjacent for adjacent units.
+            for q in 0..m.stride / 4 {
+                for r in 0..m.rows {
+                    words.push(pack4(&m.data[r * m.stride + 4 * q..r * m.stride + 4 * q + 4]));
+                }
+            }
+            offset
+        };
+        let token_table = params.len();
+        params.extend_from_slice(&packed.token_table);
+        let feature_tables = packed
+            .feature_tables
+            .iter()
+            .map(|t| {
+                let at = params.len();
+                params.extend_from_slice(t);
+                at
+            })
+            .collect();
+        let mut layers = Vec::new();
+        for layer in &packed.layers {
+            let w = put_matrix(&mut words, &layer.weights);
+            let scales = params.len();
+            params.extend_from_slice(&layer.weights.scales);
+            let bias = params.len();
+            params.extend_from_slice(&layer.bias);
+            layers.push((w, layer.weights.stride, scales, bias));
+        }
+        let w = put_matrix(&mut words, &packed.head);
+        let scales = params.len();
+        params.extend_from_slice(&packed.head.scales);
+        let bias = params.len();
+        params.extend_from_slice(&packed.head_bias);
+        Some(GpuLayout {
+            hidden: h,
+            classes,
+            words,
+            params,
+            layers,
+            head: (w, packed.head.stride, scales, bias),
+            token_table,
+            feature_tables,
+        })
+    }
+
+    pub fn layers(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// Floats of recurrent state: per layer h twice (this step's and the next's) and c.
+    pub fn state_len(&self) -> usize {
+        3 * self.hidden * self.layers.len()
+    }
+
+    /// Workgroups a layer dispatch needs.
+    pub fn layer_workgroups(&self) -> u32 {
+        (self.hidden as u32).div_ceil(WORKGROUP)
+    }
+
+    /// The WGSL module: entry points `layer0`, `layer1`, …, and `head`.
+    pub fn shader(&self) -> String {
+        let h = self.hidden;
+        let max_k = self.layers.iter().map(|l| l.1).chain([self.head.1]).max().unwrap_or(4);
+        let mut s = format!(
+            "// Generated by tunesmith (model::webgpu) for a {layers}-layer LSTM, H = {h}.
+@group(0) @binding(0) var<storage, read> wts: array<u32>;
+@group(0) @binding(1) var<storage, read> prm: array<f32>;
+@group(0) @binding(2) var<storage, read> noise: array<f32>;
+@group(0) @binding(3) var<storage, read_write> st: array<f32>;
+@group(0) @binding(4) var<storage, read_write> io: array<u32>;
+
+const H: u32 = {h}u;
+const G: u32 = {g}u;
+const V: u32 = {v}u;
+var<workgroup> xs: array<vec4<f32>, {xs}>;
+var<workgroup> logits: array<f32, {v}>;
+
+fn sigmoid(x: f32) -> f32 {{ return 1.0 / (1.0 + exp(-x)); }}
+
+// Sign-extends the four int8s of a word (low byte first).
+fn i8x4(w: u32) -> vec4<f32> {{
+  let v = bitcast<i32>(w);
+  return vec4<f32>(vec4<i32>((v << 24u) >> 24u, (v << 16u) >> 24u, (v << 8u) >> 24u, v >> 24u));
+}}
+
+// Recurrent state of layer l: h for even steps, h for odd steps, c.
+fn h_at(l: u32, parity: u32, k: u32) -> f32 {{ return st[l * 3u * H + parity * H + k]; }}
+
+fn top(k: u32, nxt: u32) -> f32 {{
+  if (k < H) {{ return h_at({top}u, nxt, k); }}
+  return 0.0;
+}}
+",
+            layers = self.layers.len(),
+            g = 4 * h,
+            v = self.classes,
+            xs = max_k / 4,
+            top = self.layers.len() - 1,
+        );
+        for (l, &(w, k, scales, bias)) in self.layers.iter().enumerate() {
+            // The input: layer 0 sees its own previous h; layer l sees the new h of the layer
+            // below, then its own previous h. Padding reads as zero.
+            let x = if l == 0 {
+                "if (k < H) { return h_at(0u, cur, k); }".to_string()
+            } else {
+                format!("if (k < H) {{ return h_at({below}u, nxt, k); }}\n  if (k < 2u * H) {{ return h_at({l}u, cur, k - H); }}", below = l - 1)
+            };
+            let base = if l == 0 {
+                let mut b = format!("prm[{tok}u + tok * G + r]", tok = self.token_table);
+                for (f, &at) in self.feature_tables.iter().enumerate() {
+                    b += &format!(" + prm[{at}u + io[fo + t * {n}u + {f}u] * G + r]", n = StepFeatures::CARDINALITIES.len());
+                }
+                b
+            } else {
+                format!("prm[{bias}u + r]")
+            };
+            s += &format!(
+                "
+fn input{l}(k: u32, cur: u32, nxt: u32) -> f32 {{
+  {x}
+  return 0.0;
+}}
+
+@compute @workgroup_size({WORKGROUP})
+fn layer{l}(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_index) li: u32) {{
+  let t = io[0];
+  let cur = t & 1u;
+  let nxt = cur ^ 1u;
+  for (var q = li; q < {kq}u; q += {WORKGROUP}u) {{
+    var x: vec4<f32>;
+    for (var i = 0u; i < 4u; i++) {{ x[i] = input{l}(4u * q + i, cur, nxt); }}
+    xs[q] = x;
+  }}
+  workgroupBarrier();
+  let j = gid.x;
+  if (j >= H) {{ return; }}
+  var acc = vec4<f32>(0.0);
+  for (var q = 0u; q < {kq}u; q++) {{
+    let x = xs[q];
+    let at = {w}u + q * G + j;
+    acc += vec4<f32>(dot(i8x4(wts[at]), x), dot(i8x4(wts[at + H]), x), dot(i8x4(wts[at + 2u * H]), x), dot(i8x4(wts[at + 3u * H]), x));
+  }}
+  let fo = io[2];
+  let tok = io[{IO_HEADER}u + t];
+  var z: vec4<f32>;
+  for (var g = 0u; g < 4u; g++) {{
+    let r = g * H + j;
+    z[g] = acc[g] * prm[{scales}u + r] + {base};
+  }}
+  let c = sigmoid(z.y) * st[{l}u * 3u * H + 2u * H + j] + sigmoid(z.x) * tanh(z.z);
+  st[{l}u * 3u * H + 2u * H + j] = c;
+  st[{l}u * 3u * H + nxt * H + j] = sigmoid(z.w) * tanh(c);
+}}
+",
+                kq = k / 4,
+            );
+        }
+        let (w, k, scales, bias) = self.head;
+        s += &format!(
+            "
+// Logits of the top layer's new h, plus this step's Gumbel noise: the argmax is the sample
+// (from step io[1] on; before it the primer supplies the tokens). Then the clock ticks.
+@compute @workgroup_size({WORKGROUP})
+fn head(@builtin(local_invocation_index) li: u32) {{
+  let t = io[0];
+  let nxt = (t & 1u) ^ 1u;
+  let first = io[1];
+  for (var q = li; q < {kq}u; q += {WORKGROUP}u) {{
+    var x: vec4<f32>;
+    for (var i = 0u; i < 4u; i++) {{ x[i] = top(4u * q + i, nxt); }}
+    xs[q] = x;
+  }}
+  workgroupBarrier();
+  for (var c = li; c < V; c += {WORKGROUP}u) {{
+    var acc = 0.0;
+    for (var q = 0u; q < {kq}u; q++) {{ acc += dot(i8x4(wts[{w}u + q * V + c]), xs[q]); }}
+    var g = 0.0;
+    if (t >= first) {{ g = noise[(t - first) * V + c]; }}
+    logits[c] = acc * prm[{scales}u + c] + prm[{bias}u + c] + g;
+  }}
+  workgroupBarrier();
+  if (li == 0u) {{
+    if (t >= first) {{
+      var best = 0u;
+      for (var c = 1u; c < V; c++) {{ if (logits[c] > logits[best]) {{ best = c; }} }}
+      io[{IO_HEADER}u + t + 1u] = best;
+    }}
+    io[0] = t + 1u;
+  }}
+}}
+",
+            kq = k / 4,
+        );
+        s
+    }
+
+    /// The per-generation `io` buffer: header, input tokens (the primer's and `first`; the
+    /// shader appends the samples) and each step's conditioning features.
+    pub fn io(conditioning: &Conditioning, primer: &[i32], first: i32, steps: usize) -> Vec<u32> {
+        let total = primer.len() + steps;
+        let n = StepFeatures::CARDINALITIES.len();
+        let features_at = IO_HEADER + total + 1;
+        let mut io = vec![0u32; features_at + total * n];
+        io[1] = primer.len() as u32;
+        io[2] = features_at as u32;
+        for (i, &p) in primer.iter().chain([&first]).enumerate() {
+            io[IO_HEADER + i] = p as u32;
+        }
+        for t in 0..total {
+            for (f, v) in conditioning.at(t as u32).as_array().into_iter().enumerate() {
+                io[features_at + t * n + f] = v as u32;
+            }
+        }
+        io
+    }
+
+    /// Where the samples land in `io`: (first index, count).
+    pub fn samples(primer_len: usize, steps: usize) -> (usize, usize) {
+        (IO_HEADER + primer_len + 1, steps)
+    }
+}
+
+#[cfg(target_family = "wasm")]
+pub use runtime::{GpuContext, GpuLstm};
+
+#[cfg(target_family = "wasm")]
+mod runtime {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use wasm_bindgen::JsValue;
+    use wgpu::util::DeviceExt;
+
+    use super::GpuLayout;
+    use crate::encoding::Conditioning;
+    use crate::model::ModelError;
+    use crate::model::packed::PackedLstm;
+
+    fn err(what: &str, e: impl std::fmt::Display) -> ModelError {
+        ModelError::Read(format!("WebGPU {what}: {e}"))
+    }
+
+    /// The worker's own WebGPU device for hand-written kernels (Burn keeps its own).
+    #[derive(Clone)]
+    pub struct GpuContext {
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+    }
+
+    impl GpuContext {
+        pub async fn new() -> Result<GpuContext, ModelError> {
+            let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+                backends: wgpu::Backends::BROWSER_WEBGPU,
+                ..wgpu::InstanceDescriptor::new_without_display_handle()
+            });
+            let adapter = instance
+                .request_adapter(&wgpu::RequestAdapterOptions {
+                    power_preference: wgpu::PowerPreference::HighPerformance,
+                    force_fallback_adapter: false,
+                    compatible_surface: None,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| err("adapter", e))?;
+            let (device, queue) = adapter
+                .request_device(&wgpu::DeviceDescriptor {
+                    label: Some("tunesmith kernels"),
+                    required_limits: adapter.limits(),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| err("device", e))?;
+            Ok(GpuContext { device, queue })
+        }
+    }
+
+    /// A packed LSTM uploaded to the GPU with its pipelines compiled.
+    pub struct GpuLstm {
+        ctx: GpuContext,
+        layout: GpuLayout,
+        bind_layout: wgpu::BindGroupLayout,
+        layers: Vec<wgpu::ComputePipeline>,
+        head: wgpu::ComputePipeline,
+        words: wgpu::Buffer,
+        params: wgpu::Buffer,
+        state: wgpu::Buffer,
+    }
+
+    impl GpuLstm {
+        /// `Ok(None)` when the model's shape does not suit the kernel; an error when the
+        /// device refuses the shader or the buffers.
+        pub async fn new(ctx: &GpuContext, packed: &PackedLstm) -> Result<Option<GpuLstm>, ModelError> {
+            let Some(layout) = GpuLayout::new(packed) else { return Ok(None) };
+            let device = &ctx.device;
+            let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some("lstm"),
+                source: wgpu::ShaderSource::Wgsl(layout.shader().into()),
+            });
+            let entry = |binding, read_only| wgpu::BindGroupLayoutEntry {
+                binding,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Storage { read_only },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            };
+            let bind_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some("lstm"),
+                entries: &[entry(0, true), entry(1, true), entry(2, true), entry(3, false), entry(4, false)],
+            });
+            let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some("lstm"),
+                bind_group_layouts: &[Some(&bind_layout)],
+                immediate_size: 0,
+            });
+            let pipeline = |name: &str| {
+                device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(name),
+                    layout: Some(&pipeline_layout),
+                    module: &module,
+                    entry_point: Some(name),
+                    compilation_options: Default::default(),
+                    cache: None,
+                })
+            };
+            let layers = (0..layout.layers()).map(|l| pipeline(&format!("layer{l}"))).collect();
+            let head = pipeline("head");
+            let storage = |label, contents: &[u8]| {
+                device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(label),
+                    contents,
+                    usage: wgpu::BufferUsages::STORAGE,
+                })
+            };
+            let words = storage("weights", bytes_u32(&layout.words));
+            let params = storage("params", bytes_f32(&layout.params));
+            let state = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("state"),
+                size: (4 * layout.state_len()) as u64,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            if let Some(e) = scope.pop().await {
+                return Err(err("kernel setup", e));
+            }
+            Ok(Some(GpuLstm { ctx: ctx.clone(), layout, bind_layout, layers, head, words, params, state }))
+        }
+
+        /// Same contract as [`PackedLstm::generate`]; one submit, one read-back.
+        pub async fn generate(
+            &self,
+            conditioning: &Conditioning,
+            primer: &[i32],
+            first: i32,
+            noise: &[f32],
+            steps: usize,
+        ) -> Result<Vec<usize>, ModelError> {
+            if steps == 0 {
+                return Ok(Vec::new());
+            }
+            let device = &self.ctx.device;
+            let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+            let total = primer.len() + steps;
+            let io_words = GpuLayout::io(conditioning, primer, first, steps);
+            let io = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("io"),
+                contents: bytes_u32(&io_words),
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            });
+            let noise = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("noise"),
+                contents: bytes_f32(noise),
+                usage: wgpu::BufferUsages::STORAGE,
+            });
+            let (at, count) = GpuLayout::samples(primer.len(), steps);
+            let readback = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("samples"),
+                size: (4 * count) as u64,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let buffers = [&self.words, &self.params, &noise, &self.state, &io];
+            let entries: Vec<_> = buffers
+                .iter()
+                .enumerate()
+                .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
+                .collect();
+            let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("lstm"),
+                layout: &self.bind_layout,
+                entries: &entries,
+            });
+            let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("melody") });
+            encoder.clear_buffer(&self.state, 0, None);
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("steps"), timestamp_writes: None });
+                pass.set_bind_group(0, &bind, &[]);
+                let groups = self.layout.layer_workgroups();
+                for _ in 0..total {
+                    for layer in &self.layers {
+                        pass.set_pipeline(layer);
+                        pass.dispatch_workgroups(groups, 1, 1);
+                    }
+                    pass.set_pipeline(&self.head);
+                    pass.dispatch_workgroups(1, 1, 1);
+                }
+            }
+            encoder.copy_buffer_to_buffer(&io, (4 * at) as u64, &readback, 0, (4 * count) as u64);
+            self.ctx.queue.submit([encoder.finish()]);
+            if let Some(e) = scope.pop().await {
+                return Err(err("generation", e));
+            }
+
+            let outcome = Rc::new(RefCell::new(None));
+            let done = js_sys::Promise::new(&mut |resolve, _reject| {
+                let signal = OneThread((outcome.clone(), resolve));
+                readback.map_async(wgpu::MapMode::Read, .., move |r| {
+                    let whole = signal; // the whole wrapper is captured, not its fields
+                    let OneThread((outcome, resolve)) = whole;
+                    *outcome.borrow_mut() = Some(r);
+                    let _ = resolve.call0(&JsValue::NULL);
+                });
+            });
+            wasm_bindgen_futures::JsFuture::from(done).await.map_err(|e| err("read-back", format!("{e:?}")))?;
+            outcome.borrow_mut().take().ok_or_else(|| err("read-back", "no answer"))?.map_err(|e| err("read-back", e))?;
+            let classes = {
+                let view = readback.get_mapped_range(..).map_err(|e| err("read-back", e))?;
+                view.chunks_exact(4)
+                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+                    .collect::<Vec<_>>()
+            };
+            readback.unmap();
+            if let Some(&bad) = classes.iter().find(|&&c| c >= self.layout.classes) {
+                return Err(err("kernel", format!("sampled class {bad} of {}", self.layout.classes)));
+            }
+            Ok(classes)
+        }
+    }
+
+    /// Burn builds wgpu with `fragile-send-sync-non-atomic-wasm`, so callbacks must be `Send`;
+    /// wasm without atomics has one thread, and this carries the page's handles across that bound.
+    struct OneThread<T>(T);
+    // SAFETY: this module is compiled for wasm without threads only; nothing ever crosses a thread.
+    unsafe impl<T> Send for OneThread<T> {}
+
+    fn bytes_u32(v: &[u32]) -> &[u8] {
+        // SAFETY: u32 has no padding and any byte pattern is a valid u8.
+        unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, std::mem::size_of_val(v)) }
+    }
+
+    fn bytes_f32(v: &[f32]) -> &[u8] {
+        // SAFETY: as above; an empty slice (no noise) gives an empty buffer, which wgpu allows.
+        unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, std::mem::size_of_val(v)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding::Vocab;
+    use crate::melody::Meter;
+    use crate::model::{LstmConfig, PitchRange};
+    use burn::prelude::*;
+
+    fn packed(hidden: usize) -> PackedLstm {
+        let config = LstmConfig { range: PitchRange::from(Vocab::DEFAULT), embed: 16, hidden, layers: 2, dropout: 0.0 };
+        PackedLstm::new(&config.init(&Device::flex()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn words_hold_the_int8_rows_low_byte_first() {
+        assert_eq!(pack4(&[1, -1, 127, -128]), 0x80_7f_ff_01);
+        let p = packed(20);
+        let layout = GpuLayout::new(&p).unwrap();
+        let (w, k, _, _) = layout.layers[1];
+        let m = &p.layers[1].weights;
+        assert_eq!(k, m.stride);
+        for (q, r) in [(0, 0), (3, 17), (k / 4 - 1, m.rows - 1)] {
+            let word = layout.words[w + q * m.rows + r];
+            for i in 0..4 {
+                assert_eq!((word >> (8 * i)) as u8 as i8, m.data[r * m.stride + 4 * q + i]);
+            }
+        }
+    }
+
+    #[test]
+    fn io_holds_tokens_then_features() {
+        let c = Conditioning { meter: Meter::COMMON, key: None, style: None };
+        let io = GpuLayout::io(&c, &[38, 5], 7, 3);
+        assert_eq!(&io[..4], &[0, 2, 4 + 6, 0]);
+        assert_eq!(&io[4..7], &[38, 5, 7]);
+        let fo = io[2] as usize;
+        assert_eq!(io.len(), fo + 5 * 5);
+        assert_eq!(io[fo + 5 * 3], 3, "metric position of step 3");
+        assert_eq!(GpuLayout::samples(2, 3), (7, 3));
+    }
+
+    #[test]
+    fn shapes_the_kernel_cannot_take_are_refused() {
+        assert!(GpuLayout::new(&packed(18)).is_none());
+    }
+
+    /// The generated WGSL must parse and validate: naga is the front end wgpu itself uses.
+    #[test]
+    fn the_shader_validates() {
+        for hidden in [8, 64, 100] {
+            let source = GpuLayout::new(&packed(hidden)).unwrap().shader();
+            let module = naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| panic!("{}", e.emit_to_string(&source)));
+            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())
+                .validate(&module)
+                .unwrap_or_else(|e| panic!("{e:?}"));
+            for entry in ["layer0", "layer1", "head"] {
+                assert!(module.entry_points.iter().any(|e| e.name == entry), "{entry}");
+            }
+        }
+    }
+}

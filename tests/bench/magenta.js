@@ -1,0 +1,107 @@
+// window.benchMagenta: times Magenta.js MusicRNN.continueSequence (batch 1) on one TF.js backend.
+// Loaded after the @magenta/music UMD bundle (global `mm`); see magenta.html.
+'use strict';
+
+const WASM_DIR = new URL('../node_modules/@tensorflow/tfjs-backend-wasm/dist/', location.href).href;
+
+// C major arpeggio in quarter notes (C4 E4 G4 C5), 16 steps at 4 steps per quarter: inside the
+// basic_rnn pitch range 48–83, which MusicRNN enforces by throwing. A fresh object per run because
+// Magenta sorts `notes` in place.
+const primer = () => ({
+  notes: [60, 64, 67, 72].map((pitch, i) => ({ pitch, quantizedStartStep: 4 * i, quantizedEndStep: 4 * i + 4 })),
+  quantizationInfo: { stepsPerQuarter: 4 },
+  totalQuantizedSteps: 16,
+});
+
+let wasmReady;
+/** The wasm backend is loaded only when asked for, so the cpu/webgl pages don't pay for it. */
+function loadWasmBackend() {
+  wasmReady ??= new Promise((ok, fail) => {
+    // The es2017 UMD bundle registers 'wasm' on whatever `window.tf` is when it runs; it must be
+    // Magenta's own TF.js instance, or the backend lands in a registry Magenta never looks at.
+    window.tf = mm.tf;
+    const script = document.createElement('script');
+    script.src = WASM_DIR + 'tf-backend-wasm.es2017.js';
+    script.onload = () => {
+      // Default lookup is relative to the script, which is a blob URL for the threaded build:
+      // give the folder explicitly. Must happen before setBackend('wasm').
+      mm.tf.wasm.setWasmPaths(WASM_DIR);
+      ok();
+    };
+    script.onerror = () => fail(new Error(`could not load ${script.src}`));
+    document.head.append(script);
+  });
+  return wasmReady;
+}
+
+/** True if the active backend can run tf.multinomial (tfjs-backend-wasm 2.7 has no kernel for it). */
+function canSample() {
+  try {
+    mm.tf.tidy(() => mm.tf.multinomial(mm.tf.tensor1d([0, 0]), 1).dataSync());
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function describeBackend(name) {
+  const env = mm.tf.env();
+  if (name === 'wasm') {
+    const simd = await env.getAsync('WASM_HAS_SIMD_SUPPORT');
+    const threads = await env.getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+    return `tfjs-backend-wasm ${mm.tf.wasm.version_wasm}, ${simd ? 'SIMD' : 'no SIMD'}, ${threads ? 'threaded' : '1 thread'}`;
+  }
+  if (name === 'webgl') return `WebGL ${env.get('WEBGL_VERSION')}`;
+  return name;
+}
+
+/**
+ * opts: {backend: 'cpu'|'wasm'|'webgl', steps = 256, runs = 5, checkpointUrl, temperature = 1.0}.
+ * temperature 0/null asks for greedy decoding everywhere; on a backend without multinomial
+ * (wasm) decoding is greedy whatever is asked.
+ */
+window.benchMagenta = async function benchMagenta({ backend, steps = 256, runs = 5, checkpointUrl, temperature = 1.0 }) {
+  mm.logging.setVerbosity(mm.logging.Level.WARN); // one "Continuation completed" line per run is noise
+  if (backend === 'wasm') await loadWasmBackend();
+  if (!(await mm.tf.setBackend(backend))) throw new Error(`TF.js backend ${backend} failed to initialise`);
+  await mm.tf.ready();
+
+  const sampled = Boolean(temperature) && canSample();
+  // MusicRNN.sampleRnn does `if (temperature) multinomial(logits / temperature) else argMax(logits)`,
+  // so a falsy temperature is its greedy mode.
+  const temp = sampled ? temperature : undefined;
+  const model = new mm.MusicRNN(checkpointUrl);
+  await model.initialize(); // after setBackend: the weights are uploaded to this backend
+
+  const once = async () => {
+    const t0 = performance.now();
+    // continueSequence dispatches all steps' ops, then awaits one data() read-back of the sampled
+    // one-hots and decodes them, so the await covers the whole generation loop.
+    const seq = await model.continueSequence(primer(), steps, temp);
+    const ms = performance.now() - t0;
+    if (seq.totalQuantizedSteps !== steps) throw new Error(`got ${seq.totalQuantizedSteps} steps, asked ${steps}`);
+    return ms;
+  };
+  await once(); // warm-up: shader compilation (webgl), XNNPACK setup (wasm), JIT
+  const times = [];
+  for (let i = 0; i < runs; i++) times.push(await once());
+  model.dispose();
+
+  const sorted = [...times].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const medianMs = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  const note = sampled
+    ? `sampled: continueSequence(primer, ${steps}, ${temperature}) → tf.multinomial(logits / ${temperature}) per step`
+    : `greedy: continueSequence(primer, ${steps}, undefined) → MusicRNN takes logits.argMax() when temperature is falsy` +
+      (temperature && !canSample() ? ` (backend ${backend} has no multinomial kernel)` : '');
+  return {
+    backend,
+    steps,
+    runs: times,
+    medianMs,
+    stepsPerSecond: steps / (medianMs / 1000),
+    decoding: sampled ? 'sampled' : 'greedy',
+    note,
+    detail: `${await describeBackend(backend)}; TF.js ${mm.tf.version_core}; primer 16 steps (C4 E4 G4 C5)`,
+  };
+};

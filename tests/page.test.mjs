@@ -1,0 +1,198 @@
+// End-to-end: the built page (dist/) in Debian's Chromium, once with a WebGPU adapter
+// (--enable-unsafe-webgpu: SwiftShader, software) and once without one (the CPU fallback).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import midiFile from 'midi-file';
+import { serve } from './serve.mjs';
+import { launch } from './browser.mjs';
+
+const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
+const SLOW = 240_000; // software WebGPU compiles its shaders on first use
+let server;
+
+before(async () => {
+  server = await serve(DIST);
+});
+after(() => server?.close());
+
+/** Opens the page and waits until the worker reports ready; collects every error it shows. */
+async function open(browser) {
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  const problems = [];
+  const requests = [];
+  page.on('request', (r) => requests.push(new URL(r.url()).pathname));
+  page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+  page.on('request', (r) => {
+    if (!r.url().startsWith(server.url) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) {
+      problems.push(`request off the page's origin: ${r.url()}`);
+    }
+  });
+  await page.goto(server.url);
+  await page.waitForSelector('body[data-state="ready"]', { timeout: SLOW });
+  return { page, problems, requests };
+}
+
+/** Fills the form, clicks Generate and returns the melody the page shows. */
+async function generate(page, { bars = 2, seed = 1, temperature = 1, backend = 'auto', meter = '4/4', model = 'lstm' } = {}) {
+  await page.selectOption('#model', model);
+  await page.fill('#bars', String(bars));
+  await page.fill('#seed', String(seed));
+  await page.selectOption('#meter', meter);
+  await page.selectOption('#backend', backend);
+  await page.$eval('#temperature', (el, t) => (el.value = t), String(temperature));
+  await page.click('#generate');
+  await page.waitForSelector('body[data-state="generating"]', { timeout: 5_000 }).catch(() => {});
+  await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: SLOW });
+  const error = await page.textContent('#error');
+  assert.equal(await page.getAttribute('body', 'data-state'), 'done', `generation failed: ${error}`);
+  return page.evaluate(() => ({ ...window.tunesmith.melody, midi: Array.from(window.tunesmith.melody.midi) }));
+}
+
+/** Notes of a MIDI file, in 16th steps, with an independent parser (npm midi-file). */
+function notesOf(bytes) {
+  const smf = midiFile.parseMidi(bytes);
+  const stepTicks = smf.header.ticksPerBeat / 4;
+  const notes = [];
+  const sounding = new Map();
+  for (const track of smf.tracks) {
+    let tick = 0;
+    for (const e of track) {
+      tick += e.deltaTime;
+      const on = e.type === 'noteOn' && e.velocity > 0;
+      const off = e.type === 'noteOff' || (e.type === 'noteOn' && e.velocity === 0);
+      if (off && sounding.has(e.noteNumber)) {
+        const start = sounding.get(e.noteNumber);
+        sounding.delete(e.noteNumber);
+        notes.push({ pitch: e.noteNumber, onset: start / stepTicks, duration: (tick - start) / stepTicks });
+      }
+      if (on) sounding.set(e.noteNumber, tick);
+    }
+  }
+  assert.equal(sounding.size, 0, 'every note-on has its note-off');
+  return notes.sort((a, b) => a.onset - b.onset);
+}
+
+for (const webgpu of [false, true]) {
+  const expected = webgpu ? 'webgpu' : 'cpu';
+  test(`${webgpu ? 'WebGPU' : 'CPU fallback (no adapter)'}: generate, download, play`, { timeout: 900_000 }, async (t) => {
+    const browser = await launch({ webgpu });
+    t.after(() => browser.close());
+    const { page, problems, requests } = await open(browser);
+    await page.waitForSelector('body[data-webgpu]', { timeout: SLOW });
+    assert.equal(await page.getAttribute('body', 'data-webgpu'), webgpu ? 'yes' : 'no');
+    assert.match(await page.textContent('#webgpu-status'), webgpu ? /WebGPU is available/ : /WebGPU unavailable .*CPU/);
+
+    // With an adapter, ask for WebGPU by name: 'automatic' starts on the CPU (tested below).
+    const backend = webgpu ? 'webgpu' : 'auto';
+    const first = await generate(page, { bars: 2, seed: 11, backend });
+    assert.equal(first.backend, expected);
+    assert.equal(first.engine, webgpu ? 'webgpu-wgsl' : 'cpu-int8-simd');
+    assert.match(await page.textContent('#status'), webgpu ? /on WebGPU/ : /on the CPU/);
+    assert.equal(first.totalSteps, 32);
+    assert.ok(first.notes.length >= 2, `a 2-bar melody has notes: ${JSON.stringify(first.notes)}`);
+    for (const n of first.notes) {
+      assert.ok(n.pitch >= 48 && n.pitch <= 84 && n.duration >= 1 && n.onset + n.duration <= 32, JSON.stringify(n));
+    }
+
+    // Same seed, same backend: the same melody. Another seed: another melody.
+    const again = await generate(page, { bars: 2, seed: 11, backend });
+    assert.deepEqual(again.notes, first.notes);
+    const other = await generate(page, { bars: 2, seed: 12, backend });
+    assert.notDeepEqual(other.notes, first.notes);
+
+    // Download: a valid MIDI file holding exactly the notes shown.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    assert.match(download.suggestedFilename(), /\.mid$/);
+    const bytes = await readFile(await download.path());
+    assert.deepEqual(notesOf(bytes), other.notes);
+
+    // Play: the audio context runs and notes are scheduled on it, starting within 100 ms of the
+    // click on the audio clock; Stop stops.
+    await page.evaluate(() => {
+      window.scheduled = [];
+      const { events, player } = window.tunesmith;
+      document.querySelector('#play').addEventListener('click', () => (window.clickedAt = performance.now()), { capture: true });
+      events.addEventListener('start', () => {
+        window.startLatency = (performance.now() - window.clickedAt) / 1000 + (player.t0 - player.ctx.currentTime);
+      });
+      events.addEventListener('note', (e) => window.scheduled.push(e.detail.time));
+    });
+    await page.click('#play');
+    await page.waitForFunction(() => window.scheduled.length >= 1, null, { timeout: 10_000 });
+    const audio = await page.evaluate(() => ({
+      state: window.tunesmith.player.ctx.state,
+      playing: window.tunesmith.player.playing,
+      latency: window.startLatency,
+      scheduled: window.scheduled.length,
+    }));
+    assert.equal(audio.state, 'running');
+    assert.ok(audio.playing);
+    assert.ok(audio.latency < 0.1, `playback starts within 100 ms of the click: ${JSON.stringify(audio)}`);
+    assert.equal(await page.textContent('#play'), 'Stop');
+    await page.click('#play');
+    assert.equal(await page.evaluate(() => window.tunesmith.player.playing), false);
+
+    // The page downloads only the model it uses, in its packed int8 form.
+    assert.ok(requests.includes('/models/lstm.pack'), requests.join(' '));
+    assert.ok(!requests.some((p) => p.includes('transformer')), requests.join(' '));
+
+    // Bad input: a readable message, no generation.
+    await page.fill('#bars', '0');
+    await page.click('#generate');
+    assert.match(await page.textContent('#error'), /Bars must be a whole number from 1 to 64/);
+
+    assert.deepEqual(problems, []);
+  });
+}
+
+test('a longer melody in 6/8 on the CPU, with bar structure', { timeout: 600_000 }, async (t) => {
+  const browser = await launch({ webgpu: false });
+  t.after(() => browser.close());
+  const { page, problems } = await open(browser);
+  const m = await generate(page, { bars: 16, seed: 3, meter: '6/8', backend: 'cpu' });
+  assert.equal(m.stepsPerBar, 12);
+  assert.equal(m.totalSteps, 192);
+  assert.ok(m.notes.length >= 16, `16 bars should hold at least 16 notes, got ${m.notes.length}`);
+  assert.deepEqual(problems, []);
+});
+
+test('automatic: starts on the CPU, then measures both backends and keeps the faster', { timeout: 600_000 }, async (t) => {
+  const browser = await launch({ webgpu: true });
+  t.after(() => browser.close());
+  const { page, problems } = await open(browser);
+  const first = await generate(page, { bars: 2, seed: 5 });
+  assert.equal(first.backend, 'cpu', 'the CPU is ready first');
+  await page.waitForSelector('body[data-auto]', { timeout: SLOW });
+  const picked = await page.getAttribute('body', 'data-auto');
+  const label = await page.textContent('#backend option[value="auto"]');
+  assert.match(label, /^automatic \((CPU|WebGPU): \d+ ms vs \d+ ms for 4 bars\)$/);
+  assert.equal(label.includes('WebGPU:'), picked === 'webgpu');
+  const next = await generate(page, { bars: 2, seed: 5 });
+  assert.equal(next.backend, picked);
+  // Forcing a backend still works whatever was picked.
+  assert.equal((await generate(page, { bars: 1, seed: 5, backend: 'cpu' })).backend, 'cpu');
+  assert.deepEqual(problems, []);
+});
+
+for (const webgpu of [false, true]) {
+  test(`the Transformer generates on ${webgpu ? 'WebGPU' : 'the CPU'}`, { timeout: 900_000 }, async (t) => {
+    const browser = await launch({ webgpu });
+    t.after(() => browser.close());
+    const { page, problems } = await open(browser);
+    const m = await generate(page, { bars: 2, seed: 7, model: 'transformer', backend: webgpu ? 'webgpu' : 'cpu' });
+    assert.equal(m.model, 'transformer');
+    assert.equal(m.engine, webgpu ? 'webgpu-burn' : 'cpu-flex');
+    assert.equal(m.totalSteps, 32);
+    assert.ok(m.notes.length >= 2);
+    assert.match(await page.textContent('#status'), /the Transformer generated it/);
+    const again = await generate(page, { bars: 2, seed: 7, model: 'transformer', backend: webgpu ? 'webgpu' : 'cpu' });
+    assert.deepEqual(again.notes, m.notes);
+    assert.deepEqual(problems, []);
+  });
+}
