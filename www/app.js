@@ -119,6 +119,8 @@ async function onGenerate() {
     player.stop();
     show(result);
     document.body.dataset.state = 'done';
+    // For measuring time to first melody (navigation → melody on the page) in the field.
+    if (!performance.getEntriesByName('tunesmith:first-melody').length) performance.mark('tunesmith:first-melody');
   } catch (e) {
     showError(`Could not generate: ${e.message}`);
     setStatus('');
@@ -187,6 +189,7 @@ window.tunesmith = { melody: null, player, events };
 client
   .ready()
   .then(() => {
+    performance.mark('tunesmith:ready');
     setStatus('Ready.');
     document.body.dataset.state = 'ready';
     $('generate').disabled = false;

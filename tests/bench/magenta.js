@@ -82,9 +82,11 @@ window.benchMagenta = async function benchMagenta({ backend, steps = 256, runs =
     if (seq.totalQuantizedSteps !== steps) throw new Error(`got ${seq.totalQuantizedSteps} steps, asked ${steps}`);
     return ms;
   };
-  await once(); // warm-up: shader compilation (webgl), XNNPACK setup (wasm), JIT
+  const warmMs = await once(); // warm-up: shader compilation (webgl), XNNPACK setup (wasm), JIT
   const times = [];
-  for (let i = 0; i < runs; i++) times.push(await once());
+  // Fewer runs where one takes long (tfjs-cpu, software WebGL): at most ~60 s of runs.
+  const affordable = Math.max(1, Math.min(runs, Math.floor(60_000 / warmMs)));
+  for (let i = 0; i < affordable; i++) times.push(await once());
   model.dispose();
 
   const sorted = [...times].sort((a, b) => a - b);

@@ -99,21 +99,35 @@ async function inPage(browser, url, ready, fn) {
   }
 }
 
-/** Navigation → first 8-bar melody on the real page, in a fresh context (empty cache). */
+/**
+ * Navigation → first 8-bar melody on the real page, in a fresh context (empty cache). A script
+ * in the page clicks Generate the moment the page says it is ready (a person's reaction time
+ * is not the app's), and the app's own performance marks give the times: a test driver's
+ * polling would add hundreds of milliseconds that no user sees.
+ */
 async function firstMelody(browser, server) {
   const context = await browser.newContext();
+  await context.addInitScript(() => {
+    new MutationObserver(() => {
+      if (document.body?.dataset.state === 'ready' && !window.clickedGenerate) {
+        window.clickedGenerate = true;
+        document.querySelector('#generate').click();
+      }
+    }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-state'] });
+  });
   const page = await context.newPage();
   try {
     const first = server.requests.length;
     await page.goto(`${server.url}/index.html`);
-    await page.waitForSelector('body[data-state="ready"]', { timeout: 120_000 });
-    await page.fill('#bars', '8');
-    await page.click('#generate');
     await page.waitForSelector('body[data-state="done"]', { timeout: 120_000 });
-    const ms = await page.evaluate(() => performance.now()); // since navigation start
+    const bars = await page.evaluate(() => window.tunesmith.melody.totalSteps / window.tunesmith.melody.stepsPerBar);
+    if (bars !== 8) throw new Error(`the first melody has ${bars} bars, not 8`);
+    const mark = (name) => page.evaluate((n) => performance.getEntriesByName(n)[0]?.startTime, name);
+    const ms = await mark('tunesmith:first-melody');
+    const readyMs = await mark('tunesmith:ready');
     const backend = await page.getAttribute('body', 'data-backend');
     const files = (await gzipSizes(server.requests.slice(first))).filter((f) => !f.path.startsWith('/bench/'));
-    return { ms, backend, files, transfer: total(files) };
+    return { ms, readyMs, backend, files, transfer: total(files) };
   } finally {
     await context.close();
   }
@@ -188,7 +202,7 @@ try {
   const ratio = (r, m) => (m && r.stepsPerSecond ? `${(r.stepsPerSecond / m.stepsPerSecond).toFixed(2)}×` : '–');
   console.log(`Chromium ${report.chromium}, ${report.host.cpus} CPUs, load ${loadBefore.toFixed(1)} → ${report.host.loadAfter.toFixed(1)}`);
   console.log(`WebGL: ${report.webglRenderer}; WebGPU: ${report.webgpuAdapter}`);
-  console.log(`${steps} steps after a 16-step primer, batch 1, median of ${runs} runs after a warm-up\n`);
+  console.log(`${steps} steps after a 16-step primer, batch 1, median of up to ${runs} runs after a warm-up (fewer where runs are slow)\n`);
   const header = [pad('engine', 32), pad('model', 12), pad('decoding', 9), pad('ms', 8), pad('steps/s', 9), pad('÷cpu', 8), pad('÷wasm', 8), '÷webgl'];
   console.log(header.join(' '));
   for (const r of results) {
@@ -204,7 +218,7 @@ try {
   }
   if (page) {
     const mb = (b) => (b / 1e6).toFixed(2);
-    console.log(`\ntime to first 8-bar melody (navigation → melody ready, empty cache): ${page.ms.toFixed(0)} ms on ${page.backend}`);
+    console.log(`\ntime to first 8-bar melody (navigation → melody on the page, empty cache): ${page.ms.toFixed(0)} ms on ${page.backend} (ready to generate at ${page.readyMs.toFixed(0)} ms)`);
     console.log(`page transfer: ${mb(page.transfer.gzip)} MB gzip (${mb(page.transfer.raw)} MB raw) in ${page.files.length} files` +
       (magentaTransfer.gzip ? `; Magenta.js + basic_rnn: ${mb(magentaTransfer.gzip)} MB gzip (${(magentaTransfer.gzip / page.transfer.gzip).toFixed(1)}× ours)` : ''));
     for (const f of page.files.sort((a, b) => b.gzip - a.gzip)) console.log(`  ${pad(f.path, 32)} ${pad(f.raw, 10)} → ${f.gzip} B gzip`);
