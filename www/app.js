@@ -11,7 +11,12 @@ const KEYS = ['C major', 'G major', 'D major', 'A major', 'E major', 'F major', 
   'A minor', 'E minor', 'B minor', 'D minor', 'G minor', 'C minor', 'D dorian', 'A dorian', 'E dorian',
   'G mixolydian', 'D mixolydian', 'A mixolydian'];
 
-const client = new TunesmithClient(new URL('./worker.js', import.meta.url), { model: $('model').value, onWebGpu, onBackend });
+const client = new TunesmithClient(new URL('./worker.js', import.meta.url), {
+  model: $('model').value,
+  wasm: window.tunesmithWasm,
+  onWebGpu,
+  onBackend,
+});
 const roll = new PianoRoll($('roll'));
 const events = new EventTarget();
 const player = new MelodyPlayer(events);
@@ -109,13 +114,16 @@ async function onGenerate() {
     return;
   }
   busy = true;
-  // This click is a user gesture: start the audio device now, so Play starts at once.
-  player.warmUp().catch(() => {});
   $('generate').disabled = true;
   document.body.dataset.state = 'generating';
   setStatus('Generating…');
   try {
-    const result = await client.generate({ model: $('model').value, backend: $('backend').value, options });
+    const request = client.generate({ model: $('model').value, backend: $('backend').value, options });
+    // The click is a user gesture: start the audio device while the worker generates (after
+    // the request is on its way: creating the device takes tens of milliseconds), so Play
+    // starts at once.
+    player.warmUp().catch(() => {});
+    const result = await request;
     player.stop();
     show(result);
     document.body.dataset.state = 'done';

@@ -2,10 +2,11 @@
 
 export class TunesmithClient {
   /**
-   * `model`: the model to have ready first. `onWebGpu(status)`: true or why not, once known.
+   * `model`: the model to have ready first. `wasm`: a promise of the compiled wasm module, or
+   * nothing (the worker then fetches it). `onWebGpu(status)`: true or why not, once known.
    * `onBackend(message)`: what 'auto' picks for a model, once measured.
    */
-  constructor(workerUrl, { model, onWebGpu, onBackend } = {}) {
+  constructor(workerUrl, { model, wasm, onWebGpu, onBackend } = {}) {
     this.worker = new Worker(workerUrl, { type: 'module' });
     this.pending = new Map();
     this.nextId = 1;
@@ -31,6 +32,10 @@ export class TunesmithClient {
       for (const p of this.pending.values()) p.reject(error);
       this.pending.clear();
     };
+    // `wasm`: a promise of the compiled module, if the page started compiling it early.
+    Promise.resolve(wasm)
+      .catch(() => null)
+      .then((module) => this.worker.postMessage({ type: 'wasm', module: module ?? null }));
     this.readyPromise = this.request({ type: 'init', model }).then((m) => m.backends);
   }
 

@@ -1,6 +1,8 @@
 // The model's home: a module Web Worker, so generation never blocks the page.
 //
 // Protocol (requests carry an `id`; replies echo it):
+//   in   {type:'wasm', module}                               the compiled WebAssembly.Module if the
+//        page compiled it, else null (then the worker fetches it); always sent, before or after init
 //   in   {type:'init', id, model}                            → {type:'ready', id, backends}
 //   in   {type:'generate', id, model, backend, options}      → {type:'done', id, result}
 //   out  {type:'error', id, message} on failure.
@@ -16,7 +18,12 @@
 
 import init, * as wasm from '../tunesmith.js';
 
-const wasmReady = init();
+// The page may hand over the wasm module, already compiled while its own scripts loaded (see
+// index.html); otherwise wasm-bindgen fetches and compiles it here.
+let startWasm;
+const wasmReady = new Promise((resolve) => (startWasm = resolve)).then((module) =>
+  init(module ? { module_or_path: module } : undefined),
+);
 const modelFiles = new Map(); // name → Promise<{spec, weights}>
 const loaded = new Map(); // `${name}/${backend}` → Promise<void>
 let webgpu = null; // Promise<true | string>
@@ -50,22 +57,29 @@ function fetchModel(name) {
   return modelFiles.get(name);
 }
 
-/** Resolves to true, or to a sentence saying why WebGPU cannot be used here. */
+const WEBGPU_DELAY_MS = 1500;
+
+/** Resolves to true, or to a sentence saying why WebGPU cannot be used here (and tells the page). */
 function startWebGpu() {
-  webgpu ??= (async () => {
-    if (!('gpu' in navigator)) return 'this browser has no WebGPU';
-    // Ask before wasm does: a missing adapter is an expected case, not a wasm error.
-    const adapter = await navigator.gpu.requestAdapter().catch(() => null);
-    if (!adapter) return 'no WebGPU adapter is available';
-    await wasmReady;
-    try {
-      await wasm.init_webgpu();
-      return true;
-    } catch (e) {
-      return String(e?.message ?? e);
-    }
-  })();
+  if (!webgpu) {
+    webgpu = findWebGpu();
+    webgpu.then((status) => post({ type: 'webgpu', status }));
+  }
   return webgpu;
+}
+
+async function findWebGpu() {
+  if (!('gpu' in navigator)) return 'this browser has no WebGPU';
+  // Ask before wasm does: a missing adapter is an expected case, not a wasm error.
+  const adapter = await navigator.gpu.requestAdapter().catch(() => null);
+  if (!adapter) return 'no WebGPU adapter is available';
+  await wasmReady;
+  try {
+    await wasm.init_webgpu();
+    return true;
+  } catch (e) {
+    return String(e?.message ?? e);
+  }
 }
 
 async function resolveBackend(requested, model) {
@@ -151,16 +165,19 @@ async function generate({ id, model, backend: requested, options: o }) {
 self.onmessage = ({ data: msg }) => {
   const fail = (e) => post({ type: 'error', id: msg.id, message: String(e?.message ?? e) });
   switch (msg.type) {
+    case 'wasm':
+      startWasm(msg.module instanceof WebAssembly.Module ? msg.module : null);
+      break;
     case 'init': {
-      // Ready means the first Generate runs at once: wasm up, the model on the CPU. WebGPU
-      // starts alongside and reports when it is known.
-      let gpu = 'pending';
-      startWebGpu().then((status) => {
-        gpu = status;
-        post({ type: 'webgpu', status });
-      });
+      // Ready means the first Generate runs at once: wasm up, the model on the CPU. WebGPU is
+      // not needed for that ('auto' starts on the CPU) and starting it blocks this thread for a
+      // while on some adapters, so it starts a little later, or when something asks for it.
+      if (msg.model) Promise.resolve(msg.model).then(fetchModel).catch(() => {}); // download while wasm compiles
       Promise.all([wasmReady, msg.model ? ensureLoaded(msg.model, 'cpu') : null])
-        .then(() => post({ type: 'ready', id: msg.id, backends: { cpu: true, webgpu: gpu } }))
+        .then(() => {
+          post({ type: 'ready', id: msg.id, backends: { cpu: true, webgpu: 'pending' } });
+          setTimeout(startWebGpu, WEBGPU_DELAY_MS);
+        })
         .catch(fail);
       break;
     }
