@@ -11,11 +11,14 @@ const BASE_FLAGS = [
   '--no-first-run',
 ];
 
-/** `webgpu: true` adds the flag that gives Chromium a (software, SwiftShader) WebGPU adapter. */
-export async function launch({ webgpu }) {
+/**
+ * `webgpu: true` adds the flag that gives Chromium a (software, SwiftShader) WebGPU adapter;
+ * `extra`: more switches (benchmark experiments).
+ */
+export async function launch({ webgpu, extra = [] }) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
-    args: webgpu ? [...BASE_FLAGS, '--enable-unsafe-webgpu'] : BASE_FLAGS,
+    args: [...BASE_FLAGS, ...(webgpu ? ['--enable-unsafe-webgpu'] : []), ...extra],
   });
 }

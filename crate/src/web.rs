@@ -132,35 +132,37 @@ impl Weights {
     }
 }
 
-/// Builds the engine for `spec` on `backend` and installs it as `name`. The LSTM is packed
-/// from a CPU copy (packing reads the weights, which only the CPU can do synchronously).
+/// The engine of a packed LSTM on `backend`: the int8 CPU engine, or the WebGPU kernels;
+/// `None` when the kernels do not take this LSTM's shape.
+async fn packed_engine(packed: PackedLstm, backend: Backend) -> Result<Option<Engine>, JsError> {
+    Ok(match backend {
+        Backend::Cpu => Some(Engine::Packed(Rc::new(packed))),
+        Backend::WebGpu => GpuLstm::new(&gpu()?, &packed)
+            .await
+            .map_err(|e| JsError::new(&e.to_string()))?
+            .map(|k| Engine::Kernels(Rc::new(k))),
+    })
+}
+
+/// Builds the engine for `spec` on `backend` and installs it as `name`. An LSTM is packed from
+/// a CPU copy (packing reads the weights, which only the CPU can do synchronously); other
+/// models, and LSTMs the kernels cannot take, run through Burn on the backend's device.
 async fn install(name: &str, spec: ModelSpec, weights: Weights, backend: Backend) -> Result<(), JsError> {
-    let js = |e: crate::model::ModelError| JsError::new(&e.to_string());
-    let lstm_on = |model: &MelodyModel| match model {
-        MelodyModel::Lstm(lstm) => PackedLstm::new(lstm).map(Some),
-        _ => Ok(None),
+    let packed = match &spec {
+        ModelSpec::Lstm(_) => match weights.build(&spec, &Device::flex())? {
+            MelodyModel::Lstm(lstm) => Some(PackedLstm::new(&lstm).map_err(|e| JsError::new(&e.to_string()))?),
+            _ => return Err(JsError::new("an LSTM spec built another kind of model")),
+        },
+        _ => None,
     };
-    let engine = match backend {
-        Backend::Cpu => {
-            let model = weights.build(&spec, &Device::flex())?;
-            match lstm_on(&model).map_err(js)? {
-                Some(packed) => Engine::Packed(Rc::new(packed)),
-                None => Engine::Burn(model),
-            }
-        }
-        Backend::WebGpu => {
-            let kernels = match spec {
-                ModelSpec::Lstm(_) => match lstm_on(&weights.build(&spec, &Device::flex())?).map_err(js)? {
-                    Some(packed) => GpuLstm::new(&gpu()?, &packed).await.map_err(js)?,
-                    None => None,
-                },
-                _ => None,
-            };
-            match kernels {
-                Some(k) => Engine::Kernels(Rc::new(k)),
-                None => Engine::Burn(weights.build(&spec, &burn_webgpu().await?)?),
-            }
-        }
+    let engine = match packed {
+        Some(packed) => packed_engine(packed, backend).await?,
+        None => None,
+    };
+    let engine = match (engine, backend) {
+        (Some(engine), _) => engine,
+        (None, Backend::Cpu) => Engine::Burn(weights.build(&spec, &Device::flex())?),
+        (None, Backend::WebGpu) => Engine::Burn(weights.build(&spec, &burn_webgpu().await?)?),
     };
     WORKER.with_borrow_mut(|w| w.models.insert((name.to_string(), backend), Loaded { spec, engine }));
     Ok(())
@@ -184,13 +186,9 @@ pub async fn load_packed(name: String, spec_json: String, pack: Vec<u8>, backend
         return Err(JsError::new(&format!("a .pack file holds an LSTM, but {name} is a {}", spec.name())));
     }
     let packed = PackedLstm::from_bytes(&pack).map_err(|e| JsError::new(&format!("{name}: {e}")))?;
-    let engine = match backend {
-        Backend::Cpu => Engine::Packed(Rc::new(packed)),
-        Backend::WebGpu => match GpuLstm::new(&gpu()?, &packed).await.map_err(|e| JsError::new(&e.to_string()))? {
-            Some(k) => Engine::Kernels(Rc::new(k)),
-            None => return Err(JsError::new(&format!("{name}: this LSTM's shape has no WebGPU kernel; load its .bpk instead"))),
-        },
-    };
+    let engine = packed_engine(packed, backend).await?.ok_or_else(|| {
+        JsError::new(&format!("{name}: this LSTM's shape has no WebGPU kernel; load its .bpk instead"))
+    })?;
     WORKER.with_borrow_mut(|w| w.models.insert((name, backend), Loaded { spec, engine }));
     Ok(())
 }

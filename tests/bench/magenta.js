@@ -89,9 +89,6 @@ window.benchMagenta = async function benchMagenta({ backend, steps = 256, runs =
   for (let i = 0; i < affordable; i++) times.push(await once());
   model.dispose();
 
-  const sorted = [...times].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const medianMs = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   const note = sampled
     ? `sampled: continueSequence(primer, ${steps}, ${temperature}) → tf.multinomial(logits / ${temperature}) per step`
     : `greedy: continueSequence(primer, ${steps}, undefined) → MusicRNN takes logits.argMax() when temperature is falsy` +
@@ -100,8 +97,6 @@ window.benchMagenta = async function benchMagenta({ backend, steps = 256, runs =
     backend,
     steps,
     runs: times,
-    medianMs,
-    stepsPerSecond: steps / (medianMs / 1000),
     decoding: sampled ? 'sampled' : 'greedy',
     note,
     detail: `${await describeBackend(backend)}; TF.js ${mm.tf.version_core}; primer 16 steps (C4 E4 G4 C5)`,

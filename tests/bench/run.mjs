@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
+import { launch } from '../browser.mjs';
 import { writeBasicRnnCheckpoint } from './checkpoint.mjs';
 import { serveMounts } from './server.mjs';
 
@@ -24,17 +24,6 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const TESTS = dirname(HERE);
 const DIST = join(dirname(TESTS), 'dist');
 
-export const CHROMIUM_FLAGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  // A WebGPU adapter (SwiftShader). WebGL needs no flag: headless Chromium 156 runs ANGLE on
-  // SwiftShader by itself, so both GPU paths run on the same software rasteriser.
-  '--enable-unsafe-webgpu',
-];
 
 const { values: args } = parseArgs({
   options: {
@@ -65,6 +54,14 @@ async function gpuInfo(page) {
       webgpuAdapter: info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' / ') : null,
     };
   });
+}
+
+/** Adds the median of a result's runs and the steps per second it means. */
+function summarise(r) {
+  const sorted = [...r.runs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const medianMs = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { ...r, medianMs, stepsPerSecond: r.steps / (medianMs / 1000) };
 }
 
 /** gzip -9 size of each file a page loaded (what a compressing server sends), by URL path. */
@@ -141,7 +138,9 @@ const server = await serveMounts({
   '/ckpt/': ckptDir,
   '/': DIST,
 });
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: [...CHROMIUM_FLAGS, ...args.flag] });
+// With a WebGPU adapter (SwiftShader). WebGL needs no flag: headless Chromium 156 runs ANGLE on
+// SwiftShader by itself, so both GPU paths run on the same software rasteriser.
+const browser = await launch({ webgpu: true, extra: args.flag });
 
 const loadBefore = loadavg()[0];
 try {
@@ -158,7 +157,7 @@ try {
         return page.evaluate((o) => window.benchMagenta(o), { backend, steps, runs, checkpointUrl: `${server.url}/ckpt`, temperature: 1 });
       });
       magentaFiles.push(...(await gzipSizes(server.requests.slice(first))));
-      results.push({ name: `magenta tfjs-${backend}`, side: 'magenta', model: 'basic_rnn', ...r });
+      results.push(summarise({ name: `magenta tfjs-${backend}`, side: 'magenta', model: 'basic_rnn', ...r }));
       note(results.at(-1));
     }
   }
@@ -171,7 +170,7 @@ try {
             gpu ??= await gpuInfo(page);
             return page.evaluate((o) => window.benchTunesmith(o), { backend, model, steps, runs, temperature: 1 });
           });
-          results.push({ name: `tunesmith ${backend}`, side: 'tunesmith', ...r });
+          results.push(summarise({ name: `tunesmith ${backend}`, side: 'tunesmith', ...r }));
           note(results.at(-1));
         } catch (e) {
           console.error(`tunesmith ${backend} ${model} failed: ${e.message}`);

@@ -54,17 +54,12 @@ window.benchTunesmith = async function benchTunesmith({ backend, model = 'basic_
   const times = slow ? [warmMs] : [];
   const count = slow ? 0 : affordable(runs, warmMs);
   for (let i = 0; i < count; i++) times.push((await once()).ms);
-  const sorted = [...times].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const medianMs = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   return {
     backend,
     model,
     engine,
     steps,
     runs: times,
-    medianMs,
-    stepsPerSecond: steps / (medianMs / 1000),
     decoding: temperature ? 'sampled' : 'greedy',
     detail: `tunesmith ${engine}; ${model}; primer 16 steps (C4 E4 G4 C5); temperature ${temperature}` +
       (slow ? '; one run, shader compilation included' : ''),
