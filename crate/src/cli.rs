@@ -118,6 +118,10 @@ enum Command {
         batch: usize,
         #[arg(long, default_value_t = 256)]
         window: usize,
+        /// LSTM: train statefully, `--batch` rows of tunes end to end in windows of this many
+        /// steps, the state carried across windows (truncated backpropagation through time).
+        #[arg(long)]
+        bptt: Option<usize>,
         #[arg(long, default_value_t = 3e-3)]
         lr: f64,
         #[arg(long, default_value_t = 1)]
@@ -253,6 +257,7 @@ fn run(command: Command) -> Result<(), String> {
             dropout,
             batch,
             window,
+            bptt,
             lr,
             seed,
             evals_per_epoch,
@@ -317,6 +322,7 @@ fn run(command: Command) -> Result<(), String> {
                 spec,
                 batch,
                 window,
+                bptt,
                 lr,
                 max_epochs: epochs,
                 minutes,

@@ -23,6 +23,9 @@ pub struct TrainOptions {
     pub batch: usize,
     /// Longest training window in steps; longer tunes are cut into windows.
     pub window: usize,
+    /// LSTM only: train statefully instead, with `batch` rows of tunes laid end to end, cut
+    /// into windows of this many steps, the state carried (detached) from one to the next.
+    pub bptt: Option<usize>,
     pub lr: f64,
     pub max_epochs: usize,
     /// Wall-clock budget; training stops (and keeps its best weights) when it runs out.
@@ -126,10 +129,107 @@ fn batch(examples: &[&Example], device: &Device) -> Batch {
 
 /// Summed negative log-likelihood (nats) of the batch's targets.
 fn nll(model: &MelodyModel, batch: &Batch) -> Tensor<1> {
-    let logits = model.forward(batch.tokens.clone(), batch.features.clone());
+    masked_nll(model.forward(batch.tokens.clone(), batch.features.clone()), batch)
+}
+
+fn masked_nll(logits: Tensor<3>, batch: &Batch) -> Tensor<1> {
     let [b, t, _] = logits.dims();
     let picked: Tensor<2> = log_softmax(logits, 2).gather(2, batch.targets.clone().unsqueeze_dim(2)).reshape([b, t]);
     -(picked * batch.mask.clone()).sum()
+}
+
+/// Tunes laid end to end in parallel rows, for stateful training of a recurrent model: a
+/// window of every row makes a batch, and the state at the end of one window starts the next.
+/// Far more weight updates per epoch than whole-tune batches, with no context cut off.
+pub struct Streams {
+    rows: usize,
+    len: usize,
+    tokens: Vec<i32>,
+    targets: Vec<i32>,
+    features: Vec<i32>,
+    /// 0 at the first step of each tune (and in the padding), where the state is zeroed.
+    keep: Vec<f32>,
+    mask: Vec<f32>,
+}
+
+impl Streams {
+    /// `tunes` are whole-tune examples, laid out in the order given; each goes to the row that
+    /// is shortest so far, so rows end close together.
+    pub fn new(tunes: &[Example], rows: usize) -> Self {
+        let rows = rows.max(1);
+        let mut lists: Vec<Vec<&Example>> = vec![Vec::new(); rows];
+        let mut lengths = vec![0usize; rows];
+        for e in tunes {
+            let r = (0..rows).min_by_key(|&r| lengths[r]).expect("at least one row");
+            lists[r].push(e);
+            lengths[r] += e.len();
+        }
+        let len = lengths.iter().copied().max().unwrap_or(0);
+        let mut s = Streams {
+            rows,
+            len,
+            tokens: vec![0; rows * len],
+            targets: vec![0; rows * len],
+            features: vec![0; rows * len * 5],
+            keep: vec![0.0; rows * len],
+            mask: vec![0.0; rows * len],
+        };
+        for (r, list) in lists.iter().enumerate() {
+            let mut at = r * len;
+            for e in list {
+                let n = e.len();
+                s.tokens[at..at + n].copy_from_slice(&e.tokens);
+                s.targets[at..at + n].copy_from_slice(&e.targets);
+                s.features[at * 5..(at + n) * 5].copy_from_slice(&e.features);
+                s.keep[at + 1..at + n].fill(1.0);
+                s.mask[at..at + n].fill(1.0);
+                at += n;
+            }
+        }
+        s
+    }
+
+    /// How many windows of `width` steps cover the rows.
+    pub fn windows(&self, width: usize) -> usize {
+        self.len.div_ceil(width.max(1))
+    }
+
+    /// Window `i` of every row as a batch, with its `keep` mask.
+    fn window(&self, i: usize, width: usize, device: &Device) -> (Batch, Tensor<2>) {
+        let from = i * width;
+        let t = width.min(self.len - from);
+        let rows = self.rows;
+        let take = |v: &[i32]| (0..rows).flat_map(|r| v[r * self.len + from..r * self.len + from + t].iter().copied()).collect::<Vec<_>>();
+        let takef = |v: &[f32]| (0..rows).flat_map(|r| v[r * self.len + from..r * self.len + from + t].iter().copied()).collect::<Vec<_>>();
+        let features: Vec<i32> = (0..rows)
+            .flat_map(|r| self.features[(r * self.len + from) * 5..(r * self.len + from + t) * 5].iter().copied())
+            .collect();
+        let mask = takef(&self.mask);
+        let count = mask.iter().filter(|&&m| m > 0.0).count();
+        let batch = Batch {
+            tokens: Tensor::from_data(TensorData::new(take(&self.tokens), [rows, t]), device),
+            features: Tensor::from_data(TensorData::new(features, [rows, t, 5]), device),
+            targets: Tensor::from_data(TensorData::new(take(&self.targets), [rows, t]), device),
+            mask: Tensor::from_data(TensorData::new(mask, [rows, t]), device),
+            count,
+        };
+        (batch, Tensor::from_data(TensorData::new(takef(&self.keep), [rows, t]), device))
+    }
+}
+
+/// The work of one epoch: whole-tune windows in batches, or stateful streams.
+enum Plan<'a> {
+    Windows(Vec<Vec<&'a Example>>),
+    Streams(Streams, usize),
+}
+
+impl Plan<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Plan::Windows(b) => b.len(),
+            Plan::Streams(s, width) => s.windows(*width),
+        }
+    }
 }
 
 /// Batches of similar length (little padding), in random order.
@@ -218,6 +318,12 @@ pub fn train(
     let train_device = device.clone().autodiff();
     train_device.seed(options.seed);
     let mut rng = Rng::new(options.seed);
+    if options.bptt.is_some() && !matches!(options.spec, ModelSpec::Lstm(_)) {
+        return Err(ModelError::Config("stateful training (--bptt) applies to the LSTM only".into()));
+    }
+    if options.bptt == Some(0) || options.batch == 0 {
+        return Err(ModelError::Config("--batch and --bptt must be at least 1".into()));
+    }
     let mut model = match &options.resume {
         Some(bytes) => weights::load(&options.spec, bytes.clone(), &train_device)?,
         None => options.spec.init(&train_device)?,
@@ -248,14 +354,39 @@ pub fn train(
     let mut epochs_done = 0.0;
     'epochs: for epoch in 1..=options.max_epochs {
         let augment = options.transpose.then_some(&mut rng);
-        let examples = examples(train, vocab, options.window, augment);
-        let batches = batches(&examples, options.batch, &mut rng);
-        let eval_every = batches.len().div_ceil(options.evals_per_epoch.max(1));
+        let window = if options.bptt.is_some() { usize::MAX } else { options.window };
+        let mut examples = examples(train, vocab, window, augment);
+        let plan = match options.bptt {
+            Some(width) => {
+                rng.shuffle(&mut examples);
+                Plan::Streams(Streams::new(&examples, options.batch), width)
+            }
+            None => Plan::Windows(batches(&examples, options.batch, &mut rng)),
+        };
+        let items = plan.len();
+        let eval_every = items.div_ceil(options.evals_per_epoch.max(1));
         let (mut nats, mut steps) = (0.0f64, 0usize);
         let mut since_eval = Instant::now();
-        for (i, chunk) in batches.iter().enumerate() {
-            let b = batch(chunk, &train_device);
-            let loss = nll(&model, &b) / b.count as f32;
+        let mut carried = None;
+        for i in 0..items {
+            let (sum, b) = match (&plan, &model) {
+                (Plan::Windows(batches), _) => {
+                    let b = batch(&batches[i], &train_device);
+                    (nll(&model, &b), b)
+                }
+                (Plan::Streams(streams, width), MelodyModel::Lstm(lstm)) => {
+                    let (b, keep) = streams.window(i, *width, &train_device);
+                    let (logits, state) =
+                        lstm.forward_resetting(b.tokens.clone(), b.features.clone(), Some(keep), carried.take());
+                    carried = Some(state.detach());
+                    (masked_nll(logits, &b), b)
+                }
+                (Plan::Streams(..), _) => unreachable!("checked above: streams are for the LSTM"),
+            };
+            if b.count == 0 {
+                continue;
+            }
+            let loss = sum / b.count as f32;
             nats += loss.clone().into_scalar::<f32>() as f64 * b.count as f64;
             steps += b.count;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -263,9 +394,9 @@ pub fn train(
             model = optim.step(lr, model, grads);
 
             let out_of_time = started.elapsed().as_secs_f64() > budget;
-            if (i + 1) % eval_every == 0 || i + 1 == batches.len() || out_of_time {
+            if (i + 1) % eval_every == 0 || i + 1 == items || out_of_time {
                 let v = validate(&model.valid(), valid, vocab, &device);
-                epochs_done = epoch as f64 - 1.0 + (i + 1) as f64 / batches.len() as f64;
+                epochs_done = epoch as f64 - 1.0 + (i + 1) as f64 / items as f64;
                 let improved = best.is_none_or(|b| v.bits < b.bits);
                 log.line(&format!(
                     "epoch {epochs_done:6.2}  train {:.4} nats/step  valid {:.3} bits/note  pitch acc {:.1}%  lr {lr:.1e}  {:5.0} s  {:.0} steps/s{}",
@@ -368,6 +499,25 @@ mod tests {
     }
 
     #[test]
+    fn streams_hold_every_tune_once_and_reset_at_each_start() {
+        let vocab = Vocab::DEFAULT;
+        let tunes: Vec<Tune> = (0..7).map(|i| tune(&[60 + i, 62, 64, 65, 67][..2 + i as usize % 4])).collect();
+        let ex = examples(&tunes, vocab, usize::MAX, None);
+        let s = Streams::new(&ex, 3);
+        let total: usize = ex.iter().map(|e| e.len()).sum();
+        assert_eq!(s.mask.iter().filter(|&&m| m > 0.0).count(), total);
+        // One reset (keep = 0 inside the mask) per tune, at a start symbol.
+        let starts: Vec<usize> = (0..s.rows * s.len).filter(|&i| s.mask[i] > 0.0 && s.keep[i] == 0.0).collect();
+        assert_eq!(starts.len(), tunes.len());
+        assert!(starts.iter().all(|&i| s.tokens[i] == vocab.start() as i32));
+        // Rows are balanced: none is longer than the shortest plus one tune.
+        let lengths: Vec<usize> = (0..s.rows).map(|r| s.mask[r * s.len..(r + 1) * s.len].iter().filter(|&&m| m > 0.0).count()).collect();
+        let longest_tune = ex.iter().map(|e| e.len()).max().unwrap();
+        assert!(lengths.iter().max().unwrap() - lengths.iter().min().unwrap() <= longest_tune, "{lengths:?}");
+        assert_eq!(s.windows(4), s.len.div_ceil(4));
+    }
+
+    #[test]
     fn transposition_stays_in_range_and_moves_the_key() {
         let vocab = Vocab::DEFAULT;
         let high = tune(&[80, 84]);
@@ -400,6 +550,7 @@ mod tests {
             spec: spec.clone(),
             batch: 4,
             window: 64,
+            bptt: None,
             lr: 1e-2,
             resume: None,
             max_epochs: 40,
@@ -442,5 +593,19 @@ mod agreement {
         let tally = validate(&model, &tunes, vocab, &device);
         let bits = nats / std::f64::consts::LN_2;
         assert!((bits - tally.bits).abs() < 1e-3 * bits, "training {bits} bits vs evaluation {} bits", tally.bits);
+
+        // Stateful windows over rows of tunes laid end to end measure the same total.
+        let MelodyModel::Lstm(lstm) = &model else { unreachable!() };
+        let streams = Streams::new(&ex, 3);
+        let (mut total, mut count, mut state) = (0.0f64, 0, None);
+        for i in 0..streams.windows(37) {
+            let (b, keep) = streams.window(i, 37, &device);
+            let (logits, next) = lstm.forward_resetting(b.tokens.clone(), b.features.clone(), Some(keep), state.take());
+            state = Some(next);
+            total += masked_nll(logits, &b).into_scalar::<f32>() as f64;
+            count += b.count;
+        }
+        assert_eq!(count, ex.iter().map(|e| e.len()).sum::<usize>());
+        assert!((total - nats).abs() < 1e-3 * nats, "streams {total} nats vs whole tunes {nats} nats");
     }
 }

@@ -92,6 +92,13 @@ pub struct LstmState {
     c: Vec<Tensor<2>>,
 }
 
+impl LstmState {
+    /// The same values cut off from the autodiff graph: truncated backpropagation through time.
+    pub fn detach(self) -> Self {
+        LstmState { h: self.h.into_iter().map(|h| h.detach()).collect(), c: self.c.into_iter().map(|c| c.detach()).collect() }
+    }
+}
+
 impl LstmModel {
     pub fn start(&self, batch: usize, device: &Device) -> LstmState {
         let zeros = |cell: &FusedCell| Tensor::<2>::zeros([batch, cell.hidden], device);
@@ -109,10 +116,27 @@ impl LstmModel {
         features: Tensor<3, Int>,
         state: Option<LstmState>,
     ) -> (Tensor<3>, LstmState) {
+        self.forward_resetting(tokens, features, None, state)
+    }
+
+    /// [`forward`](Self::forward) over rows that hold several tunes end to end: where `keep`
+    /// [B, T] is 0 the state is zeroed before the step, so each tune starts as it would alone.
+    pub fn forward_resetting(
+        &self,
+        tokens: Tensor<2, Int>,
+        features: Tensor<3, Int>,
+        keep: Option<Tensor<2>>,
+        state: Option<LstmState>,
+    ) -> (Tensor<3>, LstmState) {
         let [b, t] = tokens.dims();
         let mut state = state.unwrap_or_else(|| self.start(b, &tokens.device()));
         let mut out = Vec::with_capacity(t);
         for step in 0..t {
+            if let Some(keep) = &keep {
+                let k = keep.clone().slice(s![.., step..step + 1]);
+                state.h = state.h.into_iter().map(|h| h * k.clone()).collect();
+                state.c = state.c.into_iter().map(|c| c * k.clone()).collect();
+            }
             let x = self.input.forward(
                 tokens.clone().slice(s![.., step..step + 1]),
                 features.clone().slice(s![.., step..step + 1, ..]),
