@@ -6,7 +6,10 @@ use std::fmt::Write;
 use std::path::Path;
 
 fn main() {
-    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    // Read when the script runs, not when it was compiled: a cached script binary may come
+    // from another checkout that shares the target directory.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let models = Path::new(&manifest).join("../models");
     println!("cargo:rerun-if-changed={}", models.display());
     let mut names: Vec<String> = std::fs::read_dir(&models)
         .into_iter()
