@@ -422,7 +422,10 @@ pub fn train(
                     let best_model = model.valid();
                     weights::save(&best_model, out)?;
                     if matches!(best_model, MelodyModel::Lstm(_)) {
-                        weights::save_pack(&best_model, out)?;
+                        // Packed from the stored (f16) weights, as `tunesmith pack` does, so
+                        // the page's file is exactly the packed form of the `.bpk`.
+                        let bytes = std::fs::read(out).map_err(|e| ModelError::Weights(format!("{}: {e}", out.display())))?;
+                        weights::save_pack(&weights::load(&options.spec, bytes, &device)?, out)?;
                     }
                 } else {
                     since_best += 1;
@@ -571,6 +574,10 @@ mod tests {
         // The saved weights load back into the same model.
         let device = Device::flex();
         let loaded = weights::load(&spec, std::fs::read(&out).unwrap(), &device).unwrap();
+        // The trainer's packed file is the packed form of the stored weights (`tunesmith pack`).
+        let MelodyModel::Lstm(lstm) = &loaded else { unreachable!() };
+        let packed = crate::model::packed::PackedLstm::new(lstm).unwrap().to_bytes();
+        assert!(std::fs::read(out.with_extension("pack")).unwrap() == packed);
         let again = validate(&loaded, &tunes[..2], Vocab::DEFAULT, &device);
         // Stored in f16: close to, not exactly, the figure measured in f32.
         assert!((again.bits - report.best_valid.bits).abs() < 0.05 * report.best_valid.bits.max(1.0), "{again:?}");
