@@ -199,21 +199,24 @@ impl Streams {
         let from = i * width;
         let t = width.min(self.len - from);
         let rows = self.rows;
-        let take = |v: &[i32]| (0..rows).flat_map(|r| v[r * self.len + from..r * self.len + from + t].iter().copied()).collect::<Vec<_>>();
-        let takef = |v: &[f32]| (0..rows).flat_map(|r| v[r * self.len + from..r * self.len + from + t].iter().copied()).collect::<Vec<_>>();
-        let features: Vec<i32> = (0..rows)
-            .flat_map(|r| self.features[(r * self.len + from) * 5..(r * self.len + from + t) * 5].iter().copied())
-            .collect();
-        let mask = takef(&self.mask);
+        let mask = self.cut(&self.mask, from, t, 1);
         let count = mask.iter().filter(|&&m| m > 0.0).count();
         let batch = Batch {
-            tokens: Tensor::from_data(TensorData::new(take(&self.tokens), [rows, t]), device),
-            features: Tensor::from_data(TensorData::new(features, [rows, t, 5]), device),
-            targets: Tensor::from_data(TensorData::new(take(&self.targets), [rows, t]), device),
+            tokens: Tensor::from_data(TensorData::new(self.cut(&self.tokens, from, t, 1), [rows, t]), device),
+            features: Tensor::from_data(TensorData::new(self.cut(&self.features, from, t, 5), [rows, t, 5]), device),
+            targets: Tensor::from_data(TensorData::new(self.cut(&self.targets, from, t, 1), [rows, t]), device),
             mask: Tensor::from_data(TensorData::new(mask, [rows, t]), device),
             count,
         };
-        (batch, Tensor::from_data(TensorData::new(takef(&self.keep), [rows, t]), device))
+        (batch, Tensor::from_data(TensorData::new(self.cut(&self.keep, from, t, 1), [rows, t]), device))
+    }
+
+    /// Steps `from..from + t` of every row of `values` (`per` values a step), row after row.
+    fn cut<T: Copy>(&self, values: &[T], from: usize, t: usize, per: usize) -> Vec<T> {
+        (0..self.rows)
+            .flat_map(|r| &values[(r * self.len + from) * per..(r * self.len + from + t) * per])
+            .copied()
+            .collect()
     }
 }
 
