@@ -118,8 +118,9 @@ enum Command {
         batch: usize,
         #[arg(long, default_value_t = 256)]
         window: usize,
-        /// LSTM: train statefully, `--batch` rows of tunes end to end in windows of this many
-        /// steps, the state carried across windows (truncated backpropagation through time).
+        /// Train statefully: `--batch` rows of tunes end to end in windows of this many steps,
+        /// carried across windows (truncated backpropagation through time): the LSTM's state,
+        /// or the Transformer's keys and values of the previous window (Transformer-XL style).
         #[arg(long)]
         bptt: Option<usize>,
         #[arg(long, default_value_t = 3e-3)]

@@ -104,6 +104,34 @@ fn bias(heads: usize, past: usize, t: usize, device: &Device) -> Tensor<4> {
     Tensor::from_data(TensorData::new(data, [1, heads, t, total]), device)
 }
 
+/// Attention bias for stateful training over rows of tunes laid end to end: [B, H, t, past + t].
+/// `segments` gives each row's tune number for its `past` remembered steps and then its `t`
+/// new ones (row after row); a query sees only earlier steps of its own tune (ALiBi as above),
+/// so a remembered window never leaks the previous tune into the next.
+fn streamed_bias(heads: usize, past: usize, t: usize, segments: &[u32], device: &Device) -> Tensor<4> {
+    let total = past + t;
+    let rows = segments.len() / total;
+    let mut data = Vec::with_capacity(rows * heads * t * total);
+    for seg in segments.chunks_exact(total) {
+        for m in slopes(heads) {
+            for i in 0..t {
+                let q = past + i;
+                data.extend((0..total).map(|j| {
+                    if j <= q && seg[j] == seg[q] { -m * (q - j) as f32 } else { f32::NEG_INFINITY }
+                }));
+            }
+        }
+    }
+    Tensor::from_data(TensorData::new(data, [rows, heads, t, total]), device)
+}
+
+/// What stateful training carries from one window to the next: each layer's keys and values of
+/// the last steps, cut off from the autodiff graph (Transformer-XL style), with their tunes.
+pub struct Memory {
+    state: TransformerState,
+    segments: Vec<u32>,
+}
+
 impl Block {
     fn forward(&self, x: Tensor<3>, cache: Option<Cache>, bias: Tensor<4>) -> (Tensor<3>, Cache) {
         let [b, t, d] = x.dims();
@@ -151,6 +179,44 @@ impl TransformerModel {
             caches.push(Some(c));
         }
         (self.head.forward(self.norm.forward(x)), TransformerState { caches, length: state.length + t })
+    }
+
+    /// Teacher-forced logits [B, t, V] of a window of rows of tunes laid end to end, attending
+    /// also to `memory` (the previous window's keys and values); `segments` [B × t] numbers
+    /// each step's tune. Returns the memory for the next window: the last `keep` steps.
+    pub fn forward_streamed(
+        &self,
+        tokens: Tensor<2, Int>,
+        features: Tensor<3, Int>,
+        segments: &[u32],
+        memory: Option<Memory>,
+        keep: usize,
+    ) -> (Tensor<3>, Memory) {
+        let [rows, t] = tokens.dims();
+        let x = self.input.forward(tokens, features);
+        let (state, past_segments) = match memory {
+            Some(m) => (m.state, m.segments),
+            None => (self.start(), Vec::new()),
+        };
+        let past = state.length;
+        let all: Vec<u32> = (0..rows)
+            .flat_map(|r| past_segments[r * past..(r + 1) * past].iter().chain(&segments[r * t..(r + 1) * t]))
+            .copied()
+            .collect();
+        let bias = streamed_bias(self.heads, past, t, &all, &x.device());
+        let mut x = x;
+        let mut caches = Vec::with_capacity(self.blocks.len());
+        let total = past + t;
+        let kept = keep.min(total);
+        for (block, cache) in self.blocks.iter().zip(state.caches) {
+            let (y, c) = block.forward(x, cache, bias.clone());
+            x = y;
+            let cut = |m: Tensor<4>| m.slice(s![.., .., total - kept..total, ..]).detach();
+            caches.push(Some(Cache { k: cut(c.k), v: cut(c.v) }));
+        }
+        let segments = all.chunks_exact(total).flat_map(|seg| &seg[total - kept..]).copied().collect();
+        let memory = Memory { state: TransformerState { caches, length: kept }, segments };
+        (self.head.forward(self.norm.forward(x)), memory)
     }
 
     /// Teacher-forced logits [B, T, V] (training keeps no cache).
@@ -211,6 +277,54 @@ mod tests {
             y.slice(s![.., 0..3, ..]).into_data().try_to_vec::<f32>().unwrap()
         };
         assert_eq!(run(2), run(30));
+    }
+
+    /// A window with memory gives the logits of one long pass over the same steps, and a
+    /// step never sees another tune: both rows hold two tunes, the second starting mid-window.
+    #[test]
+    fn streamed_windows_match_one_pass_per_tune() {
+        let device = Device::flex();
+        let m = model(&device);
+        let tunes: [&[i32]; 4] = [&[39, 5, 0, 7, 1], &[39, 9, 9, 2], &[39, 3, 0, 0, 4, 4, 1], &[39, 8]];
+        let rows = [[0usize, 1], [2, 3]];
+        let (width, windows) = (3, 3);
+        let mut memory = None;
+        let mut streamed: Vec<Vec<f32>> = vec![Vec::new(); 2];
+        for w in 0..windows {
+            let (mut tokens, mut segments) = (Vec::new(), Vec::new());
+            for row in rows {
+                let laid: Vec<(i32, u32)> =
+                    row.iter().flat_map(|&n| tunes[n].iter().map(move |&tok| (tok, n as u32))).collect();
+                for &(tok, seg) in &laid[w * width..(w + 1) * width] {
+                    tokens.push(tok);
+                    segments.push(seg);
+                }
+            }
+            let tokens = Tensor::<2, Int>::from_data(TensorData::new(tokens, [2, width]), &device);
+            let (y, next) = m.forward_streamed(tokens, Tensor::<3, Int>::zeros([2, width, 5], &device), &segments, memory, 2);
+            memory = Some(next);
+            let y: Vec<f32> = y.into_data().try_to_vec().unwrap();
+            for (r, out) in streamed.iter_mut().enumerate() {
+                out.extend_from_slice(&y[r * width * 39..(r + 1) * width * 39]);
+            }
+        }
+        for (r, row) in rows.iter().enumerate() {
+            let mut at = 0;
+            for &n in row {
+                let len = tunes[n].len();
+                let tokens = Tensor::<2, Int>::from_data(TensorData::new(tunes[n].to_vec(), [1, len]), &device);
+                let (alone, _) = m.forward(tokens, Tensor::<3, Int>::zeros([1, len, 5], &device), None);
+                let alone: Vec<f32> = alone.into_data().try_to_vec().unwrap();
+                // Only steps whose whole tune so far is within the memory (2) plus its window match.
+                for (i, want) in alone.chunks(39).enumerate().filter(|&(i, _)| (at + i) % width + 2 >= i) {
+                    let got = &streamed[r][(at + i) * 39..(at + i + 1) * 39];
+                    for (a, b) in got.iter().zip(want) {
+                        assert!((a - b).abs() < 1e-4, "row {r} tune {n} step {i}: {a} vs {b}");
+                    }
+                }
+                at += len;
+            }
+        }
     }
 
     #[test]
