@@ -112,6 +112,9 @@ enum Command {
         /// Transformer: feed-forward width.
         #[arg(long, default_value_t = 448)]
         d_ff: usize,
+        /// Transformer: attention span in steps (default: the whole melody).
+        #[arg(long)]
+        span: Option<usize>,
         #[arg(long, default_value_t = 0.1)]
         dropout: f64,
         #[arg(long, default_value_t = 64)]
@@ -255,6 +258,7 @@ fn run(command: Command) -> Result<(), String> {
             d_model,
             heads,
             d_ff,
+            span,
             dropout,
             batch,
             window,
@@ -276,6 +280,7 @@ fn run(command: Command) -> Result<(), String> {
                     layers: layers.unwrap_or(5),
                     d_ff,
                     dropout,
+                    span,
                 }),
                 other => return Err(format!("unknown architecture {other:?}: use lstm or transformer")),
             };

@@ -623,6 +623,7 @@ mod tests {
             layers: 1,
             d_ff: 32,
             dropout: 0.0,
+            span: None,
         });
         let tunes: Vec<Tune> = (0..8).map(|_| tune(&[60, 62, 64, 65, 67, 69, 71, 72])).collect();
         let dir = std::env::temp_dir().join(format!("tunesmith-train-xl-{}", std::process::id()));

@@ -21,11 +21,18 @@ pub struct TransformerConfig {
     pub d_ff: usize,
     #[serde(default)]
     pub dropout: f64,
+    /// Attention span: a step sees at most this many steps (itself included), and the decoder
+    /// keeps no more keys and values than that. `None`: the whole melody.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span: Option<usize>,
 }
 
 impl TransformerConfig {
     pub fn init(&self, device: &Device) -> Result<TransformerModel, ModelError> {
         let vocab = self.range.vocab()?;
+        if self.span == Some(0) {
+            return Err(ModelError::Config("a Transformer's attention span must be at least 1 step".into()));
+        }
         if self.heads == 0 || self.d_model % self.heads != 0 || self.layers == 0 || self.d_ff == 0 {
             return Err(ModelError::Config(format!(
                 "a Transformer needs layers ≥ 1 and d_model ({}) divisible by heads ({})",
@@ -56,6 +63,7 @@ impl TransformerConfig {
             norm: LayerNormConfig::new(self.d_model).init(device),
             head: linear(self.d_model, vocab.size()),
             heads: self.heads,
+            span: self.span.unwrap_or(usize::MAX),
         })
     }
 }
@@ -79,7 +87,7 @@ struct Cache {
     v: Tensor<4>,
 }
 
-/// Incremental-decoding state: each layer's cache and how many steps it holds.
+/// Incremental-decoding state: each layer's cache and how many steps it holds (at most the span).
 pub struct TransformerState {
     caches: Vec<Option<Cache>>,
     length: usize,
@@ -91,14 +99,14 @@ fn slopes(heads: usize) -> Vec<f32> {
 }
 
 /// Attention bias for `t` new queries after `past` cached steps: [1, H, t, past + t], with
-/// −slope·distance for visible keys and −∞ for the future.
-fn bias(heads: usize, past: usize, t: usize, device: &Device) -> Tensor<4> {
+/// −slope·distance for visible keys and −∞ for the future and for keys `span` or more back.
+fn bias(heads: usize, past: usize, t: usize, span: usize, device: &Device) -> Tensor<4> {
     let total = past + t;
     let mut data = Vec::with_capacity(heads * t * total);
     for m in slopes(heads) {
         for i in 0..t {
             let q = past + i;
-            data.extend((0..total).map(|j| if j <= q { -m * (q - j) as f32 } else { f32::NEG_INFINITY }));
+            data.extend((0..total).map(|j| if j <= q && q - j < span { -m * (q - j) as f32 } else { f32::NEG_INFINITY }));
         }
     }
     Tensor::from_data(TensorData::new(data, [1, heads, t, total]), device)
@@ -161,6 +169,7 @@ pub struct TransformerModel {
     norm: LayerNorm,
     head: Linear,
     heads: usize,
+    span: usize,
 }
 
 impl TransformerModel {
@@ -171,14 +180,22 @@ impl TransformerModel {
     /// Runs `x` [B, t, D] (input embeddings) after whatever `state` holds → logits [B, t, V].
     pub fn forward_embedded(&self, mut x: Tensor<3>, state: TransformerState) -> (Tensor<3>, TransformerState) {
         let [_, t, _] = x.dims();
-        let bias = bias(self.heads, state.length, t, &x.device());
+        let bias = bias(self.heads, state.length, t, self.span, &x.device());
+        let total = state.length + t;
+        // The next step sees `span - 1` of these; older keys and values can go.
+        let held = total.min(self.span.saturating_sub(1).max(1));
         let mut caches = Vec::with_capacity(self.blocks.len());
         for (block, cache) in self.blocks.iter().zip(state.caches) {
             let (y, c) = block.forward(x, cache, bias.clone());
             x = y;
-            caches.push(Some(c));
+            caches.push(Some(if held < total {
+                let cut = |m: Tensor<4>| m.slice(s![.., .., total - held..total, ..]);
+                Cache { k: cut(c.k), v: cut(c.v) }
+            } else {
+                c
+            }));
         }
-        (self.head.forward(self.norm.forward(x)), TransformerState { caches, length: state.length + t })
+        (self.head.forward(self.norm.forward(x)), TransformerState { caches, length: held })
     }
 
     /// Teacher-forced logits [B, t, V] of a window of rows of tunes laid end to end, attending
@@ -239,7 +256,7 @@ mod tests {
     use crate::encoding::Vocab;
 
     fn model(device: &Device) -> TransformerModel {
-        TransformerConfig { range: PitchRange::from(Vocab::DEFAULT), d_model: 16, heads: 2, layers: 2, d_ff: 32, dropout: 0.0 }
+        TransformerConfig { range: PitchRange::from(Vocab::DEFAULT), d_model: 16, heads: 2, layers: 2, d_ff: 32, dropout: 0.0, span: None }
             .init(device)
             .unwrap()
     }
@@ -327,9 +344,41 @@ mod tests {
         }
     }
 
+    /// With a span, decoding step by step (the cache trimmed) matches the full pass (masked).
+    #[test]
+    fn a_span_limits_what_a_step_sees() {
+        let device = Device::flex();
+        let config = TransformerConfig { range: PitchRange::from(Vocab::DEFAULT), d_model: 16, heads: 2, layers: 2, d_ff: 32, dropout: 0.0, span: Some(3) };
+        let m = config.init(&device).unwrap();
+        let run = |first: i32| {
+            let tokens = Tensor::<2, Int>::from_data(TensorData::new(vec![first, 5, 0, 7, 1, 9], [1, 6]), &device);
+            let features = Tensor::<3, Int>::zeros([1, 6, 5], &device);
+            let (full, _) = m.forward(tokens.clone(), features.clone(), None);
+            let full: Vec<f32> = full.into_data().try_to_vec().unwrap();
+            let x = m.input.forward(tokens, features);
+            let mut state = m.start();
+            let mut steps = Vec::new();
+            for t in 0..6 {
+                let logits;
+                (logits, state) = m.step(x.clone().slice(s![.., t..t + 1, ..]).reshape([1, 16]), state);
+                steps.extend(logits.into_data().try_to_vec::<f32>().unwrap());
+            }
+            for (a, b) in full.iter().zip(&steps) {
+                assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+            }
+            assert!(state.length <= 2);
+            full
+        };
+        // The first token is out of every step's sight from step 3 on, even through the layers
+        // below (each layer's window is the same 3 steps).
+        let (a, b) = (run(39), run(12));
+        assert_ne!(a[..3 * 39], b[..3 * 39]);
+        assert_eq!(a[5 * 39..], b[5 * 39..]);
+    }
+
     #[test]
     fn rejects_bad_shapes() {
-        let c = TransformerConfig { range: PitchRange::from(Vocab::DEFAULT), d_model: 10, heads: 3, layers: 1, d_ff: 8, dropout: 0.0 };
+        let c = TransformerConfig { range: PitchRange::from(Vocab::DEFAULT), d_model: 10, heads: 3, layers: 1, d_ff: 8, dropout: 0.0, span: None };
         assert!(c.init(&Device::flex()).is_err());
     }
 }
