@@ -22,7 +22,7 @@ pub struct TransformerConfig {
     #[serde(default)]
     pub dropout: f64,
     /// Attention span: a step sees at most this many steps (itself included), and the decoder
-    /// keeps no more keys and values than that. `None`: the whole melody.
+    /// drops the keys and values no step can see any more. `None`: the whole melody.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub span: Option<usize>,
 }
@@ -87,7 +87,7 @@ struct Cache {
     v: Tensor<4>,
 }
 
-/// Incremental-decoding state: each layer's cache and how many steps it holds (at most the span).
+/// Incremental-decoding state: each layer's cache and how many steps it holds (under twice the span).
 pub struct TransformerState {
     caches: Vec<Option<Cache>>,
     length: usize,
