@@ -184,9 +184,9 @@ impl Streams {
         for (r, list) in lists.iter().enumerate() {
             let mut at = r * len;
             for e in list {
-                s.segments[at..at + e.len()].fill(tune);
-                tune += 1;
                 let n = e.len();
+                s.segments[at..at + n].fill(tune);
+                tune += 1;
                 s.tokens[at..at + n].copy_from_slice(&e.tokens);
                 s.targets[at..at + n].copy_from_slice(&e.targets);
                 s.features[at * 5..(at + n) * 5].copy_from_slice(&e.features);

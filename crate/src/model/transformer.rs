@@ -98,34 +98,24 @@ fn slopes(heads: usize) -> Vec<f32> {
     (1..=heads).map(|h| 2f32.powf(-8.0 * h as f32 / heads as f32)).collect()
 }
 
-/// Attention bias for `t` new queries after `past` cached steps: [1, H, t, past + t], with
+/// Attention bias for `t` new queries after `past` cached steps: [rows, H, t, past + t], with
 /// −slope·distance for visible keys and −∞ for the future and for keys `span` or more back.
-fn bias(heads: usize, past: usize, t: usize, span: usize, device: &Device) -> Tensor<4> {
+/// With `segments` (stateful training over rows of tunes laid end to end: each row's tune
+/// number for its `past` remembered steps and then its `t` new ones, row after row), a query
+/// sees only its own tune, so a remembered window never leaks one tune into the next; without,
+/// one row serves the whole batch.
+fn bias(heads: usize, past: usize, t: usize, span: usize, segments: Option<&[u32]>, device: &Device) -> Tensor<4> {
     let total = past + t;
-    let mut data = Vec::with_capacity(heads * t * total);
-    for m in slopes(heads) {
-        for i in 0..t {
-            let q = past + i;
-            data.extend((0..total).map(|j| if j <= q && q - j < span { -m * (q - j) as f32 } else { f32::NEG_INFINITY }));
-        }
-    }
-    Tensor::from_data(TensorData::new(data, [1, heads, t, total]), device)
-}
-
-/// Attention bias for stateful training over rows of tunes laid end to end: [B, H, t, past + t].
-/// `segments` gives each row's tune number for its `past` remembered steps and then its `t`
-/// new ones (row after row); a query sees only earlier steps of its own tune (ALiBi as above),
-/// so a remembered window never leaks the previous tune into the next.
-fn streamed_bias(heads: usize, past: usize, t: usize, segments: &[u32], device: &Device) -> Tensor<4> {
-    let total = past + t;
-    let rows = segments.len() / total;
+    let rows = segments.map_or(1, |s| s.len() / total);
     let mut data = Vec::with_capacity(rows * heads * t * total);
-    for seg in segments.chunks_exact(total) {
+    for r in 0..rows {
+        let seg = segments.map(|s| &s[r * total..(r + 1) * total]);
         for m in slopes(heads) {
             for i in 0..t {
                 let q = past + i;
                 data.extend((0..total).map(|j| {
-                    if j <= q && seg[j] == seg[q] { -m * (q - j) as f32 } else { f32::NEG_INFINITY }
+                    let visible = j <= q && q - j < span && seg.is_none_or(|s| s[j] == s[q]);
+                    if visible { -m * (q - j) as f32 } else { f32::NEG_INFINITY }
                 }));
             }
         }
@@ -177,27 +167,34 @@ impl TransformerModel {
         TransformerState { caches: vec![None; self.blocks.len()], length: 0 }
     }
 
+    /// Runs the blocks and the output layer on `x` [B, t, D] after `caches` (of `total - t`
+    /// steps) → logits [B, t, V] and each layer's keys and values of the last `held` steps.
+    fn run(&self, mut x: Tensor<3>, caches: Vec<Option<Cache>>, bias: Tensor<4>, total: usize, held: usize) -> (Tensor<3>, Vec<Cache>) {
+        let mut kept = Vec::with_capacity(self.blocks.len());
+        for (block, cache) in self.blocks.iter().zip(caches) {
+            let (y, c) = block.forward(x, cache, bias.clone());
+            x = y;
+            kept.push(if held < total {
+                let cut = |m: Tensor<4>| m.slice(s![.., .., total - held..total, ..]);
+                Cache { k: cut(c.k), v: cut(c.v) }
+            } else {
+                c
+            });
+        }
+        (self.head.forward(self.norm.forward(x)), kept)
+    }
+
     /// Runs `x` [B, t, D] (input embeddings) after whatever `state` holds → logits [B, t, V].
-    pub fn forward_embedded(&self, mut x: Tensor<3>, state: TransformerState) -> (Tensor<3>, TransformerState) {
+    pub fn forward_embedded(&self, x: Tensor<3>, state: TransformerState) -> (Tensor<3>, TransformerState) {
         let [_, t, _] = x.dims();
-        let bias = bias(self.heads, state.length, t, self.span, &x.device());
+        let bias = bias(self.heads, state.length, t, self.span, None, &x.device());
         let total = state.length + t;
         // The next step sees `span - 1` of these; older ones can go, but cutting the cache is a
         // copy, so it is cut back only when it reaches twice that (the bias hides the rest).
         let limit = self.span.saturating_sub(1).max(1);
         let held = if total >= limit.saturating_mul(2) { limit } else { total };
-        let mut caches = Vec::with_capacity(self.blocks.len());
-        for (block, cache) in self.blocks.iter().zip(state.caches) {
-            let (y, c) = block.forward(x, cache, bias.clone());
-            x = y;
-            caches.push(Some(if held < total {
-                let cut = |m: Tensor<4>| m.slice(s![.., .., total - held..total, ..]);
-                Cache { k: cut(c.k), v: cut(c.v) }
-            } else {
-                c
-            }));
-        }
-        (self.head.forward(self.norm.forward(x)), TransformerState { caches, length: held })
+        let (logits, caches) = self.run(x, state.caches, bias, total, held);
+        (logits, TransformerState { caches: caches.into_iter().map(Some).collect(), length: held })
     }
 
     /// Teacher-forced logits [B, t, V] of a window of rows of tunes laid end to end, attending
@@ -222,20 +219,13 @@ impl TransformerModel {
             .flat_map(|r| past_segments[r * past..(r + 1) * past].iter().chain(&segments[r * t..(r + 1) * t]))
             .copied()
             .collect();
-        let bias = streamed_bias(self.heads, past, t, &all, &x.device());
-        let mut x = x;
-        let mut caches = Vec::with_capacity(self.blocks.len());
+        let bias = bias(self.heads, past, t, self.span, Some(&all), &x.device());
         let total = past + t;
         let kept = keep.min(total);
-        for (block, cache) in self.blocks.iter().zip(state.caches) {
-            let (y, c) = block.forward(x, cache, bias.clone());
-            x = y;
-            let cut = |m: Tensor<4>| m.slice(s![.., .., total - kept..total, ..]).detach();
-            caches.push(Some(Cache { k: cut(c.k), v: cut(c.v) }));
-        }
+        let (logits, caches) = self.run(x, state.caches, bias, total, kept);
+        let caches = caches.into_iter().map(|c| Some(Cache { k: c.k.detach(), v: c.v.detach() })).collect();
         let segments = all.chunks_exact(total).flat_map(|seg| &seg[total - kept..]).copied().collect();
-        let memory = Memory { state: TransformerState { caches, length: kept }, segments };
-        (self.head.forward(self.norm.forward(x)), memory)
+        (logits, Memory { state: TransformerState { caches, length: kept }, segments })
     }
 
     /// Teacher-forced logits [B, T, V] (training keeps no cache).
@@ -263,27 +253,35 @@ mod tests {
             .unwrap()
     }
 
-    #[test]
-    fn incremental_decoding_matches_the_full_pass() {
-        let device = Device::flex();
-        let m = model(&device);
-        let tokens = Tensor::<2, Int>::from_data(TensorData::new(vec![39i32, 5, 0, 0, 7, 1], [1, 6]), &device);
-        let features = Tensor::<3, Int>::zeros([1, 6, 5], &device);
+    /// Logits of `tokens` in one full pass, checked equal to decoding them step by step; with
+    /// the decoder's state at the end.
+    fn full_pass_equals_steps(m: &TransformerModel, tokens: Vec<i32>, device: &Device) -> (Vec<f32>, TransformerState) {
+        let n = tokens.len();
+        let tokens = Tensor::<2, Int>::from_data(TensorData::new(tokens, [1, n]), device);
+        let features = Tensor::<3, Int>::zeros([1, n, 5], device);
         let (full, _) = m.forward(tokens.clone(), features.clone(), None);
         let full: Vec<f32> = full.into_data().try_to_vec().unwrap();
 
         let x = m.input.forward(tokens, features);
+        let d = x.dims()[2];
         let mut state = m.start();
         let mut steps = Vec::new();
-        for t in 0..6 {
+        for t in 0..n {
             let logits;
-            (logits, state) = m.step(x.clone().slice(s![.., t..t + 1, ..]).reshape([1, 16]), state);
+            (logits, state) = m.step(x.clone().slice(s![.., t..t + 1, ..]).reshape([1, d]), state);
             steps.extend(logits.into_data().try_to_vec::<f32>().unwrap());
         }
         assert_eq!(full.len(), steps.len());
         for (a, b) in full.iter().zip(&steps) {
             assert!((a - b).abs() < 1e-4, "{a} vs {b}");
         }
+        (full, state)
+    }
+
+    #[test]
+    fn incremental_decoding_matches_the_full_pass() {
+        let device = Device::flex();
+        full_pass_equals_steps(&model(&device), vec![39, 5, 0, 0, 7, 1], &device);
     }
 
     #[test]
@@ -353,21 +351,7 @@ mod tests {
         let config = TransformerConfig { range: PitchRange::from(Vocab::DEFAULT), d_model: 16, heads: 2, layers: 2, d_ff: 32, dropout: 0.0, span: Some(3) };
         let m = config.init(&device).unwrap();
         let run = |first: i32| {
-            let tokens = Tensor::<2, Int>::from_data(TensorData::new(vec![first, 5, 0, 7, 1, 9], [1, 6]), &device);
-            let features = Tensor::<3, Int>::zeros([1, 6, 5], &device);
-            let (full, _) = m.forward(tokens.clone(), features.clone(), None);
-            let full: Vec<f32> = full.into_data().try_to_vec().unwrap();
-            let x = m.input.forward(tokens, features);
-            let mut state = m.start();
-            let mut steps = Vec::new();
-            for t in 0..6 {
-                let logits;
-                (logits, state) = m.step(x.clone().slice(s![.., t..t + 1, ..]).reshape([1, 16]), state);
-                steps.extend(logits.into_data().try_to_vec::<f32>().unwrap());
-            }
-            for (a, b) in full.iter().zip(&steps) {
-                assert!((a - b).abs() < 1e-4, "{a} vs {b}");
-            }
+            let (full, state) = full_pass_equals_steps(&m, vec![first, 5, 0, 7, 1, 9], &device);
             assert!(state.length < 4, "the cache keeps under twice the span");
             full
         };
