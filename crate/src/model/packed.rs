@@ -439,6 +439,7 @@ mod tests {
     #[test]
     fn packed_lstm_agrees_with_the_burn_model() {
         let device = Device::flex();
+        device.seed(7);
         let config = LstmConfig { range: PitchRange::from(Vocab::DEFAULT), embed: 24, hidden: 32, layers: 2, dropout: 0.0 };
         let model = config.init(&device).unwrap();
         let packed = PackedLstm::new(&model).unwrap();
@@ -458,13 +459,17 @@ mod tests {
             None,
         );
         let logits: Vec<f32> = logits.into_data().try_to_vec().unwrap();
+        // Untrained logits are nearly tied, so int8 may flip a close call: the packed model's
+        // choice must be the Burn argmax or within rounding of it, never a clearly worse class.
         let mut agree = 0;
         for t in 0..steps {
             let row = &logits[t * v..(t + 1) * v];
             let best = (0..v).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap();
+            let spread = row[best] - row.iter().copied().fold(f32::INFINITY, f32::min);
+            let shortfall = row[best] - row[classes[t]];
+            assert!(shortfall <= 0.02 * spread, "step {t}: chose {} ({}) over {best} ({}), spread {spread}", classes[t], row[classes[t]], row[best]);
             agree += (best == classes[t]) as usize;
         }
-        // Untrained logits are nearly tied, so int8 may flip a rare close call.
         assert!(agree >= steps - 2, "{agree}/{steps}");
     }
 }
