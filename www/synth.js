@@ -6,6 +6,7 @@
 const LOOKAHEAD_S = 0.25;
 const TICK_MS = 40;
 const START_DELAY_S = 0.03; // time for the first notes to be scheduled: well under 100 ms.
+const STOP_FADE_S = 0.015;
 
 let sharedContext = null;
 
@@ -69,7 +70,8 @@ function voice(ctx, out, pitch, start, end) {
 }
 
 /**
- * Plays a melody ({notes:[{pitch,onset,duration}], bpm}) from the start.
+ * Plays a melody ({notes:[{pitch,onset,duration}], bpm}) from its first note: a melody that
+ * opens with rests (most do: pickups) would otherwise keep Play silent for a second or two.
  * Events on `target` (an EventTarget): `start`, `note` (detail: {index, note, time}), `stop`.
  */
 export class MelodyPlayer {
@@ -80,7 +82,7 @@ export class MelodyPlayer {
     this.timer = null;
   }
 
-  /** Seconds since playback started, or -1 when stopped (for the playhead). */
+  /** Seconds into the melody (its own clock, rests before the first note included), or -1 when stopped. */
   get position() {
     return this.playing ? this.ctx.currentTime - this.t0 : -1;
   }
@@ -125,7 +127,8 @@ export class MelodyPlayer {
     }));
     this.duration = this.events.length ? this.events[this.events.length - 1].end : 0;
     this.next = 0;
-    this.t0 = ctx.currentTime + START_DELAY_S;
+    const lead = this.events.length ? this.events[0].start : 0;
+    this.t0 = ctx.currentTime + START_DELAY_S - lead; // the melody's time 0 on the audio clock
     this.playing = true;
     this.target.dispatchEvent(new CustomEvent('start', { detail: { duration: this.duration } }));
     this.pump();
@@ -152,12 +155,20 @@ export class MelodyPlayer {
     this.playing = false;
     const now = this.ctx.currentTime;
     for (const v of this.voices) {
-      // A 15 ms fade instead of a hard stop: no click.
-      v.gain.gain.cancelScheduledValues(now);
-      v.gain.gain.setTargetAtTime(0, now, 0.005);
+      // A short fade from wherever the envelope is, instead of a hard stop: no click. Cancelling
+      // alone would drop an attack ramp in progress back to its starting value (a step);
+      // cancelAndHoldAtTime keeps the value the ramp has reached (Firefox lacks it: there, the
+      // value the gain had at the last render quantum, a few ms old at most).
+      const g = v.gain.gain;
+      if (g.cancelAndHoldAtTime) g.cancelAndHoldAtTime(now);
+      else {
+        g.cancelScheduledValues(now);
+        g.setValueAtTime(g.value, now);
+      }
+      g.linearRampToValueAtTime(0, now + STOP_FADE_S);
       for (const o of v.oscs) {
         try {
-          o.stop(now + 0.05);
+          o.stop(now + STOP_FADE_S + 0.01);
         } catch {
           /* already stopped */
         }
