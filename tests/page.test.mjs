@@ -180,6 +180,14 @@ test('automatic: starts on the CPU, then measures both backends and keeps the fa
   const label = await page.textContent('#backend option[value="auto"]');
   assert.match(label, /^automatic \((CPU|WebGPU): \d+ ms vs \d+ ms for 4 bars\)$/);
   assert.equal(label.includes('WebGPU:'), picked === 'webgpu');
+  // Each model has its own measurement: an unmeasured one says so, and coming back to the
+  // LSTM brings its result back.
+  await page.selectOption('#model', 'transformer');
+  assert.equal(await page.textContent('#backend option[value="auto"]'), 'automatic');
+  assert.equal(await page.getAttribute('body', 'data-auto'), null);
+  await page.selectOption('#model', 'lstm');
+  assert.equal(await page.textContent('#backend option[value="auto"]'), label);
+  assert.equal(await page.getAttribute('body', 'data-auto'), picked);
   const next = await generate(page, { bars: 2, seed: 5 });
   assert.equal(next.backend, picked);
   // Forcing a backend still works whatever was picked.

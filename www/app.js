@@ -28,34 +28,40 @@ $('temperature').addEventListener('input', () => ($('temperature-value').value =
 $('dice').addEventListener('click', () => ($('seed').value = Math.floor(Math.random() * 2 ** 32)));
 
 let noWebGpu = false;
+const autoResults = new Map(); // model → the worker's last 'backend' message for it
 
 /** WebGPU's status, once the worker knows it (it may come before or after 'ready'). */
 function onWebGpu(status) {
   document.body.dataset.webgpu = status === true ? 'yes' : 'no';
   if (status !== true) {
     noWebGpu = true;
-    resetAuto();
+    showAuto();
   }
   const note = status === true ? 'WebGPU is available.' : `WebGPU unavailable (${status}); using the CPU.`;
   $('webgpu-status').textContent = note;
 }
 
-function resetAuto() {
-  const auto = $('backend').querySelector('option[value="auto"]');
-  auto.textContent = noWebGpu ? 'automatic (CPU: no WebGPU here)' : 'automatic';
-  if (noWebGpu) document.body.dataset.auto = 'cpu';
-  else delete document.body.dataset.auto;
+/** The worker timed a model on both backends, or gave up on WebGPU for it. */
+function onBackend(message) {
+  autoResults.set(message.model, message);
+  showAuto();
 }
 
-/** The worker timed a model on both backends: say what 'automatic' now means. */
-function onBackend({ model, backend, cpuMs, webgpuMs, error }) {
-  if (model !== $('model').value) return;
-  const name = backend === 'webgpu' ? 'WebGPU' : 'CPU';
+/** Says what 'automatic' means for the selected model: each model is measured on its own. */
+function showAuto() {
   const auto = $('backend').querySelector('option[value="auto"]');
-  auto.textContent = error
-    ? `automatic (CPU; WebGPU failed: ${error})`
-    : `automatic (${name}: ${Math.round(Math.min(cpuMs, webgpuMs))} ms vs ${Math.round(Math.max(cpuMs, webgpuMs))} ms for 4 bars)`;
-  document.body.dataset.auto = backend;
+  const r = autoResults.get($('model').value);
+  const ms = (x) => `${Math.round(x)} ms`;
+  if (noWebGpu) auto.textContent = 'automatic (CPU: no WebGPU here)';
+  else if (!r) auto.textContent = 'automatic';
+  else if (r.error) auto.textContent = `automatic (CPU; WebGPU failed: ${r.error})`;
+  else {
+    const name = r.backend === 'webgpu' ? 'WebGPU' : 'CPU';
+    auto.textContent = `automatic (${name}: ${ms(Math.min(r.cpuMs, r.webgpuMs))} vs ${ms(Math.max(r.cpuMs, r.webgpuMs))} for 4 bars)`;
+  }
+  const backend = noWebGpu ? 'cpu' : r?.backend;
+  if (backend) document.body.dataset.auto = backend;
+  else delete document.body.dataset.auto;
 }
 
 function showError(message) {
@@ -181,8 +187,7 @@ events.addEventListener('stop', () => {
 });
 
 $('generate').addEventListener('click', onGenerate);
-// 'automatic' is measured per model: a new model starts unmeasured.
-$('model').addEventListener('change', resetAuto);
+$('model').addEventListener('change', showAuto);
 $('play').addEventListener('click', onPlay);
 $('download').addEventListener('click', onDownload);
 $('controls').addEventListener('submit', (e) => {
