@@ -55,7 +55,10 @@ function showAuto() {
   if (noWebGpu) auto.textContent = 'automatic (CPU: no WebGPU here)';
   else if (!r) auto.textContent = 'automatic';
   else if (r.error) auto.textContent = `automatic (CPU; WebGPU failed: ${r.error})`;
-  else {
+  else if (r.estimatedFrom) {
+    const seconds = Math.round(r.webgpuMs / 1000);
+    auto.textContent = `automatic (CPU: ${ms(r.cpuMs)} vs WebGPU ~${seconds} s for 4 bars, estimated from ${r.estimatedFrom.join(' and ')} steps)`;
+  } else {
     const name = r.backend === 'webgpu' ? 'WebGPU' : 'CPU';
     auto.textContent = `automatic (${name}: ${ms(Math.min(r.cpuMs, r.webgpuMs))} vs ${ms(Math.max(r.cpuMs, r.webgpuMs))} for 4 bars)`;
   }

@@ -8,8 +8,11 @@
 //   out  {type:'error', id, message} on failure.
 //   out  {type:'webgpu', status}                             (no id) true, or why WebGPU can't be
 //        used here, once known (after 'ready': starting WebGPU must not delay the first melody).
-//   out  {type:'backend', model, backend, cpuMs, webgpuMs}   (no id) what 'auto' now picks for a
-//        model, once both backends have been timed on this device.
+//   out  {type:'backend', model, backend, cpuMs, webgpuMs, estimatedFrom}   (no id) what 'auto'
+//        now picks for a model, once both backends have been timed on this device (`estimatedFrom`:
+//        the lengths in steps of the short WebGPU runs its time was extrapolated from, when WebGPU
+//        was too slow to be worth timing in full; null when it was), or {type:'backend', model,
+//        backend:'cpu', error} when timing WebGPU failed.
 // `backends` is {cpu: true, webgpu: true | "why not" | "pending"}. `backend` may be 'auto', 'cpu' or 'webgpu'.
 //
 // 'auto' starts on the CPU, which is ready first (no shaders to compile). After the first
@@ -27,11 +30,16 @@ const wasmReady = new Promise((resolve) => (startWasm = resolve)).then((module) 
 const modelFiles = new Map(); // name → Promise<{spec, weights}>
 const loaded = new Map(); // `${name}/${backend}` → Promise<void>
 let webgpu = null; // Promise<true | string>
-let queue = Promise.resolve(); // generations run one at a time, in order
+let queue = Promise.resolve(); // the tail of the work queue (see enqueue)
 const calibrations = new Map(); // model → Promise<'cpu' | 'webgpu'>
 const autoChoice = new Map(); // model → 'cpu' | 'webgpu'
 // The timing probe: long enough that per-call overheads don't decide, short enough to be cheap.
 const PROBE = { bars: 4, temperature: 1, seed: 0, bpm: 120, meter: '4/4' };
+const PROBE_STEPS = 64; // 4 bars of 4/4
+// WebGPU's three probe runs are skipped when short runs put one past this and past twice the
+// CPU's: WebGPU loses, and confirming it would take minutes (the Transformer on a software
+// adapter, through Burn's general kernels: seconds a step).
+const SLOW_PROBE_MS = 2000;
 
 const post = (msg, transfer) => postMessage(msg, transfer ?? []);
 
@@ -91,25 +99,55 @@ async function resolveBackend(requested, model) {
   return 'webgpu';
 }
 
-/** Times `model` on both backends (after a WebGPU warm-up) and points 'auto' at the faster. */
+/**
+ * Runs `job` after everything queued before it. Generations and timing runs share the queue:
+ * two at once would slow each other down and make the timings wrong.
+ */
+function enqueue(job) {
+  const run = queue.then(job);
+  queue = run.catch(() => {});
+  return run;
+}
+
+/** The probe cut to its first `steps` steps: one bar of `steps`/16 (a bar may be any number of 16ths). */
+const shortProbe = (steps) => ({ ...PROBE, bars: 1, meter: `${steps}/16` });
+
+/** Times `model` on both backends (medians of three runs) and points 'auto' at the faster. */
 function calibrate(model) {
   if (!calibrations.has(model)) {
     const run = (async () => {
       if ((await startWebGpu()) !== true) return 'cpu';
-      const time = async (backend) => {
-        await ensureLoaded(model, backend);
-        const t0 = performance.now();
-        const g = await wasm.generate(model, backend, PROBE.bars, PROBE.temperature, PROBE.seed, PROBE.bpm, PROBE.meter, '', '', new Uint32Array());
-        g.free();
-        return performance.now() - t0;
+      // Each run is its own job, so a user's Generate waits for one run, not the whole calibration.
+      const time = (backend, o) =>
+        enqueue(async () => {
+          await ensureLoaded(model, backend);
+          const t0 = performance.now();
+          (await generateWith(model, backend, o)).free();
+          return performance.now() - t0;
+        });
+      const median = async (backend) => {
+        const ms = [];
+        for (let i = 0; i < 3; i++) ms.push(await time(backend, PROBE));
+        return ms.sort((a, b) => a - b)[1];
       };
-      await time('webgpu'); // the first run compiles shaders
-      const cpuMs = await time('cpu');
-      const webgpuMs = await time('webgpu');
-      const backend = webgpuMs < cpuMs ? 'webgpu' : 'cpu';
-      autoChoice.set(model, backend);
-      post({ type: 'backend', model, backend, cpuMs, webgpuMs });
-      return backend;
+      const cpuMs = await median('cpu');
+      await time('webgpu', shortProbe(1)); // the first run compiles shaders
+      // A run costs about fixed + perStep × steps. A lone step is mostly the fixed cost for the
+      // LSTM's kernels (one submit, one read-back: 64 times it overstates their probe tenfold on
+      // SwiftShader), so a two-step run separates the two.
+      const one = await time('webgpu', shortProbe(1));
+      const two = await time('webgpu', shortProbe(2));
+      const estimate = one + Math.max(0, two - one) * (PROBE_STEPS - 1);
+      let report;
+      if (estimate > SLOW_PROBE_MS && estimate > 2 * cpuMs) {
+        report = { backend: 'cpu', cpuMs, webgpuMs: estimate, estimatedFrom: [1, 2] };
+      } else {
+        const webgpuMs = await median('webgpu');
+        report = { backend: webgpuMs < cpuMs ? 'webgpu' : 'cpu', cpuMs, webgpuMs, estimatedFrom: null };
+      }
+      autoChoice.set(model, report.backend);
+      post({ type: 'backend', model, ...report });
+      return report.backend;
     })();
     run.catch((e) => post({ type: 'backend', model, backend: 'cpu', error: String(e?.message ?? e) }));
     calibrations.set(model, run);
@@ -131,20 +169,24 @@ function ensureLoaded(name, backend) {
   return loaded.get(key);
 }
 
-async function generate({ id, model, backend: requested, options: o }) {
-  const backend = await resolveBackend(requested ?? 'auto', model);
+/** Runs the model; the caller frees the result. */
+function generateWith(model, backend, o) {
+  const primer = new Uint32Array((o.primer ?? []).flatMap((n) => [n.pitch, n.onset, n.duration]));
+  return wasm.generate(model, backend, o.bars, o.temperature, o.seed, o.bpm, o.meter, o.key ?? '', o.style ?? '', primer);
+}
+
+/** A melody for the page, generated on `backend`. */
+async function melody(model, backend, o) {
   await ensureLoaded(model, backend);
   const t0 = performance.now();
-  const primer = new Uint32Array((o.primer ?? []).flatMap((n) => [n.pitch, n.onset, n.duration]));
-  const g = await wasm.generate(model, backend, o.bars, o.temperature, o.seed, o.bpm, o.meter, o.key ?? '', o.style ?? '', primer);
+  const g = await generateWith(model, backend, o);
   const ms = performance.now() - t0;
   const flat = g.notes;
   const notes = [];
   for (let i = 0; i < flat.length; i += 3) notes.push({ pitch: flat[i], onset: flat[i + 1], duration: flat[i + 2] });
-  const midi = g.midi;
   const result = {
     notes,
-    midi,
+    midi: g.midi,
     key: g.key || null,
     totalSteps: g.totalSteps,
     stepsPerBar: g.stepsPerBar,
@@ -158,8 +200,15 @@ async function generate({ id, model, backend: requested, options: o }) {
     ms,
   };
   g.free();
-  post({ type: 'done', id, result }, [midi.buffer]);
-  if ((requested ?? 'auto') === 'auto') calibrate(model).catch(() => {});
+  return result;
+}
+
+async function generate({ id, model, backend: requested, options }) {
+  const auto = (requested ?? 'auto') === 'auto';
+  const backend = await resolveBackend(requested ?? 'auto', model);
+  const result = await melody(model, backend, options);
+  post({ type: 'done', id, result }, [result.midi.buffer]);
+  if (auto) calibrate(model).catch(() => {});
 }
 
 self.onmessage = ({ data: msg }) => {
@@ -182,7 +231,7 @@ self.onmessage = ({ data: msg }) => {
       break;
     }
     case 'generate':
-      queue = queue.then(() => generate(msg).catch(fail));
+      enqueue(() => generate(msg)).catch(fail);
       break;
     default:
       fail(new Error(`unknown message type ${msg.type}`));
