@@ -12,12 +12,13 @@
 //        now picks for a model, once both backends have been timed on this device (`estimatedFrom`:
 //        the lengths in steps of the short WebGPU runs its time was extrapolated from, when WebGPU
 //        was too slow to be worth timing in full; null when it was), or {type:'backend', model,
-//        backend:'cpu', error} when timing WebGPU failed.
+//        backend:'cpu', error} when WebGPU failed for that model and 'auto' went back to the CPU.
 // `backends` is {cpu: true, webgpu: true | "why not" | "pending"}. `backend` may be 'auto', 'cpu' or 'webgpu'.
 //
 // 'auto' starts on the CPU, which is ready first (no shaders to compile). After the first
 // generation with a model, the worker times that model on both backends and moves 'auto' to
-// WebGPU only if WebGPU measured faster here.
+// WebGPU only if WebGPU measured faster here. If a WebGPU generation under 'auto' fails, that
+// model goes back to the CPU and the generation is retried there.
 
 import init, * as wasm from '../tunesmith.js';
 
@@ -206,7 +207,16 @@ async function melody(model, backend, o) {
 async function generate({ id, model, backend: requested, options }) {
   const auto = (requested ?? 'auto') === 'auto';
   const backend = await resolveBackend(requested ?? 'auto', model);
-  const result = await melody(model, backend, options);
+  let result;
+  try {
+    result = await melody(model, backend, options);
+  } catch (e) {
+    if (!auto || backend !== 'webgpu') throw e;
+    // WebGPU failed under 'auto' (device lost, a kernel error): this model stays on the CPU.
+    autoChoice.set(model, 'cpu');
+    post({ type: 'backend', model, backend: 'cpu', error: String(e?.message ?? e) });
+    result = await melody(model, 'cpu', options);
+  }
   post({ type: 'done', id, result }, [result.midi.buffer]);
   if (auto) calibrate(model).catch(() => {});
 }
