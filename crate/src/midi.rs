@@ -2,8 +2,8 @@
 //!
 //! Export writes one track a player, a DAW or a notation program reads as the melody it is:
 //! tempo, meter, key signature, instrument, notes with real note-offs. Import takes the melody
-//! line of any file: the highest note at each onset (the "skyline"), drums left out, quantised to
-//! 16ths.
+//! line of any file: the highest note sounding at each time (the "skyline"), drums left out,
+//! quantised to 16ths.
 
 use midly::num::{u4, u7, u15, u24, u28};
 use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
@@ -96,6 +96,7 @@ struct RawNote {
 
 /// Reads the melody line of a MIDI file.
 pub fn import(bytes: &[u8]) -> Result<Melody, MidiError> {
+    check_chunks(bytes)?;
     let smf = Smf::parse(bytes).map_err(|e| MidiError::Parse(e.to_string()))?;
 
     let mut tempo: Option<(u64, u32)> = None;
@@ -180,6 +181,30 @@ pub fn import(bytes: &[u8]) -> Result<Melody, MidiError> {
     Ok(Melody::new(line, tempo, meter, key)?)
 }
 
+/// Rejects a file cut short. midly forgives damage that players meet in the wild (a missing
+/// end of track, stray bytes after the last chunk), and would read a truncated download as a
+/// shorter melody without a word; a chunk that claims more bytes than the file holds is how
+/// truncation shows.
+fn check_chunks(bytes: &[u8]) -> Result<(), MidiError> {
+    let mut at = 0usize;
+    let mut index = 0;
+    while at + 8 <= bytes.len() {
+        let id = &bytes[at..at + 4];
+        let len = u32::from_be_bytes(bytes[at + 4..at + 8].try_into().expect("4 bytes")) as usize;
+        let left = bytes.len() - at - 8;
+        if len > left {
+            let what = if index == 0 { "header".to_string() } else { format!("chunk {index}") };
+            return Err(MidiError::Parse(format!(
+                "the file is cut short: its {what} ({}) declares {len} bytes but only {left} follow",
+                String::from_utf8_lossy(id)
+            )));
+        }
+        at += 8 + len;
+        index += 1;
+    }
+    Ok(())
+}
+
 /// Whether an event at `tick` comes before the one seen so far (the first of each kind wins).
 fn earlier<T>(tick: u64, seen: &Option<(u64, T)>) -> bool {
     seen.as_ref().is_none_or(|(t, _)| tick < *t)
@@ -206,48 +231,62 @@ fn step_converter(timing: Timing, tempo: Tempo) -> Result<impl Fn(u64) -> u64, M
     Ok(move |tick: u64| (tick as f64 * steps_per_tick).round() as u64)
 }
 
-/// The highest voice: at each onset the highest starting note, unless a higher note is still
-/// sounding over it; each kept note is cut where the next one starts.
-fn skyline(mut notes: Vec<RawNote>, to_steps: impl Fn(u64) -> u64) -> Result<Vec<Note>, MidiError> {
-    struct Quantised {
-        pitch: u8,
-        onset: u64,
-        end: u64,
+/// The highest voice: at every moment, the highest note sounding. A melody note starts where
+/// that pitch changes or is struck again, so a lower note that outlasts the one above it is
+/// heard again from where the upper one ends.
+fn skyline(notes: Vec<RawNote>, to_steps: impl Fn(u64) -> u64) -> Result<Vec<Note>, MidiError> {
+    // (time, pitch, starts): ends sort before starts at the same time, so a note struck again
+    // on the step its previous one ends is a new note.
+    let mut edges: Vec<(u64, u8, bool)> = Vec::with_capacity(notes.len() * 2);
+    for n in &notes {
+        let onset = to_steps(n.on);
+        // A note shorter than half a step still sounds: it gets one step.
+        let end = to_steps(n.off).max(onset + 1);
+        edges.push((onset, n.pitch, true));
+        edges.push((end, n.pitch, false));
     }
-    let mut q: Vec<Quantised> = notes
-        .drain(..)
-        .map(|n| {
-            let onset = to_steps(n.on);
-            // A note shorter than half a step still sounds: it gets one step.
-            let end = to_steps(n.off).max(onset + 1);
-            Quantised { pitch: n.pitch, onset, end }
-        })
-        .collect();
-    q.sort_by(|a, b| a.onset.cmp(&b.onset).then(b.pitch.cmp(&a.pitch)));
+    edges.sort_unstable();
 
     let limit = Melody::MAX_STEPS as u64;
+    let mut sounding = [0u32; 128];
     let mut line: Vec<Note> = Vec::new();
-    let mut current: Option<Quantised> = None;
-    for n in q {
-        if let Some(c) = &current {
-            if n.onset == c.onset || (c.end > n.onset && c.pitch > n.pitch) {
-                continue;
+    // The melody note being drawn: pitch and onset.
+    let mut current: Option<(u8, u64)> = None;
+    let mut i = 0;
+    while i < edges.len() {
+        let time = edges[i].0;
+        let mut struck = [false; 128];
+        while i < edges.len() && edges[i].0 == time {
+            let (_, pitch, starts) = edges[i];
+            if starts {
+                sounding[pitch as usize] += 1;
+                struck[pitch as usize] = true;
+            } else {
+                sounding[pitch as usize] -= 1;
             }
+            i += 1;
         }
-        if n.onset >= limit {
-            return Err(MelodyError::TooLong(n.end).into());
+        let top = (0..128u8).rev().find(|&p| sounding[p as usize] > 0);
+        let unchanged = matches!((current, top), (Some((c, _)), Some(t)) if c == t && !struck[t as usize]);
+        if unchanged {
+            continue;
         }
-        if let Some(c) = current.take() {
-            line.push(to_note(c.pitch, c.onset, c.end.min(n.onset))?);
+        let too_long = || MidiError::from(MelodyError::TooLong(time));
+        if let Some((pitch, onset)) = current.take() {
+            if time > limit {
+                return Err(too_long());
+            }
+            line.push(to_note(pitch, onset, time)?);
         }
-        current = Some(n);
+        if let Some(pitch) = top {
+            if time >= limit {
+                return Err(too_long());
+            }
+            current = Some((pitch, time));
+        }
     }
-    if let Some(c) = current {
-        if c.end > limit {
-            return Err(MelodyError::TooLong(c.end).into());
-        }
-        line.push(to_note(c.pitch, c.onset, c.end)?);
-    }
+    // Every start has its end, so the last edge closed the last note.
+    debug_assert!(current.is_none());
     Ok(line)
 }
 
@@ -362,16 +401,23 @@ mod tests {
                     off(1, 64, 48),
                     on(1, 67, 48), // under the sounding C5: hidden
                     off(1, 67, 96),
-                    off(1, 48, 240), // outlasts the melody but is not re-attacked: a rest
-                    on(1, 50, 240), // starts alone: the top line again
+                    off(1, 48, 240), // outlasts the melody: the top line once D5 ends
+                    on(1, 50, 240),  // above C3 from its onset
                     off(1, 50, 264),
+                    on(1, 55, 288), // struck twice in a row: two notes
+                    off(1, 55, 312),
+                    on(1, 55, 312),
+                    off(1, 55, 336),
                 ],
                 vec![on(9, 36, 0), off(9, 36, 10), on(9, 99, 200), off(9, 99, 210)],
             ],
             96,
         );
         let m = import(&bytes).unwrap();
-        assert_eq!(m.notes(), &[note(72, 0, 4), note(74, 4, 4), note(50, 10, 1)]);
+        assert_eq!(
+            m.notes(),
+            &[note(72, 0, 4), note(74, 4, 4), note(48, 8, 2), note(50, 10, 1), note(55, 12, 1), note(55, 13, 1)]
+        );
         assert_eq!(m.meter, Meter::COMMON);
         assert_eq!(m.tempo, Tempo::default());
         assert_eq!(m.key, None);
@@ -390,6 +436,9 @@ mod tests {
         assert!(matches!(import(b"RIFF\0\0\0\0 not midi at all"), Err(MidiError::Parse(_))));
         let good = export(&Melody::new(vec![note(60, 0, 4)], Tempo::default(), Meter::COMMON, None).unwrap());
         assert!(import(&good[..10]).is_err());
+        // Cut inside the track: midly alone would read the first notes and say nothing.
+        let cut = import(&good[..good.len() - 6]).unwrap_err().to_string();
+        assert!(cut.contains("cut short") && cut.contains("MTrk"), "{cut}");
         assert_eq!(import(&write(vec![vec![]], 96)), Err(MidiError::NoNotes));
         let drums = write(vec![vec![on(9, 36, 0), off(9, 36, 10)]], 96);
         assert_eq!(import(&drums), Err(MidiError::DrumsOnly));
