@@ -12,6 +12,10 @@ cache="${TUNESMITH_CACHE:-$HOME/.cache/tunesmith}"
 venv="$cache/venv"
 
 if [ ! -x "$venv/bin/python" ]; then
+    if ! python3 -c 'import ensurepip' 2>/dev/null; then
+        echo "error: Python's venv module is missing; install it with: apt-get install python3-venv" >&2
+        exit 1
+    fi
     mkdir -p "$cache"
     python3 -m venv "$venv"
 fi
