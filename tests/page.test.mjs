@@ -111,6 +111,14 @@ for (const webgpu of [false, true]) {
     assert.match(download.suggestedFilename(), /\.mid$/);
     const bytes = await readFile(await download.path());
     assert.deepEqual(notesOf(bytes), other.notes);
+    // Asked for any key and style, the melody gets a key and a style the model was trained on,
+    // drawn from the seed: the file's key signature and the status line name them.
+    const signature = midiFile.parseMidi(bytes).tracks.flat().find((e) => e.type === 'keySignature');
+    assert.ok(signature, 'the file has a key signature');
+    assert.equal(other.keyFrom, 'drawn');
+    assert.match(other.key, /^[A-G][#b]? (major|minor|dorian|phrygian|lydian|mixolydian|locrian)$/);
+    assert.ok(['celtic', 'folk', 'chorale'].includes(other.style), other.style);
+    assert.match(await page.textContent('#status'), new RegExp(` in ${other.key} \\(drawn\\), [^,]+ \\(drawn\\) —`));
 
     // Play: the audio context runs and the first note sounds within 100 ms of the click (time
     // to schedule it, plus how far ahead of the audio clock it was put), although the melody

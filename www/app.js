@@ -98,6 +98,15 @@ function readOptions() {
 
 const noteName = (p) => `${NAMES[p % 12]}${Math.floor(p / 12) - 1}`;
 
+/** " in D dorian (drawn), Celtic (drawn)": what the melody was made in, and which of it "any" chose. */
+function describeKeyAndStyle({ key, keyFrom, style, styleFrom }) {
+  const how = (from) => (from === 'asked' ? '' : ` (${from})`);
+  const parts = [];
+  if (key) parts.push(`${key}${how(keyFrom)}`);
+  if (style) parts.push(`${$('style').querySelector(`option[value="${style}"]`)?.textContent ?? style}${how(styleFrom)}`);
+  return parts.length ? ` in ${parts.join(', ')}` : '';
+}
+
 function show(result) {
   melody = result;
   window.tunesmith.melody = result;
@@ -105,7 +114,7 @@ function show(result) {
   const bars = result.totalSteps / result.stepsPerBar;
   const where = result.backend === 'webgpu' ? 'WebGPU' : 'the CPU';
   const model = result.model === 'lstm' ? 'LSTM' : 'Transformer';
-  setStatus(`${bars} bars, ${result.notes.length} notes${result.key ? ` in ${result.key}` : ''} — the ${model} generated it on ${where} in ${Math.round(result.ms)} ms.`);
+  setStatus(`${bars} bars, ${result.notes.length} notes${describeKeyAndStyle(result)} — the ${model} generated it on ${where} in ${Math.round(result.ms)} ms.`);
   document.body.dataset.backend = result.backend;
   $('notes').textContent = result.notes.map((n) => noteName(n.pitch)).join(' ');
   $('play').disabled = false;

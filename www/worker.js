@@ -189,6 +189,11 @@ async function melody(model, backend, o) {
     notes,
     midi: g.midi,
     key: g.key || null,
+    // How the key came about for "any": drawn from the model's training mix, or, where the
+    // model knows no keys, found from the notes.
+    keyFrom: o.key ? 'asked' : g.keyEstimated ? 'estimated' : 'drawn',
+    style: g.style || null,
+    styleFrom: o.style ? 'asked' : 'drawn',
     totalSteps: g.totalSteps,
     stepsPerBar: g.stepsPerBar,
     meter: o.meter.split('/').map(Number),

@@ -9,11 +9,12 @@ use clap::{Parser, Subcommand};
 
 use crate::corpus;
 use crate::eval;
-use crate::encoding::{Conditioning, Style};
+use crate::encoding::{Conditioning, Style, TrainedOn};
 use crate::melody::{Key, Meter, Tempo};
 use crate::midi;
 use crate::model::{LstmConfig, MelodyModel, ModelError, ModelSpec, PitchRange, TransformerConfig, weights};
 use crate::sample::{Request, generate};
+use crate::theory;
 use crate::train::{self, Log, TrainOptions};
 
 include!(concat!(env!("OUT_DIR"), "/embedded_models.rs"));
@@ -29,14 +30,14 @@ struct Cli {
 enum Command {
     /// Generate a melody and write it as a MIDI file.
     Generate {
-        #[arg(long, default_value_t = 8)]
+        #[arg(long, default_value_t = 8, value_parser = parse_bars)]
         bars: u32,
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// 0 = always the likeliest note; 1 = the model's own distribution; up to 3.
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 1.0, value_parser = parse_temperature)]
         temperature: f32,
-        #[arg(long, default_value_t = 120.0)]
+        #[arg(long, default_value_t = 120.0, value_parser = parse_tempo)]
         tempo: f64,
         /// Default: the primer's meter, else 4/4.
         #[arg(long, value_parser = parse_meter)]
@@ -72,11 +73,15 @@ enum Command {
         /// MIDI files, directories of them, or prepared dataset files (.tsv.gz).
         /// Default: the test split of --data.
         paths: Vec<PathBuf>,
+        /// Hide every melody's key and style from the model, as "any key" and "any style" or a
+        /// MIDI file without a key signature do.
+        #[arg(long)]
+        unlabelled: bool,
     },
     /// Train a model on the prepared corpus or on a directory of MIDI files.
     Train {
-        /// Architecture to train.
-        #[arg(long, default_value = "lstm")]
+        /// Architecture to train: lstm or transformer.
+        #[arg(long, default_value = "lstm", value_parser = ["lstm", "transformer"])]
         model: String,
         /// The prepared dataset (train/valid/test .tsv.gz).
         #[arg(long, default_value = "models/data")]
@@ -142,14 +147,19 @@ enum Command {
         /// Do not transpose tunes into other keys while training.
         #[arg(long)]
         no_transpose: bool,
+        /// Chance of hiding a tune's key from the model, and separately its style, each epoch,
+        /// so it also learns melodies without those labels (e.g. 0.2). Not needed for "any":
+        /// that draws a key and style the model was trained on.
+        #[arg(long, default_value_t = 0.0, value_parser = parse_probability)]
+        blank: f64,
     },
 }
 
 /// Which model to run: a built-in one by name, or files.
 #[derive(clap::Args)]
 struct ModelArgs {
-    /// A built-in model.
-    #[arg(long, default_value = "lstm")]
+    /// A built-in model: lstm or transformer.
+    #[arg(long, default_value = "lstm", value_parser = clap::builder::PossibleValuesParser::new(EMBEDDED.iter().map(|(name, ..)| *name)))]
     model: String,
     /// Weights file (`.bpk`) to use instead of a built-in model; its `.json` spec must sit beside it.
     #[arg(long)]
@@ -162,29 +172,59 @@ fn parse_meter(s: &str) -> Result<Meter, String> {
 fn parse_key(s: &str) -> Result<Key, String> {
     Key::parse(s).map_err(|e| e.to_string())
 }
+// Checked while parsing arguments, so a bad value exits with status 2 like any usage error.
+fn parse_bars(s: &str) -> Result<u32, String> {
+    let bars: u32 = s.parse().map_err(|_| format!("{s:?} is not a whole number of bars"))?;
+    if (1..=Request::MAX_BARS).contains(&bars) { Ok(bars) } else { Err(format!("use 1–{} bars", Request::MAX_BARS)) }
+}
+fn parse_temperature(s: &str) -> Result<f32, String> {
+    let t: f32 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if (0.0..=Request::MAX_TEMPERATURE).contains(&t) {
+        Ok(t)
+    } else {
+        Err(format!("use a temperature from 0 to {}", Request::MAX_TEMPERATURE))
+    }
+}
+fn parse_tempo(s: &str) -> Result<f64, String> {
+    let bpm: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    Tempo::from_bpm(bpm).map(|_| bpm).map_err(|e| e.to_string())
+}
+fn parse_probability(s: &str) -> Result<f64, String> {
+    let p: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if (0.0..=1.0).contains(&p) { Ok(p) } else { Err("use a probability from 0 to 1".into()) }
+}
 fn parse_style(s: &str) -> Result<Style, String> {
     Style::parse(s).ok_or_else(|| format!("unknown style {s:?}: use celtic, folk or chorale"))
 }
 
 /// Loads a built-in model by name or a model from files.
-pub fn load_model(args_model: &str, weights_path: Option<&PathBuf>, device: &Device) -> Result<(ModelSpec, MelodyModel), String> {
-    let (spec, bytes) = match weights_path {
+/// A model ready to run, with what it was trained on.
+pub struct Loaded {
+    pub spec: ModelSpec,
+    pub trained_on: TrainedOn,
+    pub net: MelodyModel,
+}
+
+pub fn load_model(args_model: &str, weights_path: Option<&PathBuf>, device: &Device) -> Result<Loaded, String> {
+    let (json, bytes) = match weights_path {
         Some(path) => {
             let spec_path = path.with_extension("json");
             let json = std::fs::read_to_string(&spec_path).map_err(|e| format!("{}: {e}", spec_path.display()))?;
             let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            (ModelSpec::parse(&json).map_err(|e| e.to_string())?, bytes)
+            (json, bytes)
         }
         None => {
             let (_, json, bytes) = EMBEDDED.iter().find(|(name, ..)| *name == args_model).ok_or_else(|| {
                 let names: Vec<&str> = EMBEDDED.iter().map(|(n, ..)| *n).collect();
                 format!("no built-in model named {args_model:?} (built in: {names:?}); pass --weights FILE.bpk")
             })?;
-            (ModelSpec::parse(json).map_err(|e| e.to_string())?, bytes.to_vec())
+            (json.to_string(), bytes.to_vec())
         }
     };
-    let model = weights::load(&spec, bytes, device).map_err(|e: ModelError| e.to_string())?;
-    Ok((spec, model))
+    let spec = ModelSpec::parse(&json).map_err(|e| e.to_string())?;
+    let trained_on = TrainedOn::from_spec_json(&json)?;
+    let net = weights::load(&spec, bytes, device).map_err(|e: ModelError| e.to_string())?;
+    Ok(Loaded { spec, trained_on, net })
 }
 
 pub fn main() -> ExitCode {
@@ -202,7 +242,7 @@ fn run(command: Command) -> Result<(), String> {
     match command {
         Command::Generate { bars, seed, temperature, tempo, meter, key, primer, style, model, out } => {
             let device = Device::flex();
-            let (spec, net) = load_model(&model.model, model.weights.as_ref(), &device)?;
+            let Loaded { spec, trained_on, net } = load_model(&model.model, model.weights.as_ref(), &device)?;
             let vocab = spec.vocab().map_err(|e| e.to_string())?;
             let primer = match primer {
                 Some(path) => {
@@ -212,7 +252,8 @@ fn run(command: Command) -> Result<(), String> {
                 None => None,
             };
             let meter = meter.or(primer.as_ref().map(|p| p.meter)).unwrap_or_default();
-            let key = key.or(primer.as_ref().and_then(|p| p.key));
+            // A primer without a key signature is still in some key: tell the model which.
+            let key = key.or(primer.as_ref().and_then(|p| p.key.or_else(|| theory::estimate_key(p.notes()))));
             let request = Request {
                 bars,
                 temperature,
@@ -220,6 +261,12 @@ fn run(command: Command) -> Result<(), String> {
                 tempo: Tempo::from_bpm(tempo).map_err(|e| e.to_string())?,
                 conditioning: Conditioning { meter, key, style },
                 primer: primer.map(|p| vocab.encode_primer(&p, meter.steps_per_bar())).unwrap_or_default(),
+            }
+            .fill_any(&trained_on);
+            let drawn = |asked: bool| if asked { "" } else { " (drawn)" };
+            let style_text = match (style, request.conditioning.style) {
+                (_, Some(s)) => format!(", {}{}", s.name(), drawn(style.is_some())),
+                _ => String::new(),
             };
             let started = Instant::now();
             let melody = burn::tensor::read_sync(generate(&net, vocab, &device, &request)).map_err(|e| e.to_string())?;
@@ -227,19 +274,25 @@ fn run(command: Command) -> Result<(), String> {
             std::fs::write(&out, midi::export(&melody)).map_err(|e| format!("{}: {e}", out.display()))?;
             let names: Vec<String> = melody.notes().iter().map(|n| n.pitch.to_string()).collect();
             println!(
-                "wrote {}: {bars} bars of {meter}, {} notes, {} bpm{} ({} on the CPU, {ms:.0} ms)",
+                "wrote {}: {bars} bars of {meter}, {} notes, {} bpm{}{} ({} on the CPU, {ms:.0} ms)",
                 out.display(),
                 melody.notes().len(),
                 tempo,
-                key.map(|k| format!(", {k}")).unwrap_or_default(),
+                match (key, request.conditioning.key, melody.key) {
+                    (Some(k), ..) => format!(", {k}"),
+                    (None, Some(k), _) => format!(", {k} (drawn)"),
+                    (None, None, Some(found)) => format!(", {found} (estimated)"),
+                    (None, None, None) => String::new(),
+                },
+                style_text,
                 spec.name(),
             );
             println!("{}", names.join(" "));
             Ok(())
         }
-        Command::Eval { model, data, paths } => evaluate(&model, &data, &paths),
+        Command::Eval { model, data, paths, unlabelled } => evaluate(&model, &data_dir(data), &paths, unlabelled),
         Command::Pack { weights: path } => {
-            let (_, net) = load_model("", Some(&path), &Device::flex())?;
+            let net = load_model("", Some(&path), &Device::flex())?.net;
             let out = weights::save_pack(&net, &path).map_err(|e| e.to_string())?;
             println!("{}", out.display());
             Ok(())
@@ -269,6 +322,7 @@ fn run(command: Command) -> Result<(), String> {
             limit,
             resume,
             no_transpose,
+            blank,
         } => {
             let range = PitchRange::from(crate::encoding::Vocab::DEFAULT);
             let spec = match model.as_str() {
@@ -285,6 +339,7 @@ fn run(command: Command) -> Result<(), String> {
                 other => return Err(format!("unknown architecture {other:?}: use lstm or transformer")),
             };
             let (mut train_tunes, valid_tunes) = if midi.is_empty() {
+                let data = data_dir(data);
                 let t = corpus::load_split(&data, "train").map_err(|e| e.to_string())?;
                 let v = corpus::load_split(&data, "valid").map_err(|e| e.to_string())?;
                 (t, v)
@@ -335,6 +390,7 @@ fn run(command: Command) -> Result<(), String> {
                 seed,
                 transpose: !no_transpose,
                 evals_per_epoch,
+                blank,
             };
             let log_path = log.unwrap_or_else(|| out.with_extension("log"));
             let opened = if options.resume.is_some() { Log::append(&log_path) } else { Log::new(Some(&log_path)) };
@@ -348,6 +404,17 @@ fn run(command: Command) -> Result<(), String> {
 
 /// Reads melodies to evaluate: dataset files as they are, MIDI files through the melody
 /// extractor (unreadable ones reported and skipped).
+/// The prepared dataset: as given, or, for the default relative path run outside the
+/// repository, the repository's own.
+fn data_dir(given: PathBuf) -> PathBuf {
+    let built_in = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/data"));
+    if !given.exists() && given == std::path::Path::new("models/data") && built_in.exists() {
+        built_in.to_path_buf()
+    } else {
+        given
+    }
+}
+
 fn read_melodies(data: &std::path::Path, paths: &[PathBuf]) -> Result<Vec<corpus::Tune>, String> {
     if paths.is_empty() {
         return corpus::load_split(data, "test").map_err(|e| e.to_string());
@@ -355,7 +422,9 @@ fn read_melodies(data: &std::path::Path, paths: &[PathBuf]) -> Result<Vec<corpus
     let mut tunes = Vec::new();
     let mut midi_paths = Vec::new();
     for p in paths {
-        if corpus::is_dataset_file(p) {
+        if !p.exists() {
+            eprintln!("skipped {}: no such file or directory", p.display());
+        } else if corpus::is_dataset_file(p) {
             tunes.extend(corpus::load_dataset_file(p).map_err(|e| e.to_string())?);
         } else {
             midi_paths.push(p.clone());
@@ -375,16 +444,22 @@ fn read_melodies(data: &std::path::Path, paths: &[PathBuf]) -> Result<Vec<corpus
     Ok(tunes)
 }
 
-fn evaluate(model: &ModelArgs, data: &std::path::Path, paths: &[PathBuf]) -> Result<(), String> {
+fn evaluate(model: &ModelArgs, data: &std::path::Path, paths: &[PathBuf], unlabelled: bool) -> Result<(), String> {
     let device = Device::flex();
-    let (spec, net) = load_model(&model.model, model.weights.as_ref(), &device)?;
+    let Loaded { spec, trained_on, net } = load_model(&model.model, model.weights.as_ref(), &device)?;
     let vocab = spec.vocab().map_err(|e| e.to_string())?;
-    let tunes = eval::folded(&read_melodies(data, paths)?, vocab);
+    let mut tunes = eval::folded(&read_melodies(data, paths)?, vocab);
+    if unlabelled {
+        for t in &mut tunes {
+            t.melody.key = None;
+            t.style = None;
+        }
+    }
     let started = Instant::now();
     let train_tunes = corpus::load_split(data, "train").map_err(|e| e.to_string())?;
     let markov = eval::markov_baseline(&train_tunes, vocab);
     let baseline = eval::markov(&markov, &tunes);
-    let neural = eval::neural(&net, &tunes, vocab, &device);
+    let neural = eval::with_missing_labels(&tunes, &trained_on, |t| eval::neural(&net, t, vocab, &device));
     let bars = |t: &corpus::Tune| t.melody.end().0.div_ceil(t.melody.meter.steps_per_bar());
     let groups: [(&str, &dyn Fn(&corpus::Tune) -> bool); 3] =
         [("all melodies", &|_| true), ("≤ 16 bars", &|t| bars(t) <= 16), ("> 16 bars", &|t| bars(t) > 16)];
@@ -411,7 +486,7 @@ fn evaluate(model: &ModelArgs, data: &std::path::Path, paths: &[PathBuf]) -> Res
     if let MelodyModel::Lstm(lstm) = &net {
         // What the page runs on the CPU and on WebGPU: int8 weights.
         let packed = crate::model::packed::PackedLstm::new(lstm).map_err(|e| e.to_string())?;
-        row("lstm, int8 weights", &eval::packed(&packed, &tunes, vocab));
+        row("lstm, int8 weights", &eval::with_missing_labels(&tunes, &trained_on, |t| eval::packed(&packed, t, vocab)));
     }
     row("markov-3 (baseline)", &baseline);
     let ratio: String = groups
@@ -429,10 +504,22 @@ fn evaluate(model: &ModelArgs, data: &std::path::Path, paths: &[PathBuf]) -> Res
 mod tests {
     use super::*;
 
+    /// "Any key" and "any style" draw from the record in each shipped spec: it must be the
+    /// training split's.
+    #[test]
+    fn the_shipped_specs_record_the_training_split() {
+        let train = corpus::load_split(&data_dir("models/data".into()), "train").unwrap();
+        let conditionings: Vec<_> = train.iter().map(corpus::Tune::conditioning).collect();
+        let counted = TrainedOn::count(&conditionings);
+        for (name, json, _) in EMBEDDED {
+            assert_eq!(TrainedOn::from_spec_json(json).unwrap(), counted, "models/{name}.json");
+        }
+    }
+
     /// The page downloads `models/lstm.pack`; it must be the packed form of the shipped weights.
     #[test]
     fn the_shipped_pack_matches_the_shipped_lstm() {
-        let (_, net) = load_model("lstm", None, &Device::flex()).unwrap();
+        let net = load_model("lstm", None, &Device::flex()).unwrap().net;
         let MelodyModel::Lstm(lstm) = net else { panic!("the built-in lstm is an LSTM") };
         let shipped = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/lstm.pack")).unwrap();
         let packed = crate::model::packed::PackedLstm::new(&lstm).unwrap().to_bytes();

@@ -9,7 +9,7 @@ use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 
 use crate::corpus::Tune;
-use crate::encoding::{Event, Vocab};
+use crate::encoding::{Event, TrainedOn, Vocab};
 use crate::model::MelodyModel;
 use crate::model::packed::PackedLstm;
 pub use crate::model::markov::Tally;
@@ -98,6 +98,52 @@ pub fn packed(packed: &PackedLstm, tunes: &[Tune], vocab: Vocab) -> Vec<Tally> {
         .collect()
 }
 
+/// Scores tunes whose labels may be missing the way the model can take them: a key the
+/// model never learned to do without is estimated from the notes (`theory::estimate_key`, as
+/// for a generated melody); a missing style, where the model never learned "no style", is
+/// summed out, p(melody) = Σ p(style) · p(melody | style), with the training shares as
+/// p(style). `score` is any of this module's scorers.
+pub fn with_missing_labels(
+    tunes: &[Tune],
+    trained: &TrainedOn,
+    score: impl Fn(&[Tune]) -> Vec<Tally>,
+) -> Vec<Tally> {
+    let mut filled = tunes.to_vec();
+    if !trained.learned_unknown_key() {
+        for t in filled.iter_mut().filter(|t| t.melody.key.is_none()) {
+            t.melody.key = crate::theory::estimate_key(t.melody.notes());
+        }
+    }
+    let candidates = trained.unknown_style_candidates();
+    let open: Vec<usize> = (0..filled.len()).filter(|&i| filled[i].style.is_none()).collect();
+    if open.is_empty() || candidates.iter().all(|(s, _)| s.is_none()) {
+        return score(&filled);
+    }
+    let labelled: Vec<usize> = (0..filled.len()).filter(|&i| filled[i].style.is_some()).collect();
+    let mut out = vec![Tally::default(); filled.len()];
+    let subset = |idx: &[usize]| idx.iter().map(|&i| filled[i].clone()).collect::<Vec<_>>();
+    for (i, t) in labelled.iter().zip(score(&subset(&labelled))) {
+        out[*i] = t;
+    }
+    // log2 of each candidate's joint probability, per open tune.
+    let mut joint: Vec<Vec<(f64, Tally)>> = vec![Vec::new(); open.len()];
+    for (style, weight) in &candidates {
+        let mut as_style = subset(&open);
+        as_style.iter_mut().for_each(|t| t.style = *style);
+        for (j, t) in score(&as_style).into_iter().enumerate() {
+            joint[j].push((weight.log2() - t.bits, t));
+        }
+    }
+    for (j, options) in joint.into_iter().enumerate() {
+        let top = options.iter().map(|(l, _)| *l).fold(f64::NEG_INFINITY, f64::max);
+        let log2_sum = top + options.iter().map(|(l, _)| (l - top).exp2()).sum::<f64>().log2();
+        // Next-pitch accuracy from the likeliest style.
+        let best = options.iter().max_by(|a, b| a.0.total_cmp(&b.0)).expect("a candidate").1;
+        out[open[j]] = Tally { bits: -log2_sum, ..best };
+    }
+    out
+}
+
 /// The order-3 Markov baseline trained on `train` in every key that fits the range (the
 /// neural models see the same transpositions while training).
 pub fn markov_baseline(train: &[Tune], vocab: Vocab) -> NoteMarkov {
@@ -181,6 +227,45 @@ mod tests {
             assert_eq!(f.notes, q.notes);
             assert!((f.bits - q.bits).abs() < 0.01 * f.bits, "{f:?} {q:?}");
         }
+    }
+
+    #[test]
+    fn missing_styles_are_summed_out_and_missing_keys_estimated() {
+        use crate::encoding::{Conditioning, Style};
+        use crate::melody::Key;
+        let labelled = |style| Conditioning { meter: Meter::COMMON, key: Some(Key::C_MAJOR), style: Some(style) };
+        // Trained 3:1 on Celtic and chorale tunes, always with a key.
+        let trained = TrainedOn::count(&[labelled(Style::Celtic), labelled(Style::Celtic), labelled(Style::Celtic), labelled(Style::Chorale)]);
+        // A stand-in scorer: 1 bit under Celtic, 3 under chorale, 10 without a style; it
+        // checks that every tune it sees has a key.
+        let score = |tunes: &[Tune]| -> Vec<Tally> {
+            tunes
+                .iter()
+                .map(|t| {
+                    assert!(t.melody.key.is_some(), "a key was estimated");
+                    let bits = match t.style {
+                        Some(Style::Celtic) => 1.0,
+                        Some(Style::Chorale) => 3.0,
+                        _ => 10.0,
+                    };
+                    Tally { bits, notes: 1, pitch_hits: (t.style == Some(Style::Chorale)) as usize }
+                })
+                .collect()
+        };
+        let mut known = tune(&[60, 64, 67, 72]);
+        known.melody.key = Some(Key::C_MAJOR);
+        known.style = Some(Style::Chorale);
+        let tallies = with_missing_labels(&[tune(&[60, 64, 67, 72]), known], &trained, score);
+        // −log2(0.75 · 2⁻¹ + 0.25 · 2⁻³) = −log2(0.40625) ≈ 1.2996
+        assert!((tallies[0].bits - 1.2996).abs() < 1e-3, "{:?}", tallies[0]);
+        assert_eq!(tallies[0].pitch_hits, 0, "accuracy comes from the likelier style, Celtic");
+        assert_eq!(tallies[1].bits, 3.0, "a labelled tune is scored as labelled");
+        // A model that learned "no style" scores the tune as it is.
+        let unlabelled = TrainedOn::count(&[Conditioning::default()]);
+        assert_eq!(with_missing_labels(&[tune(&[60])], &unlabelled, |t| {
+            assert!(t[0].melody.key.is_none(), "this model learned melodies without a key");
+            score(&[Tune { melody: Melody::new(vec![], Tempo::default(), Meter::COMMON, Some(Key::C_MAJOR)).unwrap(), ..t[0].clone() }])
+        })[0].bits, 10.0);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! tunesmith: melody generation that runs in the browser.
 //!
 //! `melody` holds the musical types, `encoding` turns melodies into the event sequences the
-//! `model`s read and write, `sample` generates, `midi` reads and writes files. `web` is the
-//! wasm-bindgen face used by the page's worker; `cli`, `train` and `corpus` are the native tool.
+//! `model`s read and write, `sample` generates, `theory` finds keys, `midi` reads and writes
+//! files. `web` is the wasm-bindgen face used by the page's worker; `cli`, `train` and
+//! `corpus` are the native tool.
 
 pub mod corpus;
 pub mod encoding;
@@ -10,6 +11,7 @@ pub mod melody;
 pub mod midi;
 pub mod model;
 pub mod sample;
+pub mod theory;
 
 #[cfg(feature = "native")]
 pub mod cli;

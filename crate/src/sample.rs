@@ -8,7 +8,7 @@
 use burn::prelude::*;
 use thiserror::Error;
 
-use crate::encoding::{Conditioning, Event, Vocab, decode};
+use crate::encoding::{Conditioning, Event, TrainedOn, Vocab, decode};
 use crate::melody::{Melody, MelodyError, Tempo};
 use crate::model::packed::PackedLstm;
 use crate::model::{MelodyModel, ModelError};
@@ -95,6 +95,16 @@ impl Request {
         Ok(())
     }
 
+    /// Fills "any key" and "any style" from what the model was trained on, drawn from the
+    /// seed: the same seed gives the same key and style, and the model only ever hears labels
+    /// it learned.
+    pub fn fill_any(mut self, trained: &TrainedOn) -> Request {
+        // Another stream than the notes' noise, so filling changes no draw of theirs.
+        let mut rng = Rng::new(self.seed ^ 0xA11C_E5ED_0F_A11C);
+        self.conditioning = trained.resolve(self.conditioning, &mut rng);
+        self
+    }
+
     /// Steps to generate (after the primer).
     pub fn steps(&self) -> usize {
         (self.bars * self.conditioning.meter.steps_per_bar()) as usize
@@ -127,7 +137,10 @@ fn melody(classes: impl IntoIterator<Item = usize>, vocab: Vocab, request: &Requ
         events.push(vocab.event(c).ok_or_else(|| ModelError::Read(format!("the model produced class {c}")))?);
     }
     let c = request.conditioning;
-    Ok(Melody::new(decode(&events), request.tempo, c.meter, c.key)?)
+    let notes = decode(&events);
+    // "Any key" still needs one: for the key signature of the MIDI file and to tell the user.
+    let key = c.key.or_else(|| crate::theory::estimate_key(&notes));
+    Ok(Melody::new(notes, request.tempo, c.meter, key)?)
 }
 
 /// Generates a melody on the model's device. Reads from the device exactly once, at the end.

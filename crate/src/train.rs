@@ -37,6 +37,33 @@ pub struct TrainOptions {
     pub evals_per_epoch: usize,
     /// Continue from these weights (a burnpack of the same spec) instead of a random start.
     pub resume: Option<Vec<u8>>,
+    /// Chance, per tune and epoch, that its key is hidden from the model, and separately its
+    /// style: the "unknown" inputs are what a user's "any" and a MIDI file without a key
+    /// signature feed the model, so they must be trained too.
+    pub blank: f64,
+}
+
+impl TrainOptions {
+    /// The options that shape a run, for its log: enough to repeat it.
+    pub fn describe(&self) -> String {
+        let plan = match self.bptt {
+            Some(n) => format!("--bptt {n}"),
+            None => format!("--window {}", self.window),
+        };
+        let dropout = match &self.spec {
+            ModelSpec::Lstm(c) => c.dropout,
+            ModelSpec::Transformer(c) => c.dropout,
+        };
+        format!(
+            "--batch {} {plan} --lr {} --dropout {dropout} --blank {} --minutes {} --seed {}{}",
+            self.batch,
+            self.lr,
+            self.blank,
+            self.minutes,
+            self.seed,
+            if self.transpose { "" } else { " --no-transpose" },
+        )
+    }
 }
 
 /// The step size at `elapsed` (a fraction of the time budget): constant, then a cosine
@@ -63,17 +90,32 @@ impl Example {
     }
 }
 
-/// Encodes tunes as examples cut into windows. With `rng`, each tune is moved to a random key
-/// that fits the range (augmentation); without, tunes are taken as written.
-pub fn examples(tunes: &[Tune], vocab: Vocab, window: usize, mut rng: Option<&mut Rng>) -> Vec<Example> {
+/// How training varies the tunes each epoch.
+pub struct Augment<'a> {
+    pub rng: &'a mut Rng,
+    /// Move each tune to a random key that fits the range.
+    pub transpose: bool,
+    /// Chance of hiding a tune's key, and separately its style (`TrainOptions::blank`).
+    pub blank: f64,
+}
+
+/// Encodes tunes as examples cut into windows, varied by `augment`, or as written without.
+pub fn examples(tunes: &[Tune], vocab: Vocab, window: usize, mut augment: Option<Augment>) -> Vec<Example> {
     let mut out = Vec::new();
     for tune in tunes {
-        let (melody, conditioning) = match rng.as_deref_mut() {
-            Some(rng) => {
-                let shifts = vocab.fitting_shifts(&tune.melody);
-                let shift = if shifts.is_empty() { 0 } else { shifts[rng.below(shifts.len())] };
+        let (melody, conditioning) = match augment.as_mut() {
+            Some(a) => {
+                let shifts = if a.transpose { vocab.fitting_shifts(&tune.melody) } else { vec![0] };
+                let shift = if shifts.is_empty() { 0 } else { shifts[a.rng.below(shifts.len())] };
                 let moved = tune.melody.transpose(shift).expect("a fitting shift stays in 0–127");
-                (moved, tune.conditioning().transpose(shift))
+                let mut c = tune.conditioning().transpose(shift);
+                if a.rng.unit() < a.blank {
+                    c.key = None;
+                }
+                if a.rng.unit() < a.blank {
+                    c.style = None;
+                }
+                (moved, c)
             }
             None => (tune.melody.clone(), tune.conditioning()),
         };
@@ -360,8 +402,11 @@ pub fn train(
     if options.resume.is_some() {
         log.line(&format!("resumed from {}", out.display()));
     }
+    log.line(&format!("options: {}", options.describe()));
     log.line(&format!("unigram baseline on valid: {:.3} bits/note", unigram.bits_per_note()));
-    std::fs::write(out.with_extension("json"), options.spec.to_json())
+    let conditionings: Vec<_> = train.iter().map(Tune::conditioning).collect();
+    let trained_on = crate::encoding::TrainedOn::count(&conditionings);
+    std::fs::write(out.with_extension("json"), options.spec.to_json_with(&trained_on))
         .map_err(|e| ModelError::Weights(format!("{}: {e}", out.display())))?;
 
     let mut best: Option<Tally> = None;
@@ -370,7 +415,7 @@ pub fn train(
     let mut since_best = 0;
     let mut epochs_done = 0.0;
     'epochs: for epoch in 1..=options.max_epochs {
-        let augment = options.transpose.then_some(&mut rng);
+        let augment = Some(Augment { rng: &mut rng, transpose: options.transpose, blank: options.blank });
         let window = if options.bptt.is_some() { usize::MAX } else { options.window };
         let mut examples = examples(train, vocab, window, augment);
         let plan = match options.bptt {
@@ -564,13 +609,40 @@ mod tests {
         assert_eq!(vocab.fitting_shifts(&high.melody), vec![-6, -5, -4, -3, -2, -1, 0]);
         let mut rng = Rng::new(3);
         for _ in 0..20 {
-            let ex = examples(&[high.clone()], vocab, 64, Some(&mut rng));
+            let ex = examples(&[high.clone()], vocab, 64, Some(Augment { rng: &mut rng, transpose: true, blank: 0.0 }));
             let top = ex[0].targets.iter().max().unwrap();
             assert!(*top as usize <= vocab.index(crate::encoding::Event::On(Pitch::new(84).unwrap())));
             // The key's tonic moved with the notes (C major, so the tonic is the shift).
             let first = ex[0].targets[0] - 2 + vocab.lo().midi() as i32;
             assert_eq!(ex[0].features[2], (first - 80).rem_euclid(12));
         }
+    }
+
+    #[test]
+    fn blanking_hides_key_and_style_independently_at_the_asked_rate() {
+        let vocab = Vocab::DEFAULT;
+        let mut t = tune(&[60, 62, 64]);
+        t.style = Some(crate::encoding::Style::Folk);
+        let tunes = vec![t; 4000];
+        let mut rng = Rng::new(5);
+        let ex = examples(&tunes, vocab, 64, Some(Augment { rng: &mut rng, transpose: false, blank: 0.2 }));
+        let (unknown_tonic, unknown_mode, unknown_style) = (12, 7, 3);
+        let (mut keys, mut styles, mut both) = (0, 0, 0);
+        for e in &ex {
+            // A hidden key hides tonic and mode together, on every step of the tune.
+            let f = &e.features;
+            assert!(f.chunks(5).all(|s| (s[2] == unknown_tonic) == (s[3] == unknown_mode)));
+            assert!(f.chunks(5).all(|s| s[2] == f[2] && s[4] == f[4]));
+            let (k, s) = (f[2] == unknown_tonic, f[4] == unknown_style);
+            keys += k as usize;
+            styles += s as usize;
+            both += (k && s) as usize;
+        }
+        let rate = |n: usize| n as f64 / ex.len() as f64;
+        assert!((rate(keys) - 0.2).abs() < 0.03 && (rate(styles) - 0.2).abs() < 0.03, "{keys} {styles}");
+        assert!((rate(both) - 0.04).abs() < 0.015, "{both}");
+        let none = examples(&tunes[..50], vocab, 64, Some(Augment { rng: &mut rng, transpose: false, blank: 0.0 }));
+        assert!(none.iter().all(|e| e.features[2] != unknown_tonic && e.features[4] != unknown_style));
     }
 
     #[test]
@@ -598,6 +670,7 @@ mod tests {
             seed: 1,
             transpose: false,
             evals_per_epoch: 1,
+            blank: 0.2,
         };
         let report = train(&options, &tunes, &tunes[..2], &out, &mut Log::new(None).unwrap()).unwrap();
         assert!(report.best_valid.bits < 0.3 * report.unigram_valid.bits, "{report:?}");
@@ -641,6 +714,7 @@ mod tests {
             seed: 1,
             transpose: false,
             evals_per_epoch: 1,
+            blank: 0.0,
         };
         let report = train(&options, &tunes, &tunes[..2], &dir.join("tiny.bpk"), &mut Log::new(None).unwrap()).unwrap();
         assert!(report.best_valid.bits < 0.3 * report.unigram_valid.bits, "{report:?}");

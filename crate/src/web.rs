@@ -12,7 +12,7 @@ use std::rc::Rc;
 use burn::prelude::*;
 use wasm_bindgen::prelude::*;
 
-use crate::encoding::{Conditioning, Style};
+use crate::encoding::{Conditioning, Style, TrainedOn};
 use crate::melody::{Key, Melody, Meter, Note, Pitch, Step, Tempo};
 use crate::midi;
 use crate::model::packed::PackedLstm;
@@ -60,7 +60,15 @@ impl Engine {
 
 struct Loaded {
     spec: ModelSpec,
+    trained_on: TrainedOn,
     engine: Engine,
+}
+
+/// A model's JSON spec, with its record of what it was trained on.
+fn parse_spec(json: &str) -> Result<(ModelSpec, TrainedOn), JsError> {
+    let spec = ModelSpec::parse(json).map_err(|e| JsError::new(&e.to_string()))?;
+    let trained_on = TrainedOn::from_spec_json(json).map_err(|e| JsError::new(&format!("bad model spec: {e}")))?;
+    Ok((spec, trained_on))
 }
 
 #[derive(Default)]
@@ -147,7 +155,7 @@ async fn packed_engine(packed: PackedLstm, backend: Backend) -> Result<Option<En
 /// Builds the engine for `spec` on `backend` and installs it as `name`. An LSTM is packed from
 /// a CPU copy (packing reads the weights, which only the CPU can do synchronously); other
 /// models, and LSTMs the kernels cannot take, run through Burn on the backend's device.
-async fn install(name: &str, spec: ModelSpec, weights: Weights, backend: Backend) -> Result<(), JsError> {
+async fn install(name: &str, (spec, trained_on): (ModelSpec, TrainedOn), weights: Weights, backend: Backend) -> Result<(), JsError> {
     let packed = match &spec {
         ModelSpec::Lstm(_) => match weights.build(&spec, &Device::flex())? {
             MelodyModel::Lstm(lstm) => Some(PackedLstm::new(&lstm).map_err(|e| JsError::new(&e.to_string()))?),
@@ -164,7 +172,7 @@ async fn install(name: &str, spec: ModelSpec, weights: Weights, backend: Backend
         (None, Backend::Cpu) => Engine::Burn(weights.build(&spec, &Device::flex())?),
         (None, Backend::WebGpu) => Engine::Burn(weights.build(&spec, &burn_webgpu().await?)?),
     };
-    WORKER.with_borrow_mut(|w| w.models.insert((name.to_string(), backend), Loaded { spec, engine }));
+    WORKER.with_borrow_mut(|w| w.models.insert((name.to_string(), backend), Loaded { spec, trained_on, engine }));
     Ok(())
 }
 
@@ -172,8 +180,7 @@ async fn install(name: &str, spec: ModelSpec, weights: Weights, backend: Backend
 #[wasm_bindgen]
 pub async fn load_model(name: String, spec_json: String, weights_bytes: Vec<u8>, backend: String) -> Result<(), JsError> {
     let backend = Backend::parse(&backend)?;
-    let spec = ModelSpec::parse(&spec_json).map_err(|e| JsError::new(&e.to_string()))?;
-    install(&name, spec, Weights::File(weights_bytes), backend).await
+    install(&name, parse_spec(&spec_json)?, Weights::File(weights_bytes), backend).await
 }
 
 /// Loads an LSTM from its packed int8 file (`.pack`, see `PackedLstm::to_bytes`): what the
@@ -181,7 +188,7 @@ pub async fn load_model(name: String, spec_json: String, weights_bytes: Vec<u8>,
 #[wasm_bindgen]
 pub async fn load_packed(name: String, spec_json: String, pack: Vec<u8>, backend: String) -> Result<(), JsError> {
     let backend = Backend::parse(&backend)?;
-    let spec = ModelSpec::parse(&spec_json).map_err(|e| JsError::new(&e.to_string()))?;
+    let (spec, trained_on) = parse_spec(&spec_json)?;
     if !matches!(spec, ModelSpec::Lstm(_)) {
         return Err(JsError::new(&format!("a .pack file holds an LSTM, but {name} is a {}", spec.name())));
     }
@@ -189,7 +196,7 @@ pub async fn load_packed(name: String, spec_json: String, pack: Vec<u8>, backend
     let engine = packed_engine(packed, backend).await?.ok_or_else(|| {
         JsError::new(&format!("{name}: this LSTM's shape has no WebGPU kernel; load its .bpk instead"))
     })?;
-    WORKER.with_borrow_mut(|w| w.models.insert((name, backend), Loaded { spec, engine }));
+    WORKER.with_borrow_mut(|w| w.models.insert((name, backend), Loaded { spec, trained_on, engine }));
     Ok(())
 }
 
@@ -198,8 +205,7 @@ pub async fn load_packed(name: String, spec_json: String, pack: Vec<u8>, backend
 #[wasm_bindgen]
 pub async fn load_random_model(name: String, spec_json: String, backend: String, seed: u32) -> Result<(), JsError> {
     let backend = Backend::parse(&backend)?;
-    let spec = ModelSpec::parse(&spec_json).map_err(|e| JsError::new(&e.to_string()))?;
-    install(&name, spec, Weights::Random(seed), backend).await
+    install(&name, parse_spec(&spec_json)?, Weights::Random(seed), backend).await
 }
 
 /// A generated melody, flattened for the trip to the page.
@@ -208,6 +214,8 @@ pub struct Generated {
     notes: Vec<u32>,
     midi: Vec<u8>,
     key: String,
+    key_estimated: bool,
+    style: String,
     total_steps: u32,
     steps_per_bar: u32,
     engine: String,
@@ -228,6 +236,17 @@ impl Generated {
     #[wasm_bindgen(getter)]
     pub fn key(&self) -> String {
         self.key.clone()
+    }
+    /// The style the model was told: the one asked for, or one drawn for "any"; empty where
+    /// the model knows no styles.
+    #[wasm_bindgen(getter)]
+    pub fn style(&self) -> String {
+        self.style.clone()
+    }
+    /// The key was not asked for ("any") but found from the notes.
+    #[wasm_bindgen(getter, js_name = keyEstimated)]
+    pub fn key_estimated(&self) -> bool {
+        self.key_estimated
     }
     #[wasm_bindgen(getter, js_name = totalSteps)]
     pub fn total_steps(&self) -> u32 {
@@ -273,12 +292,15 @@ pub async fn generate(
     };
     let tempo = Tempo::from_bpm(bpm).map_err(|e| err(e.to_string()))?;
     // Cheap clones (handles): no borrow is held across an await.
-    let (spec, engine) = WORKER
-        .with_borrow(|w| w.models.get(&(model.to_string(), backend)).map(|l| (l.spec.clone(), l.engine.clone())))
+    let (spec, trained_on, engine) = WORKER
+        .with_borrow(|w| {
+            w.models.get(&(model.to_string(), backend)).map(|l| (l.spec.clone(), l.trained_on.clone(), l.engine.clone()))
+        })
         .ok_or_else(|| err(format!("model {model:?} is not loaded on {backend:?}")))?;
     let vocab = spec.vocab().map_err(|e| err(e.to_string()))?;
     let primer = primer_events(&primer, vocab, meter).map_err(err)?;
-    let request = Request { bars, temperature, seed: seed as u64, tempo, conditioning: Conditioning { meter, key, style }, primer };
+    let request = Request { bars, temperature, seed: seed as u64, tempo, conditioning: Conditioning { meter, key, style }, primer }
+        .fill_any(&trained_on);
     let melody = match &engine {
         Engine::Packed(p) => generate_packed(p, vocab, &request),
         Engine::Kernels(k) => generate_gpu(k, vocab, &request).await,
@@ -296,6 +318,8 @@ pub async fn generate(
         notes: melody.notes().iter().flat_map(|n| [n.pitch.midi() as u32, n.onset.0, n.duration.0]).collect(),
         midi: midi::export(&melody),
         key: melody.key.map(|k| k.to_string()).unwrap_or_default(),
+        key_estimated: request.conditioning.key.is_none() && melody.key.is_some(),
+        style: request.conditioning.style.map(|s| s.name().to_string()).unwrap_or_default(),
         total_steps: request.total_steps() as u32,
         steps_per_bar: meter.steps_per_bar(),
         engine: engine.to_string(),

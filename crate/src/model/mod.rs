@@ -132,6 +132,14 @@ impl ModelSpec {
         serde_json::to_string_pretty(self).expect("a spec always serialises")
     }
 
+    /// The spec with a record of the training data beside it (`TrainedOn::from_spec_json`
+    /// reads it back; `parse` ignores it).
+    pub fn to_json_with(&self, trained_on: &crate::encoding::TrainedOn) -> String {
+        let mut value = serde_json::to_value(self).expect("a spec always serialises");
+        value["trained_on"] = serde_json::to_value(trained_on).expect("counts always serialise");
+        serde_json::to_string_pretty(&value).expect("a spec always serialises")
+    }
+
     pub fn vocab(&self) -> Result<Vocab, ModelError> {
         match self {
             ModelSpec::Lstm(c) => c.range.vocab(),
