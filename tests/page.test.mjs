@@ -122,8 +122,11 @@ for (const webgpu of [false, true]) {
 
     // Play: the audio context runs and the first note sounds within 100 ms of the click (time
     // to schedule it, plus how far ahead of the audio clock it was put), although the melody
-    // opens with a rest; the notes after it keep their spacing. Stop stops.
-    assert.ok(other.notes[0].onset >= 4, `this melody opens with a rest: ${JSON.stringify(other.notes[0])}`);
+    // opens with a rest; the notes after it keep their spacing. Stop stops. Most melodies open
+    // with a pickup's rest; which seeds do depends on the model, so look for one.
+    let played = other;
+    for (let seed = 13; played.notes[0].onset < 4 && seed < 33; seed++) played = await generate(page, { bars: 2, seed, backend });
+    assert.ok(played.notes[0].onset >= 4, `one of 20 seeds gives a melody that opens with a rest: ${JSON.stringify(played.notes[0])}`);
     await page.evaluate(() => {
       window.scheduled = [];
       const { events, player } = window.tunesmith;
@@ -146,8 +149,8 @@ for (const webgpu of [false, true]) {
     assert.equal(audio.state, 'running');
     assert.ok(audio.playing);
     assert.ok(audio.latency < 0.1, `the first note sounds within 100 ms of the click: ${JSON.stringify(audio)}`);
-    const secondsPerStep = 60 / other.bpm / 4;
-    const gap = (other.notes[1].onset - other.notes[0].onset) * secondsPerStep;
+    const secondsPerStep = 60 / played.bpm / 4;
+    const gap = (played.notes[1].onset - played.notes[0].onset) * secondsPerStep;
     assert.ok(Math.abs(audio.scheduled[1] - audio.scheduled[0] - gap) < 1e-6, `notes keep their spacing: ${JSON.stringify(audio)}`);
     assert.equal(await page.textContent('#play'), 'Stop');
     await page.click('#play');

@@ -36,16 +36,17 @@ pub fn neural(model: &MelodyModel, tunes: &[Tune], vocab: Vocab, device: &Device
                 let t = &tunes[i];
                 let targets: Vec<i32> = vocab.encode(&t.melody).into_iter().map(|e| vocab.index(e) as i32).collect();
                 let c = t.conditioning();
-                let features = (0..targets.len() as u32).flat_map(|s| c.at(s).as_array().map(i32::from)).collect();
+                // One step past the end, where the last note must stop (`tally`).
+                let features = (0..=targets.len() as u32).flat_map(|s| c.at(s).as_array().map(i32::from)).collect();
                 (targets, features)
             })
             .collect();
         let b = chunk.len();
-        let len = encoded.iter().map(|(t, _)| t.len()).max().unwrap_or(0).max(1);
+        let len = encoded.iter().map(|(t, _)| t.len() + 1).max().unwrap_or(1);
         let mut tokens = vec![vocab.start() as i32; b * len];
         let mut features = vec![0i32; b * len * 5];
         for (row, (targets, f)) in encoded.iter().enumerate() {
-            tokens[row * len + 1..row * len + targets.len().max(1)].copy_from_slice(&targets[..targets.len().saturating_sub(1)]);
+            tokens[row * len + 1..row * len + 1 + targets.len()].copy_from_slice(targets);
             features[row * len * 5..row * len * 5 + f.len()].copy_from_slice(f);
         }
         let tokens = Tensor::<2, Int>::from_data(TensorData::new(tokens, [b, len]), device);
@@ -54,17 +55,27 @@ pub fn neural(model: &MelodyModel, tunes: &[Tune], vocab: Vocab, device: &Device
         let logp: Vec<f32> = logp.try_to_vec_as().expect("f32 log-probabilities");
         let v = vocab.size();
         for (row, (targets, _)) in encoded.iter().enumerate() {
-            let rows = &logp[row * len * v..(row * len + targets.len()) * v];
+            let rows = &logp[row * len * v..(row * len + targets.len() + 1) * v];
             out[chunk[row]] = tally(targets, rows, vocab);
         }
     }
     out
 }
 
-/// Bits and next-pitch hits of `targets` under per-step log-probabilities (`[steps, classes]`).
+/// Bits and next-pitch hits of `targets` under per-step log-probabilities (`[steps + 1,
+/// classes]`). The row after the last step charges the end of the last note, −log₂ P(not
+/// hold): its duration is only fixed once it stops, and the Markov baseline pays for the
+/// whole duration too. (What follows the melody — a rest or another note — is not charged.)
 fn tally(targets: &[i32], logp: &[f32], vocab: Vocab) -> Tally {
     let v = vocab.size();
     let mut tally = Tally::default();
+    if !targets.is_empty() {
+        let hold = logp[targets.len() * v + vocab.index(Event::Hold)] as f64;
+        // log(1 − e^hold), accurate when a hold is nearly certain.
+        let ln_not_hold = if hold > -std::f64::consts::LN_2 { (-hold.exp_m1()).ln() } else { (-hold.exp()).ln_1p() };
+        tally.end_bits = -ln_not_hold / std::f64::consts::LN_2;
+        tally.bits += tally.end_bits;
+    }
     for (step, &target) in targets.iter().enumerate() {
         let at = &logp[step * v..(step + 1) * v];
         tally.bits -= at[target as usize] as f64 / std::f64::consts::LN_2;
@@ -86,7 +97,7 @@ pub fn packed(packed: &PackedLstm, tunes: &[Tune], vocab: Vocab) -> Vec<Tally> {
         .map(|t| {
             let targets: Vec<i32> = vocab.encode(&t.melody).into_iter().map(|e| vocab.index(e) as i32).collect();
             let mut inputs = vec![vocab.start() as i32];
-            inputs.extend_from_slice(&targets[..targets.len().saturating_sub(1)]);
+            inputs.extend_from_slice(&targets);
             let mut logp = packed.logits_of(&t.conditioning(), &inputs);
             for row in logp.chunks_mut(v) {
                 let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -208,6 +219,8 @@ mod tests {
         for (t, s) in tallies.iter().zip(steps) {
             let per_step = t.bits / s;
             assert!((per_step - 39f64.log2()).abs() < 0.5, "{per_step}");
+            // Ending the last note: anything but a hold, about 38 chances in 39.
+            assert!((t.end_bits - (39f64 / 38.0).log2()).abs() < 0.05, "{t:?}");
         }
         // The same tunes batched differently give the same figures.
         let alone = neural(&model, &tunes[1..], Vocab::DEFAULT, &device);
@@ -248,7 +261,7 @@ mod tests {
                         Some(Style::Chorale) => 3.0,
                         _ => 10.0,
                     };
-                    Tally { bits, notes: 1, pitch_hits: (t.style == Some(Style::Chorale)) as usize }
+                    Tally { bits, notes: 1, pitch_hits: (t.style == Some(Style::Chorale)) as usize, ..Tally::default() }
                 })
                 .collect()
         };

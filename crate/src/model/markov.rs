@@ -91,6 +91,10 @@ pub struct NoteMarkov {
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Tally {
     pub bits: f64,
+    /// The part of `bits` a step model pays for ending the melody's last note (a Markov
+    /// chain pays for its whole duration within its symbol): kept apart so the training loss,
+    /// which has no such step, can be compared.
+    pub end_bits: f64,
     pub notes: usize,
     /// Notes whose pitch was the model's likeliest next pitch.
     pub pitch_hits: usize,
@@ -99,6 +103,7 @@ pub struct Tally {
 impl Tally {
     pub fn add(&mut self, other: Tally) {
         self.bits += other.bits;
+        self.end_bits += other.end_bits;
         self.notes += other.notes;
         self.pitch_hits += other.pitch_hits;
     }
