@@ -1,6 +1,7 @@
 // tunesmith against Magenta.js, side by side in one headless Debian Chromium session:
-//   node tests/bench/run.mjs [--steps 256] [--runs 5] [--json out.json] [--only magenta|tunesmith]
-//                            [--magenta cpu,wasm,webgl] [--models lstm,transformer] [--flag=--x ...]
+//   node tests/bench/run.mjs [--steps 256] [--runs 5] [--short-steps 32] [--json out.json]
+//                            [--only magenta|tunesmith] [--magenta cpu,wasm,webgl]
+//                            [--tunesmith cpu,webgpu] [--models lstm,transformer] [--flag=--x ...]
 // (`./dev bench` builds the bundle first and runs this.)
 //
 // The work: continue a one-bar primer (C4 E4 G4 C5) by 256 steps at batch 1, sampling at
@@ -9,6 +10,13 @@
 // not depend on the values; tunesmith's shipped models are measured too. It also measures the
 // real page: time from navigation to the first 8-bar melody, and the gzip bytes it loads.
 // Everything is served from 127.0.0.1; the basic_rnn checkpoint is written into a temp dir.
+//
+// How rows are timed: each row (an engine on a model) gets its own browser context, loads its
+// model and warms up; then the rows take turns, one timed run each per round, so that machine
+// load drifting during the bench weighs on Magenta and tunesmith alike. A row gets at least 3
+// timed runs (up to --runs, within about a minute of runs). A row whose 256 steps would take
+// over a minute (the Transformer on WebGPU via Burn) is timed on --short-steps steps instead,
+// and its steps/s says so. A row that fails is printed with its error; the others carry on.
 
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -29,6 +37,7 @@ const { values: args } = parseArgs({
   options: {
     steps: { type: 'string', default: '256' },
     runs: { type: 'string', default: '5' },
+    'short-steps': { type: 'string', default: '32' },
     magenta: { type: 'string', default: 'cpu,wasm,webgl' },
     tunesmith: { type: 'string', default: 'cpu,webgpu' },
     models: { type: 'string', default: 'lstm,transformer' },
@@ -40,7 +49,15 @@ const { values: args } = parseArgs({
 });
 const steps = Number(args.steps);
 const runs = Number(args.runs);
+const shortSteps = Math.min(Number(args['short-steps']), steps);
 const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
+
+// About a minute of timed runs per row; a row whose run would take longer is timed on fewer steps.
+const BUDGET_MS = 60_000;
+const MIN_RUNS = 3;
+// Past these a page is taken for hung (the threaded tfjs-wasm build can deadlock) and its row fails.
+const LOAD_TIMEOUT_MS = 180_000;
+const runTimeoutMs = (warmMs) => Math.max(60_000, 5 * warmMs);
 
 /** WebGL renderer and WebGPU adapter, as a page sees them. */
 async function gpuInfo(page) {
@@ -56,12 +73,12 @@ async function gpuInfo(page) {
   });
 }
 
-/** Adds the median of a result's runs and the steps per second it means. */
+/** The median of a row's runs and the steps per second it means. */
 function summarise(r) {
   const sorted = [...r.runs].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   const medianMs = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { ...r, medianMs, stepsPerSecond: r.steps / (medianMs / 1000) };
+  return { medianMs, stepsPerSecond: r.steps / (medianMs / 1000) };
 }
 
 /** gzip -9 size of each file a page loaded (what a compressing server sends), by URL path. */
@@ -80,20 +97,77 @@ async function gzipSizes(requests) {
 }
 const total = (files) => files.reduce((a, f) => ({ raw: a.raw + f.raw, gzip: a.gzip + f.gzip }), { raw: 0, gzip: 0 });
 
-/** Runs `fn(page)` in a fresh page (no GL context, wasm heap or tensors left from the last run). */
-async function inPage(browser, url, ready, fn) {
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  try {
-    await page.goto(url);
-    await page.waitForFunction(ready);
-    return await fn(page);
-  } catch (e) {
-    throw new Error(`${e.message}${errors.length ? `\npage errors: ${errors.join('; ')}` : ''}`);
-  } finally {
-    await page.close();
+/** Rejects when `promise` has not settled in `ms`. */
+function within(promise, ms, what) {
+  let timer;
+  const late = new Promise((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`${what}: no answer in ${Math.round(ms / 1000)} s (hung?)`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/** Calls window[row.api][method](arg) in the row's page. */
+function call(row, method, arg, ms) {
+  return within(row.page.evaluate(([api, m, a]) => window[api][m](a), [row.api, method, arg]), ms, `${method}(${arg ?? ''})`);
+}
+
+/** Closes a row's context (its renderer with it), without waiting long on a hung page. */
+async function closeRow(row) {
+  const context = row.context;
+  row.context = row.page = null;
+  if (context) await within(context.close(), 10_000, 'closing the page').catch(() => {});
+}
+
+/**
+ * Opens a row's page in a context of its own (its own renderer: no GL context, wasm heap or
+ * tensors shared with another row), loads the model, warms up, and decides how the row is timed:
+ * a probe of `shortSteps` steps (compilation, JIT, XNNPACK set-up) tells whether a full run fits
+ * the budget; if it does, a full-length warm-up follows, otherwise the row is timed on the
+ * probe's length.
+ */
+async function prepare(browser, row) {
+  row.context = await browser.newContext();
+  row.page = await row.context.newPage();
+  row.pageErrors = [];
+  row.page.on('pageerror', (e) => row.pageErrors.push(e.message));
+  await within(row.page.goto(row.url), LOAD_TIMEOUT_MS, `opening ${row.url}`);
+  await row.page.waitForFunction((api) => typeof window[api]?.load === 'function', row.api, { timeout: 60_000 });
+  Object.assign(row, await call(row, 'load', row.opts, LOAD_TIMEOUT_MS));
+  const probe = await call(row, 'run', shortSteps, LOAD_TIMEOUT_MS);
+  if ((probe.ms / shortSteps) * steps > BUDGET_MS) {
+    row.steps = shortSteps;
+    row.warmMs = probe.ms;
+  } else {
+    row.steps = steps;
+    row.warmMs = (await call(row, 'run', steps, runTimeoutMs((probe.ms / shortSteps) * steps))).ms;
   }
+  row.count = row.warmMs < BUDGET_MS ? Math.min(runs, Math.max(MIN_RUNS, Math.floor(BUDGET_MS / row.warmMs))) : 1;
+  Object.assign(row, await call(row, 'describe', undefined, LOAD_TIMEOUT_MS));
+  if (row.side === 'tunesmith') row.name = `tunesmith ${row.engine}`;
+}
+
+/** The rows asked for: Magenta.js on each TF.js backend, then tunesmith on each of its own. */
+function plannedRows(serverUrl, checkpointUrl) {
+  const rows = [];
+  if (args.only !== 'tunesmith') {
+    for (const backend of list(args.magenta)) {
+      rows.push({
+        key: backend, name: `magenta tfjs-${backend}`, side: 'magenta', model: 'basic_rnn', backend,
+        url: `${serverUrl}/bench/magenta.html`, api: 'benchMagenta', opts: { backend, checkpointUrl, temperature: 1 },
+      });
+    }
+  }
+  if (args.only !== 'magenta') {
+    for (const model of ['basic_rnn', ...list(args.models)]) {
+      for (const backend of list(args.tunesmith)) {
+        rows.push({
+          key: `${model}-${backend}`, name: `tunesmith ${backend}`, side: 'tunesmith', model, backend,
+          url: `${serverUrl}/bench/tunesmith.html`, api: 'benchTunesmith', opts: { backend, model, temperature: 1 },
+        });
+      }
+    }
+  }
+  return rows.map((r) => ({ ...r, runs: [] }));
 }
 
 /**
@@ -131,7 +205,7 @@ async function firstMelody(browser, server) {
 }
 
 const ckptDir = await mkdtemp(join(tmpdir(), 'magenta-basic_rnn-'));
-const ckpt = await writeBasicRnnCheckpoint(ckptDir);
+await writeBasicRnnCheckpoint(ckptDir);
 const server = await serveMounts({
   '/bench/': HERE,
   '/node_modules/': join(TESTS, 'node_modules'),
@@ -143,42 +217,42 @@ const server = await serveMounts({
 const browser = await launch({ webgpu: true, extra: args.flag });
 
 const loadBefore = loadavg()[0];
+const rows = plannedRows(server.url, `${server.url}/ckpt`);
 try {
-  const results = [];
   let magentaFiles = [];
   let gpu;
-  const note = (r) => console.error(`${r.name}: ${r.runs.map((ms) => ms.toFixed(0)).join(', ')} ms (median ${r.medianMs.toFixed(0)}) — ${r.detail}`);
 
-  if (args.only !== 'tunesmith') {
-    for (const backend of list(args.magenta)) {
-      const first = server.requests.length;
-      const r = await inPage(browser, `${server.url}/bench/magenta.html`, () => typeof window.benchMagenta === 'function', async (page) => {
-        gpu ??= await gpuInfo(page);
-        return page.evaluate((o) => window.benchMagenta(o), { backend, steps, runs, checkpointUrl: `${server.url}/ckpt`, temperature: 1 });
-      });
-      magentaFiles.push(...(await gzipSizes(server.requests.slice(first))));
-      results.push(summarise({ name: `magenta tfjs-${backend}`, side: 'magenta', model: 'basic_rnn', ...r }));
-      note(results.at(-1));
+  const fail = async (row, e) => {
+    row.error = e.message.split('\n')[0] + (row.pageErrors?.length ? `; page errors: ${row.pageErrors.join('; ')}` : '');
+    console.error(`${row.name} ${row.model} failed: ${row.error}`);
+    await closeRow(row);
+  };
+  for (const row of rows) {
+    const first = server.requests.length;
+    try {
+      await prepare(browser, row);
+      gpu ??= await gpuInfo(row.page);
+      console.error(`${row.name} ${row.model}: ready, warm-up ${row.warmMs.toFixed(0)} ms; ${row.count} timed runs of ${row.steps} steps to come`);
+    } catch (e) {
+      await fail(row, e);
     }
+    if (row.side === 'magenta') magentaFiles.push(...(await gzipSizes(server.requests.slice(first))));
   }
-  if (args.only !== 'magenta') {
-    const cases = [['basic_rnn', list(args.tunesmith)], ...list(args.models).map((m) => [m, list(args.tunesmith)])];
-    for (const [model, backends] of cases) {
-      for (const backend of backends) {
-        try {
-          const r = await inPage(browser, `${server.url}/bench/tunesmith.html`, () => typeof window.benchTunesmith === 'function', async (page) => {
-            gpu ??= await gpuInfo(page);
-            return page.evaluate((o) => window.benchTunesmith(o), { backend, model, steps, runs, temperature: 1 });
-          });
-          results.push(summarise({ name: `tunesmith ${backend}`, side: 'tunesmith', ...r }));
-          note(results.at(-1));
-        } catch (e) {
-          console.error(`tunesmith ${backend} ${model} failed: ${e.message}`);
-          results.push({ name: `tunesmith ${backend}`, side: 'tunesmith', backend, model, error: e.message });
-        }
+  // Rounds: every row still due runs once per round.
+  for (let round = 1; ; round++) {
+    const due = rows.filter((r) => !r.error && r.runs.length < r.count);
+    if (!due.length) break;
+    for (const row of due) {
+      try {
+        row.runs.push((await call(row, 'run', row.steps, runTimeoutMs(row.warmMs))).ms);
+      } catch (e) {
+        await fail(row, e);
       }
     }
+    console.error(`round ${round}: ${due.map((r) => `${r.name} ${r.model} ${r.runs.at(-1)?.toFixed(0) ?? '–'} ms`).join(' · ')}`);
   }
+  for (const row of rows) await closeRow(row);
+
   // Time to first melody: the median of three fresh loads.
   let page = null;
   if (args.only !== 'magenta') {
@@ -192,6 +266,7 @@ try {
   magentaFiles = [...new Map(magentaFiles.map((f) => [f.path, f])).values()];
   const magentaTransfer = total(magentaFiles.filter((f) => /^\/ckpt\/|@magenta\/music\//.test(f.path)));
 
+  const results = rows.map(({ context, page: _page, pageErrors, url, api, opts, ...r }) => (r.error || !r.runs.length ? r : { ...r, ...summarise(r) }));
   const report = {
     date: new Date().toISOString(),
     chromium: browser.version(),
@@ -203,22 +278,21 @@ try {
     magentaTransfer,
   };
 
-  const magenta = Object.fromEntries(results.filter((r) => r.side === 'magenta').map((r) => [r.backend, r]));
+  const magenta = Object.fromEntries(results.filter((r) => r.side === 'magenta' && r.stepsPerSecond).map((r) => [r.key, r]));
   const pad = (s, n) => String(s).padEnd(n);
   const ratio = (r, m) => (m && r.stepsPerSecond ? `${(r.stepsPerSecond / m.stepsPerSecond).toFixed(2)}×` : '–');
   console.log(`Chromium ${report.chromium}, ${report.host.cpus} CPUs, load ${loadBefore.toFixed(1)} → ${report.host.loadAfter.toFixed(1)}`);
   console.log(`WebGL: ${report.webglRenderer}; WebGPU: ${report.webgpuAdapter}`);
-  console.log(`${steps} steps after a 16-step primer, batch 1, median of up to ${runs} runs after a warm-up (fewer where runs are slow)\n`);
-  const header = [pad('engine', 32), pad('model', 12), pad('decoding', 9), pad('ms', 8), pad('steps/s', 9), pad('÷cpu', 8), pad('÷wasm', 8), '÷webgl'];
+  console.log(`batch 1, after a 16-step primer; ms: the median run of ${steps} steps (fewer where marked), after a warm-up; rows took turns, one run each per round\n`);
+  const header = [pad('engine', 32), pad('model', 12), pad('decoding', 9), pad('steps', 6), pad('runs', 5), pad('ms', 8), pad('steps/s', 9), pad('÷cpu', 8), pad('÷wasm', 8), '÷webgl'];
   console.log(header.join(' '));
   for (const r of results) {
-    const name = r.side === 'tunesmith' && r.engine ? `tunesmith ${r.engine}` : r.name;
-    if (r.error) {
-      console.log([pad(name, 32), pad(r.model, 12), `failed: ${r.error.split('\n')[0]}`].join(' '));
+    if (!r.stepsPerSecond) {
+      console.log([pad(r.name, 32), pad(r.model, 12), `failed: ${r.error ?? 'no runs'}`].join(' '));
       continue;
     }
     console.log([
-      pad(name, 32), pad(r.model, 12), pad(r.decoding, 9), pad(r.medianMs.toFixed(0), 8), pad(r.stepsPerSecond.toFixed(1), 9),
+      pad(r.name, 32), pad(r.model, 12), pad(r.decoding, 9), pad(r.steps, 6), pad(r.runs.length, 5), pad(r.medianMs.toFixed(0), 8), pad(r.stepsPerSecond.toFixed(1), 9),
       pad(ratio(r, magenta.cpu), 8), pad(ratio(r, magenta.wasm), 8), ratio(r, magenta.webgl),
     ].join(' '));
   }
@@ -231,6 +305,7 @@ try {
   }
   if (args.json) await writeFile(args.json, JSON.stringify(report, null, 2) + '\n');
 } finally {
+  for (const row of rows) await closeRow(row);
   await browser.close();
   server.close();
   await rm(ckptDir, { recursive: true, force: true });
