@@ -16,7 +16,7 @@
 // load drifting during the bench weighs on Magenta and tunesmith alike. A row gets at least 3
 // timed runs (up to --runs, within about a minute of runs). A row whose 256 steps would take
 // over a minute (the Transformer on WebGPU via Burn) is timed on --short-steps steps instead,
-// and its steps/s says so. A row that fails is printed with its error; the others carry on.
+// 3 runs of them, and the table's steps column says so. A row that fails is printed with its error; the others carry on.
 
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -141,7 +141,8 @@ async function prepare(browser, row) {
     row.steps = steps;
     row.warmMs = (await call(row, 'run', steps, runTimeoutMs((probe.ms / shortSteps) * steps))).ms;
   }
-  row.count = row.warmMs < BUDGET_MS ? Math.min(runs, Math.max(MIN_RUNS, Math.floor(BUDGET_MS / row.warmMs))) : 1;
+  // At least MIN_RUNS: a full run is under about a minute here, and a slower row has been cut short.
+  row.count = Math.min(runs, Math.max(MIN_RUNS, Math.floor(BUDGET_MS / row.warmMs)));
   Object.assign(row, await call(row, 'describe', undefined, LOAD_TIMEOUT_MS));
   if (row.side === 'tunesmith') row.name = `tunesmith ${row.engine}`;
 }
