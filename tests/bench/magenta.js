@@ -45,11 +45,25 @@ function canSample() {
   }
 }
 
-async function describeWasm() {
+/**
+ * What the wasm backend really runs on: the binary the page fetched, whether its memory is
+ * shared (only the threaded build's is), and the size of XNNPACK's thread pool. tfjs 2.7 sizes
+ * the pool once, at start-up, as hardwareConcurrency / 2 clamped to 1–4 (backend.cc); the pool's
+ * caller is thread 0 and each further thread is an Emscripten pthread, a running Worker.
+ */
+async function wasmInfo() {
   const env = mm.tf.env();
-  const simd = await env.getAsync('WASM_HAS_SIMD_SUPPORT');
-  const threads = await env.getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
-  return `tfjs-backend-wasm ${mm.tf.wasm.version_wasm}, ${simd ? 'SIMD' : 'no SIMD'}, ${threads ? 'threaded' : '1 thread'}`;
+  const module = mm.tf.backend().wasm;
+  const running = module.PThread?.runningWorkers.length;
+  return {
+    binaries: performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.endsWith('.wasm')).map((n) => n.split('/').pop()),
+    simd: await env.getAsync('WASM_HAS_SIMD_SUPPORT'),
+    threadsSupported: await env.getAsync('WASM_HAS_MULTITHREAD_SUPPORT'),
+    crossOriginIsolated: self.crossOriginIsolated,
+    sharedMemory: typeof SharedArrayBuffer !== 'undefined' && module.HEAPU8.buffer instanceof SharedArrayBuffer,
+    hardwareConcurrency: navigator.hardwareConcurrency,
+    poolThreads: running === undefined ? 1 : 1 + running,
+  };
 }
 
 let model = null;
@@ -98,9 +112,14 @@ window.benchMagenta = {
     return { ms };
   },
 
-  /** After the warm-up: load()'s answer and a line about the backend. */
+  /** After the warm-up: load()'s answer plus the wasm backend's binary and threads. */
   async describe() {
-    const where = info.backend === 'wasm' ? await describeWasm() : info.backend === 'webgl' ? `WebGL ${info.webgl}` : info.backend;
-    return { ...info, detail: `${where}; TF.js ${info.tfjs}; primer 16 steps (C4 E4 G4 C5)` };
+    const wasm = info.backend === 'wasm' ? await wasmInfo() : undefined;
+    const where = wasm
+      ? `tfjs-backend-wasm ${mm.tf.wasm.version_wasm}, ${wasm.binaries.join('+') || 'no .wasm fetched'}, ` +
+        `${wasm.poolThreads} thread${wasm.poolThreads > 1 ? 's' : ''} (hardwareConcurrency ${wasm.hardwareConcurrency}), ` +
+        `${wasm.crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated'}, ${wasm.sharedMemory ? 'shared' : 'unshared'} memory`
+      : info.backend === 'webgl' ? `WebGL ${info.webgl}` : info.backend;
+    return { ...info, wasm, detail: `${where}; TF.js ${info.tfjs}; primer 16 steps (C4 E4 G4 C5)` };
   },
 };

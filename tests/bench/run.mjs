@@ -1,11 +1,15 @@
 // tunesmith against Magenta.js, side by side in one headless Debian Chromium session:
 //   node tests/bench/run.mjs [--steps 256] [--runs 5] [--short-steps 32] [--json out.json]
-//                            [--only magenta|tunesmith] [--magenta cpu,wasm,webgl]
-//                            [--tunesmith cpu,webgpu] [--models lstm,transformer] [--flag=--x ...]
+//                            [--only magenta|tunesmith] [--magenta cpu,wasm,wasm-mt,webgl]
+//                            [--tunesmith cpu,webgpu] [--models lstm,transformer]
+//                            [--wasm-threads N] [--flag=--x ...]
 // (`./dev bench` builds the bundle first and runs this.)
 //
 // The work: continue a one-bar primer (C4 E4 G4 C5) by 256 steps at batch 1, sampling at
-// temperature 1 (tfjs-wasm has no multinomial kernel, so it decodes greedily). Both sides run a
+// temperature 1 (tfjs-wasm has no multinomial kernel, so it decodes greedily). tfjs-wasm runs
+// twice: its SIMD build in an ordinary page (1 thread), and its threaded-SIMD build in a
+// cross-origin-isolated page (COOP/COEP, so SharedArrayBuffer exists) with the thread pool tfjs
+// sizes itself; the row reports the pool's size and checks which binary was fetched. Both sides run a
 // 2 × 512 LSTM over 38 classes (Magenta's basic_rnn shape) with random weights, since speed does
 // not depend on the values; tunesmith's shipped models are measured too. It also measures the
 // real page: time from navigation to the first 8-bar melody, and the gzip bytes it loads.
@@ -38,10 +42,15 @@ const { values: args } = parseArgs({
     steps: { type: 'string', default: '256' },
     runs: { type: 'string', default: '5' },
     'short-steps': { type: 'string', default: '32' },
-    magenta: { type: 'string', default: 'cpu,wasm,webgl' },
+    magenta: { type: 'string', default: 'cpu,wasm,wasm-mt,webgl' },
     tunesmith: { type: 'string', default: 'cpu,webgpu' },
     models: { type: 'string', default: 'lstm,transformer' },
     only: { type: 'string' },
+    // The threaded tfjs-wasm row: present navigator.hardwareConcurrency as 2N, so that tfjs 2.7
+    // (which takes half of it, 1–4) builds a pool of N threads. Unset: the machine's own value.
+    // With 2 threads on a 2-core machine its generation deadlocks within a few runs (the
+    // threaded 2.x build's known hang, tensorflow/tfjs#4025); the row then fails on its timeout.
+    'wasm-threads': { type: 'string' },
     json: { type: 'string' },
     // Extra Chromium switches for experiments (repeatable).
     flag: { type: 'string', multiple: true, default: [] },
@@ -118,6 +127,26 @@ async function closeRow(row) {
   if (context) await within(context.close(), 10_000, 'closing the page').catch(() => {});
 }
 
+// What each tfjs-wasm row must have fetched and run on, or its figure means something else.
+const WASM_BUILDS = {
+  wasm: { binary: 'tfjs-backend-wasm-simd.wasm', isolated: false, label: 'SIMD build' },
+  'wasm-mt': { binary: 'tfjs-backend-wasm-threaded-simd.wasm', isolated: true, label: 'thr-SIMD build' },
+};
+
+/** Throws unless a tfjs-wasm row ran the build it stands for (the server's log and the page agree). */
+function checkWasmBuild(row, requests) {
+  const want = WASM_BUILDS[row.key];
+  const fetched = requests.filter((r) => r.status === 200 && r.path.endsWith('.wasm')).map((r) => r.path.split('/').pop());
+  const { wasm } = row;
+  if (fetched.join() !== want.binary || wasm.binaries.join() !== want.binary) {
+    throw new Error(`expected ${want.binary}, but the server sent ${fetched.join('+') || 'no .wasm'} and the page ran ${wasm.binaries.join('+') || 'none'}`);
+  }
+  if (wasm.crossOriginIsolated !== want.isolated || wasm.sharedMemory !== want.isolated) {
+    throw new Error(`cross-origin isolated: ${wasm.crossOriginIsolated}, shared memory: ${wasm.sharedMemory}; expected both ${want.isolated}`);
+  }
+  row.name = `magenta tfjs-wasm ${want.label.replace(' build', '')}, ${wasm.poolThreads} thread${wasm.poolThreads > 1 ? 's' : ''}`;
+}
+
 /**
  * Opens a row's page in a context of its own (its own renderer: no GL context, wasm heap or
  * tensors shared with another row), loads the model, warms up, and decides how the row is timed:
@@ -127,6 +156,9 @@ async function closeRow(row) {
  */
 async function prepare(browser, row) {
   row.context = await browser.newContext();
+  if (row.hardwareConcurrency) {
+    await row.context.addInitScript((n) => Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => n }), row.hardwareConcurrency);
+  }
   row.page = await row.context.newPage();
   row.pageErrors = [];
   row.page.on('pageerror', (e) => row.pageErrors.push(e.message));
@@ -147,14 +179,21 @@ async function prepare(browser, row) {
   if (row.side === 'tunesmith') row.name = `tunesmith ${row.engine}`;
 }
 
-/** The rows asked for: Magenta.js on each TF.js backend, then tunesmith on each of its own. */
-function plannedRows(serverUrl, checkpointUrl) {
+/**
+ * The rows asked for: Magenta.js on each TF.js backend, then tunesmith on each of its own.
+ * `wasm-mt` is TF.js's wasm backend in a page from the cross-origin-isolated server.
+ */
+function plannedRows(server, isolated) {
   const rows = [];
   if (args.only !== 'tunesmith') {
-    for (const backend of list(args.magenta)) {
+    for (const key of list(args.magenta)) {
+      const backend = key === 'wasm-mt' ? 'wasm' : key;
+      const origin = key === 'wasm-mt' ? isolated : server;
       rows.push({
-        key: backend, name: `magenta tfjs-${backend}`, side: 'magenta', model: 'basic_rnn', backend,
-        url: `${serverUrl}/bench/magenta.html`, api: 'benchMagenta', opts: { backend, checkpointUrl, temperature: 1 },
+        key, name: `magenta tfjs-${key}`, side: 'magenta', model: 'basic_rnn', backend, server: origin,
+        url: `${origin.url}/bench/magenta.html`, api: 'benchMagenta',
+        opts: { backend, checkpointUrl: `${origin.url}/ckpt`, temperature: 1 },
+        hardwareConcurrency: key === 'wasm-mt' && args['wasm-threads'] ? 2 * Number(args['wasm-threads']) : undefined,
       });
     }
   }
@@ -162,8 +201,8 @@ function plannedRows(serverUrl, checkpointUrl) {
     for (const model of ['basic_rnn', ...list(args.models)]) {
       for (const backend of list(args.tunesmith)) {
         rows.push({
-          key: `${model}-${backend}`, name: `tunesmith ${backend}`, side: 'tunesmith', model, backend,
-          url: `${serverUrl}/bench/tunesmith.html`, api: 'benchTunesmith', opts: { backend, model, temperature: 1 },
+          key: `${model}-${backend}`, name: `tunesmith ${backend}`, side: 'tunesmith', model, backend, server,
+          url: `${server.url}/bench/tunesmith.html`, api: 'benchTunesmith', opts: { backend, model, temperature: 1 },
         });
       }
     }
@@ -207,18 +246,24 @@ async function firstMelody(browser, server) {
 
 const ckptDir = await mkdtemp(join(tmpdir(), 'magenta-basic_rnn-'));
 await writeBasicRnnCheckpoint(ckptDir);
-const server = await serveMounts({
+const mounts = {
   '/bench/': HERE,
   '/node_modules/': join(TESTS, 'node_modules'),
   '/ckpt/': ckptDir,
   '/': DIST,
+};
+const server = await serveMounts(mounts);
+// The same files from a second origin whose pages are cross-origin isolated: only there does
+// tfjs-wasm find SharedArrayBuffer and pick its threaded build.
+const isolated = await serveMounts(mounts, {
+  headers: { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' },
 });
 // With a WebGPU adapter (SwiftShader). WebGL needs no flag: headless Chromium 156 runs ANGLE on
 // SwiftShader by itself, so both GPU paths run on the same software rasteriser.
 const browser = await launch({ webgpu: true, extra: args.flag });
 
 const loadBefore = loadavg()[0];
-const rows = plannedRows(server.url, `${server.url}/ckpt`);
+const rows = plannedRows(server, isolated);
 try {
   let magentaFiles = [];
   let gpu;
@@ -229,15 +274,16 @@ try {
     await closeRow(row);
   };
   for (const row of rows) {
-    const first = server.requests.length;
+    const first = row.server.requests.length;
     try {
       await prepare(browser, row);
+      if (row.wasm) checkWasmBuild(row, row.server.requests.slice(first));
       gpu ??= await gpuInfo(row.page);
       console.error(`${row.name} ${row.model}: ready, warm-up ${row.warmMs.toFixed(0)} ms; ${row.count} timed runs of ${row.steps} steps to come`);
     } catch (e) {
       await fail(row, e);
     }
-    if (row.side === 'magenta') magentaFiles.push(...(await gzipSizes(server.requests.slice(first))));
+    if (row.side === 'magenta') magentaFiles.push(...(await gzipSizes(row.server.requests.slice(first))));
   }
   // Rounds: every row still due runs once per round.
   for (let round = 1; ; round++) {
@@ -250,7 +296,7 @@ try {
         await fail(row, e);
       }
     }
-    console.error(`round ${round}: ${due.map((r) => `${r.name} ${r.model} ${r.runs.at(-1)?.toFixed(0) ?? '–'} ms`).join(' · ')}`);
+    console.error(`round ${round}: ${due.map((r) => `${r.name} ${r.model} ${r.error ? 'failed' : `${r.runs.at(-1).toFixed(0)} ms`}`).join(' · ')}`);
   }
   for (const row of rows) await closeRow(row);
 
@@ -267,7 +313,7 @@ try {
   magentaFiles = [...new Map(magentaFiles.map((f) => [f.path, f])).values()];
   const magentaTransfer = total(magentaFiles.filter((f) => /^\/ckpt\/|@magenta\/music\//.test(f.path)));
 
-  const results = rows.map(({ context, page: _page, pageErrors, url, api, opts, ...r }) => (r.error || !r.runs.length ? r : { ...r, ...summarise(r) }));
+  const results = rows.map(({ context, page: _page, pageErrors, server: _server, url, api, opts, ...r }) => (r.error || !r.runs.length ? r : { ...r, ...summarise(r) }));
   const report = {
     date: new Date().toISOString(),
     chromium: browser.version(),
@@ -285,18 +331,28 @@ try {
   console.log(`Chromium ${report.chromium}, ${report.host.cpus} CPUs, load ${loadBefore.toFixed(1)} → ${report.host.loadAfter.toFixed(1)}`);
   console.log(`WebGL: ${report.webglRenderer}; WebGPU: ${report.webgpuAdapter}`);
   console.log(`batch 1, after a 16-step primer; ms: the median run of ${steps} steps (fewer where marked), after a warm-up; rows took turns, one run each per round\n`);
-  const header = [pad('engine', 32), pad('model', 12), pad('decoding', 9), pad('steps', 6), pad('runs', 5), pad('ms', 8), pad('steps/s', 9), pad('÷cpu', 8), pad('÷wasm', 8), '÷webgl'];
-  console.log(header.join(' '));
+  // Ratio columns: steps/s over each Magenta.js row's; the two tfjs-wasm ones named by build.
+  const against = [['cpu', '÷tfjs-cpu'], ['wasm', '÷wasm-simd'], ['wasm-mt', '÷wasm-thr'], ['webgl', '÷tfjs-webgl']];
+  const W = 38;
+  const header = [pad('engine', W), pad('model', 12), pad('decoding', 9), pad('steps', 6), pad('runs', 5), pad('ms', 8), pad('steps/s', 9), ...against.map(([, h]) => pad(h, 12))];
+  console.log(header.join(' ').trimEnd());
   for (const r of results) {
     if (!r.stepsPerSecond) {
-      console.log([pad(r.name, 32), pad(r.model, 12), `failed: ${r.error ?? 'no runs'}`].join(' '));
+      console.log([pad(r.name, W), pad(r.model, 12), `failed: ${r.error ?? 'no runs'}`].join(' '));
       continue;
     }
     console.log([
-      pad(r.name, 32), pad(r.model, 12), pad(r.decoding, 9), pad(r.steps, 6), pad(r.runs.length, 5), pad(r.medianMs.toFixed(0), 8), pad(r.stepsPerSecond.toFixed(1), 9),
-      pad(ratio(r, magenta.cpu), 8), pad(ratio(r, magenta.wasm), 8), ratio(r, magenta.webgl),
-    ].join(' '));
+      pad(r.name, W), pad(r.model, 12), pad(r.decoding, 9), pad(r.steps, 6), pad(r.runs.length, 5), pad(r.medianMs.toFixed(0), 8), pad(r.stepsPerSecond.toFixed(1), 9),
+      ...against.map(([key]) => pad(ratio(r, magenta[key]), 12)),
+    ].join(' ').trimEnd());
   }
+  const legend = Object.entries(WASM_BUILDS)
+    .map(([key, b]) => [key, b, results.find((r) => r.key === key)?.wasm])
+    .filter(([, , w]) => w)
+    .map(([key, b, w]) => `${key === 'wasm' ? '÷wasm-simd' : '÷wasm-thr'}: tfjs-wasm's ${b.label.replace('thr-', 'threaded ')} (${b.binary}), ` +
+      `${w.crossOriginIsolated ? 'cross-origin-isolated' : 'ordinary'} page, ${w.poolThreads} thread${w.poolThreads > 1 ? 's' : ''} ` +
+      `(hardwareConcurrency ${w.hardwareConcurrency}${w.crossOriginIsolated ? '; tfjs 2.7 takes half, 1–4' : ''})`);
+  if (legend.length) console.log(`\n${legend.join('\n')}`);
   if (page) {
     const mb = (b) => (b / 1e6).toFixed(2);
     console.log(`\ntime to first 8-bar melody (navigation → melody on the page, empty cache): ${page.ms.toFixed(0)} ms on ${page.backend} (ready to generate at ${page.readyMs.toFixed(0)} ms; median of ${page.loadsMs.map((x) => x.toFixed(0)).join(', ')} ms)`);
@@ -309,5 +365,6 @@ try {
   for (const row of rows) await closeRow(row);
   await browser.close();
   server.close();
+  isolated.close();
   await rm(ckptDir, { recursive: true, force: true });
 }
