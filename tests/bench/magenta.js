@@ -88,13 +88,16 @@ window.benchMagenta = {
     temp = sampled ? temperature : undefined;
     model = new mm.MusicRNN(checkpointUrl);
     await model.initialize(); // after setBackend: the weights are uploaded to this backend
-    const why = temperature && !sampled ? `TF.js backend ${backend} has no Multinomial kernel, so MusicRNN cannot sample there` : 'asked for';
+    const why = temperature && !sampled
+      ? `${backend === 'wasm' ? `tfjs-backend-wasm ${mm.tf.wasm.version_wasm}` : `TF.js backend ${backend}`} has no Multinomial kernel, so MusicRNN cannot sample on it`
+      : 'as asked';
     info = {
       backend,
       decoding: sampled ? 'sampled' : 'greedy',
       note: sampled
         ? `sampled: continueSequence(primer, steps, ${temperature}) → tf.multinomial(logits / ${temperature}) per step`
-        : `greedy (${why}): continueSequence(primer, steps, undefined) → MusicRNN takes logits.argMax() per step`,
+        : `greedy, ${why}: continueSequence(primer, steps, undefined) → MusicRNN takes logits.argMax() per step, ` +
+          'skipping the per-step multinomial draw that the sampled rows pay for',
       tfjs: mm.tf.version_core,
       webgl: backend === 'webgl' ? mm.tf.env().get('WEBGL_VERSION') : undefined,
     };

@@ -198,12 +198,15 @@ function plannedRows(server, isolated) {
     }
   }
   if (args.only !== 'magenta') {
+    const tunesmith = (model, backend, temperature) => ({
+      key: `${model}-${backend}${temperature ? '' : '-greedy'}`, name: `tunesmith ${backend}`, side: 'tunesmith', model, backend, server,
+      url: `${server.url}/bench/tunesmith.html`, api: 'benchTunesmith', opts: { backend, model, temperature },
+    });
     for (const model of ['basic_rnn', ...list(args.models)]) {
       for (const backend of list(args.tunesmith)) {
-        rows.push({
-          key: `${model}-${backend}`, name: `tunesmith ${backend}`, side: 'tunesmith', model, backend, server,
-          url: `${server.url}/bench/tunesmith.html`, api: 'benchTunesmith', opts: { backend, model, temperature: 1 },
-        });
+        rows.push(tunesmith(model, backend, 1));
+        // Like for like with tfjs-wasm, which can only decode greedily: temperature 0.
+        if (model === 'basic_rnn' && backend === 'cpu') rows.push(tunesmith(model, backend, 0));
       }
     }
   }
@@ -336,13 +339,16 @@ try {
   const W = 38;
   const header = [pad('engine', W), pad('model', 12), pad('decoding', 9), pad('steps', 6), pad('runs', 5), pad('ms', 8), pad('steps/s', 9), ...against.map(([, h]) => pad(h, 12))];
   console.log(header.join(' ').trimEnd());
+  // Why a row decodes greedily, once per distinct reason, as numbered footnotes.
+  const notes = [...new Set(results.filter((r) => r.decoding === 'greedy' && r.note).map((r) => r.note))];
+  const decoding = (r) => (notes.includes(r.note) ? `${r.decoding}[${notes.indexOf(r.note) + 1}]` : r.decoding);
   for (const r of results) {
     if (!r.stepsPerSecond) {
       console.log([pad(r.name, W), pad(r.model, 12), `failed: ${r.error ?? 'no runs'}`].join(' '));
       continue;
     }
     console.log([
-      pad(r.name, W), pad(r.model, 12), pad(r.decoding, 9), pad(r.steps, 6), pad(r.runs.length, 5), pad(r.medianMs.toFixed(0), 8), pad(r.stepsPerSecond.toFixed(1), 9),
+      pad(r.name, W), pad(r.model, 12), pad(decoding(r), 9), pad(r.steps, 6), pad(r.runs.length, 5), pad(r.medianMs.toFixed(0), 8), pad(r.stepsPerSecond.toFixed(1), 9),
       ...against.map(([key]) => pad(ratio(r, magenta[key]), 12)),
     ].join(' ').trimEnd());
   }
@@ -353,6 +359,10 @@ try {
       `${w.crossOriginIsolated ? 'cross-origin-isolated' : 'ordinary'} page, ${w.poolThreads} thread${w.poolThreads > 1 ? 's' : ''} ` +
       `(hardwareConcurrency ${w.hardwareConcurrency}${w.crossOriginIsolated ? '; tfjs 2.7 takes half, 1–4' : ''})`);
   if (legend.length) console.log(`\n${legend.join('\n')}`);
+  notes.forEach((n, i) => {
+    const who = results.filter((r) => r.note === n && r.stepsPerSecond).map((r) => `${r.name} (${r.model})`).join(' · ');
+    console.log(`[${i + 1}] ${who}: ${n}`);
+  });
   if (page) {
     const mb = (b) => (b / 1e6).toFixed(2);
     console.log(`\ntime to first 8-bar melody (navigation → melody on the page, empty cache): ${page.ms.toFixed(0)} ms on ${page.backend} (ready to generate at ${page.readyMs.toFixed(0)} ms; median of ${page.loadsMs.map((x) => x.toFixed(0)).join(', ')} ms)`);

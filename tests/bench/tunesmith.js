@@ -40,7 +40,8 @@ window.benchTunesmith = {
       decoding: temperature ? 'sampled' : 'greedy',
       note: temperature
         ? undefined
-        : 'greedy: temperature 0 → argmax(logits + 0 × Gumbel noise) per step, the sampling code path with the noise scaled to zero',
+        : 'greedy, temperature 0: tunesmith samples by Gumbel-max, argmax(logits + temperature × Gumbel noise), ' +
+          'so at 0 it takes argmax(logits) on the same code path, at the same cost as sampling',
     };
   },
 
