@@ -20,9 +20,13 @@ function loadWasmBackend() {
   wasmReady ??= new Promise((ok, fail) => {
     // The es2017 UMD bundle registers 'wasm' on whatever `window.tf` is when it runs; it must be
     // Magenta's own TF.js instance, or the backend lands in a registry Magenta never looks at.
+    // The minified bundle where it works, as a page in production would load it (the transfer
+    // figure counts it). Not for the threaded build: its pthread workers run source text taken
+    // from the bundle (Function.toString), which in the minified bundle names variables it does
+    // not define ("s is not defined"), so a cross-origin-isolated page loads the plain bundle.
     window.tf = mm.tf;
     const script = document.createElement('script');
-    script.src = WASM_DIR + 'tf-backend-wasm.es2017.js';
+    script.src = WASM_DIR + (self.crossOriginIsolated ? 'tf-backend-wasm.es2017.js' : 'tf-backend-wasm.es2017.min.js');
     script.onload = () => {
       // Default lookup is relative to the script, which is a blob URL for the threaded build:
       // give the folder explicitly. Must happen before setBackend('wasm').

@@ -117,7 +117,7 @@ function within(promise, ms, what) {
 
 /** Calls window[row.api][method](arg) in the row's page. */
 function call(row, method, arg, ms) {
-  return within(row.page.evaluate(([api, m, a]) => window[api][m](a), [row.api, method, arg]), ms, `${method}(${arg ?? ''})`);
+  return within(row.page.evaluate(([api, m, a]) => window[api][m](a), [row.api, method, arg]), ms, `${method}(${typeof arg === 'object' ? '…' : arg ?? ''})`);
 }
 
 /** Closes a row's context (its renderer with it), without waiting long on a hung page. */
@@ -268,7 +268,6 @@ const browser = await launch({ webgpu: true, extra: args.flag });
 const loadBefore = loadavg()[0];
 const rows = plannedRows(server, isolated);
 try {
-  let magentaFiles = [];
   let gpu;
 
   const fail = async (row, e) => {
@@ -286,7 +285,7 @@ try {
     } catch (e) {
       await fail(row, e);
     }
-    if (row.side === 'magenta') magentaFiles.push(...(await gzipSizes(row.server.requests.slice(first))));
+    if (row.side === 'magenta') row.files = await gzipSizes(row.server.requests.slice(first));
   }
   // Rounds: every row still due runs once per round.
   for (let round = 1; ; round++) {
@@ -312,11 +311,18 @@ try {
     page = { ...loads[1], loadsMs: loads.map((l) => l.ms) };
   }
 
-  // Magenta.js's transfer: its bundle and the checkpoint (not the harness, not the optional wasm backend).
-  magentaFiles = [...new Map(magentaFiles.map((f) => [f.path, f])).values()];
-  const magentaTransfer = total(magentaFiles.filter((f) => /^\/ckpt\/|@magenta\/music\//.test(f.path)));
+  // Magenta.js's transfer: its bundle and the checkpoint (not the harness), then the same with
+  // the tfjs-wasm backend's script and the one binary each wasm row fetched.
+  const magentaTransfer = {};
+  const magentaFiles = rows.filter((r) => r.files).flatMap((r) => r.files);
+  const base = [...new Map(magentaFiles.filter((f) => /^\/ckpt\/|@magenta\/music\//.test(f.path)).map((f) => [f.path, f])).values()];
+  if (base.length) magentaTransfer.base = { ...total(base), files: base };
+  for (const key of Object.keys(WASM_BUILDS)) {
+    const backend = rows.find((r) => r.key === key && !r.error)?.files.filter((f) => f.path.includes('/tfjs-backend-wasm/'));
+    if (base.length && backend?.length) magentaTransfer[key] = { ...total([...base, ...backend]), files: backend };
+  }
 
-  const results = rows.map(({ context, page: _page, pageErrors, server: _server, url, api, opts, ...r }) => (r.error || !r.runs.length ? r : { ...r, ...summarise(r) }));
+  const results = rows.map(({ context, page: _page, pageErrors, server: _server, url, api, opts, files, ...r }) => (r.error || !r.runs.length ? r : { ...r, ...summarise(r) }));
   const report = {
     date: new Date().toISOString(),
     chromium: browser.version(),
@@ -363,12 +369,24 @@ try {
     const who = results.filter((r) => r.note === n && r.stepsPerSecond).map((r) => `${r.name} (${r.model})`).join(' · ');
     console.log(`[${i + 1}] ${who}: ${n}`);
   });
+  const mb = (b) => (b / 1e6).toFixed(2);
   if (page) {
-    const mb = (b) => (b / 1e6).toFixed(2);
     console.log(`\ntime to first 8-bar melody (navigation → melody on the page, empty cache): ${page.ms.toFixed(0)} ms on ${page.backend} (ready to generate at ${page.readyMs.toFixed(0)} ms; median of ${page.loadsMs.map((x) => x.toFixed(0)).join(', ')} ms)`);
-    console.log(`page transfer: ${mb(page.transfer.gzip)} MB gzip (${mb(page.transfer.raw)} MB raw) in ${page.files.length} files` +
-      (magentaTransfer.gzip ? `; Magenta.js + basic_rnn: ${mb(magentaTransfer.gzip)} MB gzip (${(magentaTransfer.gzip / page.transfer.gzip).toFixed(1)}× ours)` : ''));
+    console.log(`page transfer: ${mb(page.transfer.gzip)} MB gzip (${mb(page.transfer.raw)} MB raw) in ${page.files.length} files`);
     for (const f of page.files.sort((a, b) => b.gzip - a.gzip)) console.log(`  ${pad(f.path, 32)} ${pad(f.raw, 10)} → ${f.gzip} B gzip`);
+  }
+  // Magenta's side, gzip -9 like ours: the harness page is left out, our page's HTML and UI are in.
+  const name = (f) => f.path.split('/').pop();
+  const versus = (t) => (page ? ` (${(t.gzip / page.transfer.gzip).toFixed(1)}× ours)` : '');
+  const variants = [
+    ['base', 'Magenta.js + basic_rnn checkpoint'],
+    ['wasm', '  + tfjs-wasm, SIMD build'],
+    ['wasm-mt', '  + tfjs-wasm, threaded SIMD build'],
+  ].filter(([key]) => magentaTransfer[key]);
+  if (variants.length) console.log(`${page ? '' : '\n'}Magenta.js transfer (gzip; its page's own HTML not counted):`);
+  for (const [key, label] of variants) {
+    const t = magentaTransfer[key];
+    console.log(`${pad(label, 36)} ${mb(t.gzip)} MB gzip (${mb(t.raw)} MB raw)${versus(t)}: ${t.files.map(name).join(' + ')}`);
   }
   if (args.json) await writeFile(args.json, JSON.stringify(report, null, 2) + '\n');
 } finally {
