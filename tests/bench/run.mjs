@@ -23,7 +23,7 @@
 // 3 runs of them, and the table's steps column says so. A row that fails is printed with its error; the others carry on.
 
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { arch, cpus, loadavg, release, tmpdir, type } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -81,6 +81,12 @@ async function gpuInfo(page) {
     };
   });
 }
+
+/** The machine as the runner sees it, now: CPUs and load average (1, 5, 15 min). */
+function host() {
+  return { cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavg: loadavg(), os: `${type()} ${release()} ${arch()}` };
+}
+const showHost = (h) => `${h.cpus} CPUs (${h.cpuModel}), load average ${h.loadavg.map((x) => x.toFixed(2)).join(' ')} (1, 5, 15 min)`;
 
 /** The median of a row's runs and the steps per second it means. */
 function summarise(r) {
@@ -265,10 +271,17 @@ const isolated = await serveMounts(mounts, {
 // SwiftShader by itself, so both GPU paths run on the same software rasteriser.
 const browser = await launch({ webgpu: true, extra: args.flag });
 
-const loadBefore = loadavg()[0];
+const start = { date: new Date(), host: host() };
 const rows = plannedRows(server, isolated);
 try {
-  let gpu;
+  // The machine, browser and adapters first, so a run that dies still says where it ran.
+  const probe = await browser.newContext();
+  const blank = await probe.newPage();
+  await blank.goto(`${server.url}/bench/tunesmith.html`);
+  const gpu = await gpuInfo(blank);
+  await probe.close();
+  console.log(`start ${start.date.toISOString()}: ${showHost(start.host)}; ${start.host.os}`);
+  console.log(`browser: Chromium ${browser.version()} (headless); WebGPU adapter: ${gpu.webgpuAdapter ?? 'none'}; WebGL: ${gpu.webglRenderer ?? 'none'}\n`);
 
   const fail = async (row, e) => {
     row.error = e.message.split('\n')[0] + (row.pageErrors?.length ? `; page errors: ${row.pageErrors.join('; ')}` : '');
@@ -280,8 +293,7 @@ try {
     try {
       await prepare(browser, row);
       if (row.wasm) checkWasmBuild(row, row.server.requests.slice(first));
-      gpu ??= await gpuInfo(row.page);
-      console.error(`${row.name} ${row.model}: ready, warm-up ${row.warmMs.toFixed(0)} ms; ${row.count} timed runs of ${row.steps} steps to come`);
+      console.error(`${row.name} ${row.model}: ready (${row.detail}), warm-up ${row.warmMs.toFixed(0)} ms; ${row.count} timed runs of ${row.steps} steps to come`);
     } catch (e) {
       await fail(row, e);
     }
@@ -323,10 +335,12 @@ try {
   }
 
   const results = rows.map(({ context, page: _page, pageErrors, server: _server, url, api, opts, files, ...r }) => (r.error || !r.runs.length ? r : { ...r, ...summarise(r) }));
+  const end = { date: new Date(), host: host() };
   const report = {
-    date: new Date().toISOString(),
+    date: start.date.toISOString(),
+    minutes: (end.date - start.date) / 60_000,
     chromium: browser.version(),
-    host: { cpus: cpus().length, loadBefore, loadAfter: loadavg()[0] },
+    host: { ...start.host, loadavg: undefined, loadavgStart: start.host.loadavg, loadavgEnd: end.host.loadavg },
     ...gpu,
     steps,
     results,
@@ -337,9 +351,7 @@ try {
   const magenta = Object.fromEntries(results.filter((r) => r.side === 'magenta' && r.stepsPerSecond).map((r) => [r.key, r]));
   const pad = (s, n) => String(s).padEnd(n);
   const ratio = (r, m) => (m && r.stepsPerSecond ? `${(r.stepsPerSecond / m.stepsPerSecond).toFixed(2)}×` : '–');
-  console.log(`Chromium ${report.chromium}, ${report.host.cpus} CPUs, load ${loadBefore.toFixed(1)} → ${report.host.loadAfter.toFixed(1)}`);
-  console.log(`WebGL: ${report.webglRenderer}; WebGPU: ${report.webgpuAdapter}`);
-  console.log(`batch 1, after a 16-step primer; ms: the median run of ${steps} steps (fewer where marked), after a warm-up; rows took turns, one run each per round\n`);
+  console.log(`batch 1, after a 16-step primer, ${steps} steps a run (fewer where the steps column says so); ms: the median timed run after a warm-up; rows took turns, one run each per round\n`);
   // Ratio columns: steps/s over each Magenta.js row's; the two tfjs-wasm ones named by build.
   const against = [['cpu', '÷tfjs-cpu'], ['wasm', '÷wasm-simd'], ['wasm-mt', '÷wasm-thr'], ['webgl', '÷tfjs-webgl']];
   const W = 38;
@@ -388,6 +400,8 @@ try {
     const t = magentaTransfer[key];
     console.log(`${pad(label, 36)} ${mb(t.gzip)} MB gzip (${mb(t.raw)} MB raw)${versus(t)}: ${t.files.map(name).join(' + ')}`);
   }
+  console.log(`\nend ${end.date.toISOString()} (${report.minutes.toFixed(1)} min): ${showHost(end.host)}; ` +
+    `Chromium ${report.chromium}, WebGPU adapter ${report.webgpuAdapter ?? 'none'}`);
   if (args.json) await writeFile(args.json, JSON.stringify(report, null, 2) + '\n');
 } finally {
   for (const row of rows) await closeRow(row);
