@@ -6,13 +6,14 @@
 // (`./dev bench` builds the bundle first and runs this.)
 //
 // The work: continue a one-bar primer (C4 E4 G4 C5) by 256 steps at batch 1, sampling at
-// temperature 1 (tfjs-wasm has no multinomial kernel, so it decodes greedily). tfjs-wasm runs
-// twice: its SIMD build in an ordinary page (1 thread), and its threaded-SIMD build in a
-// cross-origin-isolated page (COOP/COEP, so SharedArrayBuffer exists) with the thread pool tfjs
-// sizes itself; the row reports the pool's size and checks which binary was fetched. Both sides run a
-// 2 × 512 LSTM over 38 classes (Magenta's basic_rnn shape) with random weights, since speed does
-// not depend on the values; tunesmith's shipped models are measured too. It also measures the
-// real page: time from navigation to the first 8-bar melody, and the gzip bytes it loads.
+// temperature 1 (tfjs-wasm has no multinomial kernel, so it decodes greedily, and tunesmith's
+// CPU also runs a greedy row beside it). tfjs-wasm runs twice: its SIMD build in an ordinary page
+// (1 thread), and its threaded-SIMD build in a cross-origin-isolated page (COOP/COEP, so
+// SharedArrayBuffer exists) with the thread pool tfjs sizes itself; the row reports the pool's
+// size and checks which binary was fetched. Both sides run a 2 × 512 LSTM over 38 classes
+// (Magenta's basic_rnn shape) with random weights, since speed does not depend on the values;
+// tunesmith's shipped models are measured too. It also measures the real page: time from
+// navigation to the first 8-bar melody, and the gzip bytes it loads (and Magenta's).
 // Everything is served from 127.0.0.1; the basic_rnn checkpoint is written into a temp dir.
 //
 // How rows are timed: each row (an engine on a model) gets its own browser context, loads its
@@ -20,7 +21,9 @@
 // load drifting during the bench weighs on Magenta and tunesmith alike. A row gets at least 3
 // timed runs (up to --runs, within about a minute of runs). A row whose 256 steps would take
 // over a minute (the Transformer on WebGPU via Burn) is timed on --short-steps steps instead,
-// 3 runs of them, and the table's steps column says so. A row that fails is printed with its error; the others carry on.
+// 3 runs of them, and the table's steps column says so. A row that fails or hangs is printed
+// with its error; the others carry on. The machine's CPUs and load average are printed at the
+// start and at the end.
 
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { arch, cpus, loadavg, release, tmpdir, type } from 'node:os';
@@ -35,7 +38,6 @@ import { serveMounts } from './server.mjs';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const TESTS = dirname(HERE);
 const DIST = join(dirname(TESTS), 'dist');
-
 
 const { values: args } = parseArgs({
   options: {
@@ -275,11 +277,11 @@ const start = { date: new Date(), host: host() };
 const rows = plannedRows(server, isolated);
 try {
   // The machine, browser and adapters first, so a run that dies still says where it ran.
-  const probe = await browser.newContext();
-  const blank = await probe.newPage();
-  await blank.goto(`${server.url}/bench/tunesmith.html`);
-  const gpu = await gpuInfo(blank);
-  await probe.close();
+  const infoContext = await browser.newContext();
+  const infoPage = await infoContext.newPage();
+  await infoPage.goto(`${server.url}/bench/tunesmith.html`);
+  const gpu = await gpuInfo(infoPage);
+  await infoContext.close();
   console.log(`start ${start.date.toISOString()}: ${showHost(start.host)}; ${start.host.os}`);
   console.log(`browser: Chromium ${browser.version()} (headless); WebGPU adapter: ${gpu.webgpuAdapter ?? 'none'}; WebGL: ${gpu.webglRenderer ?? 'none'}\n`);
 
