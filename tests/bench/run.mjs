@@ -1,17 +1,32 @@
 // tunesmith against Magenta.js, side by side in one headless Debian Chromium session:
-//   node tests/bench/run.mjs [--steps 256] [--runs 5] [--json out.json] [--only magenta|tunesmith]
-//                            [--magenta cpu,wasm,webgl] [--models lstm,transformer] [--flag=--x ...]
+//   node tests/bench/run.mjs [--steps 256] [--runs 5] [--short-steps 32] [--json out.json]
+//                            [--only magenta|tunesmith] [--magenta cpu,wasm,wasm-mt,webgl]
+//                            [--tunesmith cpu,webgpu] [--models lstm,transformer]
+//                            [--wasm-threads N] [--flag=--x ...]
 // (`./dev bench` builds the bundle first and runs this.)
 //
 // The work: continue a one-bar primer (C4 E4 G4 C5) by 256 steps at batch 1, sampling at
-// temperature 1 (tfjs-wasm has no multinomial kernel, so it decodes greedily). Both sides run a
-// 2 × 512 LSTM over 38 classes (Magenta's basic_rnn shape) with random weights, since speed does
-// not depend on the values; tunesmith's shipped models are measured too. It also measures the
-// real page: time from navigation to the first 8-bar melody, and the gzip bytes it loads.
+// temperature 1 (tfjs-wasm has no multinomial kernel, so it decodes greedily, and tunesmith's
+// CPU also runs a greedy row beside it). tfjs-wasm runs twice: its SIMD build in an ordinary page
+// (1 thread), and its threaded-SIMD build in a cross-origin-isolated page (COOP/COEP, so
+// SharedArrayBuffer exists) with the thread pool tfjs sizes itself; the row reports the pool's
+// size and checks which binary was fetched. Both sides run a 2 × 512 LSTM over 38 classes
+// (Magenta's basic_rnn shape) with random weights, since speed does not depend on the values;
+// tunesmith's shipped models are measured too. It also measures the real page: time from
+// navigation to the first 8-bar melody, and the gzip bytes it loads (and Magenta's).
 // Everything is served from 127.0.0.1; the basic_rnn checkpoint is written into a temp dir.
+//
+// How rows are timed: each row (an engine on a model) gets its own browser context, loads its
+// model and warms up; then the rows take turns, one timed run each per round, so that machine
+// load drifting during the bench weighs on Magenta and tunesmith alike. A row gets at least 3
+// timed runs (up to --runs, within about a minute of runs). A row whose 256 steps would take
+// over a minute (the Transformer on WebGPU via Burn) is timed on --short-steps steps instead,
+// 3 runs of them, and the table's steps column says so. A row that fails or hangs is printed
+// with its error; the others carry on. The machine's CPUs and load average are printed at the
+// start and at the end.
 
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { arch, cpus, loadavg, release, tmpdir, type } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,15 +39,20 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const TESTS = dirname(HERE);
 const DIST = join(dirname(TESTS), 'dist');
 
-
 const { values: args } = parseArgs({
   options: {
     steps: { type: 'string', default: '256' },
     runs: { type: 'string', default: '5' },
-    magenta: { type: 'string', default: 'cpu,wasm,webgl' },
+    'short-steps': { type: 'string', default: '32' },
+    magenta: { type: 'string', default: 'cpu,wasm,wasm-mt,webgl' },
     tunesmith: { type: 'string', default: 'cpu,webgpu' },
     models: { type: 'string', default: 'lstm,transformer' },
     only: { type: 'string' },
+    // The threaded tfjs-wasm row: present navigator.hardwareConcurrency as 2N, so that tfjs 2.7
+    // (which takes half of it, 1–4) builds a pool of N threads. Unset: the machine's own value.
+    // With 2 threads on a 2-core machine its generation deadlocks within a few runs (the
+    // threaded 2.x build's known hang, tensorflow/tfjs#4025); the row then fails on its timeout.
+    'wasm-threads': { type: 'string' },
     json: { type: 'string' },
     // Extra Chromium switches for experiments (repeatable).
     flag: { type: 'string', multiple: true, default: [] },
@@ -40,7 +60,15 @@ const { values: args } = parseArgs({
 });
 const steps = Number(args.steps);
 const runs = Number(args.runs);
+const shortSteps = Math.min(Number(args['short-steps']), steps);
 const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
+
+// About a minute of timed runs per row; a row whose run would take longer is timed on fewer steps.
+const BUDGET_MS = 60_000;
+const MIN_RUNS = 3;
+// Past these a page is taken for hung (the threaded tfjs-wasm build can deadlock) and its row fails.
+const LOAD_TIMEOUT_MS = 180_000;
+const runTimeoutMs = (warmMs) => Math.max(60_000, 5 * warmMs);
 
 /** WebGL renderer and WebGPU adapter, as a page sees them. */
 async function gpuInfo(page) {
@@ -56,12 +84,18 @@ async function gpuInfo(page) {
   });
 }
 
-/** Adds the median of a result's runs and the steps per second it means. */
+/** The machine as the runner sees it, now: CPUs and load average (1, 5, 15 min). */
+function host() {
+  return { cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavg: loadavg(), os: `${type()} ${release()} ${arch()}` };
+}
+const showHost = (h) => `${h.cpus} CPUs (${h.cpuModel}), load average ${h.loadavg.map((x) => x.toFixed(2)).join(' ')} (1, 5, 15 min)`;
+
+/** The median of a row's runs and the steps per second it means. */
 function summarise(r) {
   const sorted = [...r.runs].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   const medianMs = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { ...r, medianMs, stepsPerSecond: r.steps / (medianMs / 1000) };
+  return { medianMs, stepsPerSecond: r.steps / (medianMs / 1000) };
 }
 
 /** gzip -9 size of each file a page loaded (what a compressing server sends), by URL path. */
@@ -80,20 +114,111 @@ async function gzipSizes(requests) {
 }
 const total = (files) => files.reduce((a, f) => ({ raw: a.raw + f.raw, gzip: a.gzip + f.gzip }), { raw: 0, gzip: 0 });
 
-/** Runs `fn(page)` in a fresh page (no GL context, wasm heap or tensors left from the last run). */
-async function inPage(browser, url, ready, fn) {
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  try {
-    await page.goto(url);
-    await page.waitForFunction(ready);
-    return await fn(page);
-  } catch (e) {
-    throw new Error(`${e.message}${errors.length ? `\npage errors: ${errors.join('; ')}` : ''}`);
-  } finally {
-    await page.close();
+/** Rejects when `promise` has not settled in `ms`. */
+function within(promise, ms, what) {
+  let timer;
+  const late = new Promise((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`${what}: no answer in ${Math.round(ms / 1000)} s (hung?)`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/** Calls window[row.api][method](arg) in the row's page. */
+function call(row, method, arg, ms) {
+  return within(row.page.evaluate(([api, m, a]) => window[api][m](a), [row.api, method, arg]), ms, `${method}(${typeof arg === 'object' ? '…' : arg ?? ''})`);
+}
+
+/** Closes a row's context (its renderer with it), without waiting long on a hung page. */
+async function closeRow(row) {
+  const context = row.context;
+  row.context = row.page = null;
+  if (context) await within(context.close(), 10_000, 'closing the page').catch(() => {});
+}
+
+// What each tfjs-wasm row must have fetched and run on, or its figure means something else.
+const WASM_BUILDS = {
+  wasm: { binary: 'tfjs-backend-wasm-simd.wasm', isolated: false, label: 'SIMD build' },
+  'wasm-mt': { binary: 'tfjs-backend-wasm-threaded-simd.wasm', isolated: true, label: 'thr-SIMD build' },
+};
+
+/** Throws unless a tfjs-wasm row ran the build it stands for (the server's log and the page agree). */
+function checkWasmBuild(row, requests) {
+  const want = WASM_BUILDS[row.key];
+  const fetched = requests.filter((r) => r.status === 200 && r.path.endsWith('.wasm')).map((r) => r.path.split('/').pop());
+  const { wasm } = row;
+  if (fetched.join() !== want.binary || wasm.binaries.join() !== want.binary) {
+    throw new Error(`expected ${want.binary}, but the server sent ${fetched.join('+') || 'no .wasm'} and the page ran ${wasm.binaries.join('+') || 'none'}`);
   }
+  if (wasm.crossOriginIsolated !== want.isolated || wasm.sharedMemory !== want.isolated) {
+    throw new Error(`cross-origin isolated: ${wasm.crossOriginIsolated}, shared memory: ${wasm.sharedMemory}; expected both ${want.isolated}`);
+  }
+  row.name = `magenta tfjs-wasm ${want.label.replace(' build', '')}, ${wasm.poolThreads} thread${wasm.poolThreads > 1 ? 's' : ''}`;
+}
+
+/**
+ * Opens a row's page in a context of its own (its own renderer: no GL context, wasm heap or
+ * tensors shared with another row), loads the model, warms up, and decides how the row is timed:
+ * a probe of `shortSteps` steps (compilation, JIT, XNNPACK set-up) tells whether a full run fits
+ * the budget; if it does, a full-length warm-up follows, otherwise the row is timed on the
+ * probe's length.
+ */
+async function prepare(browser, row) {
+  row.context = await browser.newContext();
+  if (row.hardwareConcurrency) {
+    await row.context.addInitScript((n) => Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => n }), row.hardwareConcurrency);
+  }
+  row.page = await row.context.newPage();
+  row.pageErrors = [];
+  row.page.on('pageerror', (e) => row.pageErrors.push(e.message));
+  await within(row.page.goto(row.url), LOAD_TIMEOUT_MS, `opening ${row.url}`);
+  await row.page.waitForFunction((api) => typeof window[api]?.load === 'function', row.api, { timeout: 60_000 });
+  Object.assign(row, await call(row, 'load', row.opts, LOAD_TIMEOUT_MS));
+  const probe = await call(row, 'run', shortSteps, LOAD_TIMEOUT_MS);
+  if ((probe.ms / shortSteps) * steps > BUDGET_MS) {
+    row.steps = shortSteps;
+    row.warmMs = probe.ms;
+  } else {
+    row.steps = steps;
+    row.warmMs = (await call(row, 'run', steps, runTimeoutMs((probe.ms / shortSteps) * steps))).ms;
+  }
+  // At least MIN_RUNS: a full run is under about a minute here, and a slower row has been cut short.
+  row.count = Math.min(runs, Math.max(MIN_RUNS, Math.floor(BUDGET_MS / row.warmMs)));
+  Object.assign(row, await call(row, 'describe', undefined, LOAD_TIMEOUT_MS));
+  if (row.side === 'tunesmith') row.name = `tunesmith ${row.engine}`;
+}
+
+/**
+ * The rows asked for: Magenta.js on each TF.js backend, then tunesmith on each of its own.
+ * `wasm-mt` is TF.js's wasm backend in a page from the cross-origin-isolated server.
+ */
+function plannedRows(server, isolated) {
+  const rows = [];
+  if (args.only !== 'tunesmith') {
+    for (const key of list(args.magenta)) {
+      const backend = key === 'wasm-mt' ? 'wasm' : key;
+      const origin = key === 'wasm-mt' ? isolated : server;
+      rows.push({
+        key, name: `magenta tfjs-${key}`, side: 'magenta', model: 'basic_rnn', backend, server: origin,
+        url: `${origin.url}/bench/magenta.html`, api: 'benchMagenta',
+        opts: { backend, checkpointUrl: `${origin.url}/ckpt`, temperature: 1 },
+        hardwareConcurrency: key === 'wasm-mt' && args['wasm-threads'] ? 2 * Number(args['wasm-threads']) : undefined,
+      });
+    }
+  }
+  if (args.only !== 'magenta') {
+    const tunesmith = (model, backend, temperature) => ({
+      key: `${model}-${backend}${temperature ? '' : '-greedy'}`, name: `tunesmith ${backend}`, side: 'tunesmith', model, backend, server,
+      url: `${server.url}/bench/tunesmith.html`, api: 'benchTunesmith', opts: { backend, model, temperature },
+    });
+    for (const model of ['basic_rnn', ...list(args.models)]) {
+      for (const backend of list(args.tunesmith)) {
+        rows.push(tunesmith(model, backend, 1));
+        // Like for like with tfjs-wasm, which can only decode greedily: temperature 0.
+        if (model === 'basic_rnn' && backend === 'cpu') rows.push(tunesmith(model, backend, 0));
+      }
+    }
+  }
+  return rows.map((r) => ({ ...r, runs: [] }));
 }
 
 /**
@@ -131,54 +256,66 @@ async function firstMelody(browser, server) {
 }
 
 const ckptDir = await mkdtemp(join(tmpdir(), 'magenta-basic_rnn-'));
-const ckpt = await writeBasicRnnCheckpoint(ckptDir);
-const server = await serveMounts({
+await writeBasicRnnCheckpoint(ckptDir);
+const mounts = {
   '/bench/': HERE,
   '/node_modules/': join(TESTS, 'node_modules'),
   '/ckpt/': ckptDir,
   '/': DIST,
+};
+const server = await serveMounts(mounts);
+// The same files from a second origin whose pages are cross-origin isolated: only there does
+// tfjs-wasm find SharedArrayBuffer and pick its threaded build.
+const isolated = await serveMounts(mounts, {
+  headers: { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' },
 });
 // With a WebGPU adapter (SwiftShader). WebGL needs no flag: headless Chromium 156 runs ANGLE on
 // SwiftShader by itself, so both GPU paths run on the same software rasteriser.
 const browser = await launch({ webgpu: true, extra: args.flag });
 
-const loadBefore = loadavg()[0];
+const start = { date: new Date(), host: host() };
+const rows = plannedRows(server, isolated);
 try {
-  const results = [];
-  let magentaFiles = [];
-  let gpu;
-  const note = (r) => console.error(`${r.name}: ${r.runs.map((ms) => ms.toFixed(0)).join(', ')} ms (median ${r.medianMs.toFixed(0)}) — ${r.detail}`);
+  // The machine, browser and adapters first, so a run that dies still says where it ran.
+  const infoContext = await browser.newContext();
+  const infoPage = await infoContext.newPage();
+  await infoPage.goto(`${server.url}/bench/tunesmith.html`);
+  const gpu = await gpuInfo(infoPage);
+  await infoContext.close();
+  console.log(`start ${start.date.toISOString()}: ${showHost(start.host)}; ${start.host.os}`);
+  console.log(`browser: Chromium ${browser.version()} (headless); WebGPU adapter: ${gpu.webgpuAdapter ?? 'none'}; WebGL: ${gpu.webglRenderer ?? 'none'}\n`);
 
-  if (args.only !== 'tunesmith') {
-    for (const backend of list(args.magenta)) {
-      const first = server.requests.length;
-      const r = await inPage(browser, `${server.url}/bench/magenta.html`, () => typeof window.benchMagenta === 'function', async (page) => {
-        gpu ??= await gpuInfo(page);
-        return page.evaluate((o) => window.benchMagenta(o), { backend, steps, runs, checkpointUrl: `${server.url}/ckpt`, temperature: 1 });
-      });
-      magentaFiles.push(...(await gzipSizes(server.requests.slice(first))));
-      results.push(summarise({ name: `magenta tfjs-${backend}`, side: 'magenta', model: 'basic_rnn', ...r }));
-      note(results.at(-1));
+  const fail = async (row, e) => {
+    row.error = e.message.split('\n')[0] + (row.pageErrors?.length ? `; page errors: ${row.pageErrors.join('; ')}` : '');
+    console.error(`${row.name} ${row.model} failed: ${row.error}`);
+    await closeRow(row);
+  };
+  for (const row of rows) {
+    const first = row.server.requests.length;
+    try {
+      await prepare(browser, row);
+      if (row.wasm) checkWasmBuild(row, row.server.requests.slice(first));
+      console.error(`${row.name} ${row.model}: ready (${row.detail}), warm-up ${row.warmMs.toFixed(0)} ms; ${row.count} timed runs of ${row.steps} steps to come`);
+    } catch (e) {
+      await fail(row, e);
     }
+    if (row.side === 'magenta') row.files = await gzipSizes(row.server.requests.slice(first));
   }
-  if (args.only !== 'magenta') {
-    const cases = [['basic_rnn', list(args.tunesmith)], ...list(args.models).map((m) => [m, list(args.tunesmith)])];
-    for (const [model, backends] of cases) {
-      for (const backend of backends) {
-        try {
-          const r = await inPage(browser, `${server.url}/bench/tunesmith.html`, () => typeof window.benchTunesmith === 'function', async (page) => {
-            gpu ??= await gpuInfo(page);
-            return page.evaluate((o) => window.benchTunesmith(o), { backend, model, steps, runs, temperature: 1 });
-          });
-          results.push(summarise({ name: `tunesmith ${backend}`, side: 'tunesmith', ...r }));
-          note(results.at(-1));
-        } catch (e) {
-          console.error(`tunesmith ${backend} ${model} failed: ${e.message}`);
-          results.push({ name: `tunesmith ${backend}`, side: 'tunesmith', backend, model, error: e.message });
-        }
+  // Rounds: every row still due runs once per round.
+  for (let round = 1; ; round++) {
+    const due = rows.filter((r) => !r.error && r.runs.length < r.count);
+    if (!due.length) break;
+    for (const row of due) {
+      try {
+        row.runs.push((await call(row, 'run', row.steps, runTimeoutMs(row.warmMs))).ms);
+      } catch (e) {
+        await fail(row, e);
       }
     }
+    console.error(`round ${round}: ${due.map((r) => `${r.name} ${r.model} ${r.error ? 'failed' : `${r.runs.at(-1).toFixed(0)} ms`}`).join(' · ')}`);
   }
+  for (const row of rows) await closeRow(row);
+
   // Time to first melody: the median of three fresh loads.
   let page = null;
   if (args.only !== 'magenta') {
@@ -188,14 +325,24 @@ try {
     page = { ...loads[1], loadsMs: loads.map((l) => l.ms) };
   }
 
-  // Magenta.js's transfer: its bundle and the checkpoint (not the harness, not the optional wasm backend).
-  magentaFiles = [...new Map(magentaFiles.map((f) => [f.path, f])).values()];
-  const magentaTransfer = total(magentaFiles.filter((f) => /^\/ckpt\/|@magenta\/music\//.test(f.path)));
+  // Magenta.js's transfer: its bundle and the checkpoint (not the harness), then the same with
+  // the tfjs-wasm backend's script and the one binary each wasm row fetched.
+  const magentaTransfer = {};
+  const magentaFiles = rows.filter((r) => r.files).flatMap((r) => r.files);
+  const base = [...new Map(magentaFiles.filter((f) => /^\/ckpt\/|@magenta\/music\//.test(f.path)).map((f) => [f.path, f])).values()];
+  if (base.length) magentaTransfer.base = { ...total(base), files: base };
+  for (const key of Object.keys(WASM_BUILDS)) {
+    const backend = rows.find((r) => r.key === key && !r.error)?.files.filter((f) => f.path.includes('/tfjs-backend-wasm/'));
+    if (base.length && backend?.length) magentaTransfer[key] = { ...total([...base, ...backend]), files: backend };
+  }
 
+  const results = rows.map(({ context, page: _page, pageErrors, server: _server, url, api, opts, files, ...r }) => (r.error || !r.runs.length ? r : { ...r, ...summarise(r) }));
+  const end = { date: new Date(), host: host() };
   const report = {
-    date: new Date().toISOString(),
+    date: start.date.toISOString(),
+    minutes: (end.date - start.date) / 60_000,
     chromium: browser.version(),
-    host: { cpus: cpus().length, loadBefore, loadAfter: loadavg()[0] },
+    host: { ...start.host, loadavg: undefined, loadavgStart: start.host.loadavg, loadavgEnd: end.host.loadavg },
     ...gpu,
     steps,
     results,
@@ -203,35 +350,65 @@ try {
     magentaTransfer,
   };
 
-  const magenta = Object.fromEntries(results.filter((r) => r.side === 'magenta').map((r) => [r.backend, r]));
+  const magenta = Object.fromEntries(results.filter((r) => r.side === 'magenta' && r.stepsPerSecond).map((r) => [r.key, r]));
   const pad = (s, n) => String(s).padEnd(n);
   const ratio = (r, m) => (m && r.stepsPerSecond ? `${(r.stepsPerSecond / m.stepsPerSecond).toFixed(2)}×` : '–');
-  console.log(`Chromium ${report.chromium}, ${report.host.cpus} CPUs, load ${loadBefore.toFixed(1)} → ${report.host.loadAfter.toFixed(1)}`);
-  console.log(`WebGL: ${report.webglRenderer}; WebGPU: ${report.webgpuAdapter}`);
-  console.log(`${steps} steps after a 16-step primer, batch 1, median of up to ${runs} runs after a warm-up (fewer where runs are slow)\n`);
-  const header = [pad('engine', 32), pad('model', 12), pad('decoding', 9), pad('ms', 8), pad('steps/s', 9), pad('÷cpu', 8), pad('÷wasm', 8), '÷webgl'];
-  console.log(header.join(' '));
+  console.log(`batch 1, after a 16-step primer, ${steps} steps a run (fewer where the steps column says so); ms: the median timed run after a warm-up; rows took turns, one run each per round\n`);
+  // Ratio columns: steps/s over each Magenta.js row's; the two tfjs-wasm ones named by build.
+  const against = [['cpu', '÷tfjs-cpu'], ['wasm', '÷wasm-simd'], ['wasm-mt', '÷wasm-thr'], ['webgl', '÷tfjs-webgl']];
+  const W = 38;
+  const header = [pad('engine', W), pad('model', 12), pad('decoding', 9), pad('steps', 6), pad('runs', 5), pad('ms', 8), pad('steps/s', 9), ...against.map(([, h]) => pad(h, 12))];
+  console.log(header.join(' ').trimEnd());
+  // Why a row decodes greedily, once per distinct reason, as numbered footnotes.
+  const notes = [...new Set(results.filter((r) => r.decoding === 'greedy' && r.note).map((r) => r.note))];
+  const decoding = (r) => (notes.includes(r.note) ? `${r.decoding}[${notes.indexOf(r.note) + 1}]` : r.decoding);
   for (const r of results) {
-    const name = r.side === 'tunesmith' && r.engine ? `tunesmith ${r.engine}` : r.name;
-    if (r.error) {
-      console.log([pad(name, 32), pad(r.model, 12), `failed: ${r.error.split('\n')[0]}`].join(' '));
+    if (!r.stepsPerSecond) {
+      console.log([pad(r.name, W), pad(r.model, 12), `failed: ${r.error ?? 'no runs'}`].join(' '));
       continue;
     }
     console.log([
-      pad(name, 32), pad(r.model, 12), pad(r.decoding, 9), pad(r.medianMs.toFixed(0), 8), pad(r.stepsPerSecond.toFixed(1), 9),
-      pad(ratio(r, magenta.cpu), 8), pad(ratio(r, magenta.wasm), 8), ratio(r, magenta.webgl),
-    ].join(' '));
+      pad(r.name, W), pad(r.model, 12), pad(decoding(r), 9), pad(r.steps, 6), pad(r.runs.length, 5), pad(r.medianMs.toFixed(0), 8), pad(r.stepsPerSecond.toFixed(1), 9),
+      ...against.map(([key]) => pad(ratio(r, magenta[key]), 12)),
+    ].join(' ').trimEnd());
   }
+  const legend = Object.entries(WASM_BUILDS)
+    .map(([key, b]) => [key, b, results.find((r) => r.key === key)?.wasm])
+    .filter(([, , w]) => w)
+    .map(([key, b, w]) => `${key === 'wasm' ? '÷wasm-simd' : '÷wasm-thr'}: tfjs-wasm's ${b.label.replace('thr-', 'threaded ')} (${b.binary}), ` +
+      `${w.crossOriginIsolated ? 'cross-origin-isolated' : 'ordinary'} page, ${w.poolThreads} thread${w.poolThreads > 1 ? 's' : ''} ` +
+      `(hardwareConcurrency ${w.hardwareConcurrency}${w.crossOriginIsolated ? '; tfjs 2.7 takes half, 1–4' : ''})`);
+  if (legend.length) console.log(`\n${legend.join('\n')}`);
+  notes.forEach((n, i) => {
+    const who = results.filter((r) => r.note === n && r.stepsPerSecond).map((r) => `${r.name} (${r.model})`).join(' · ');
+    console.log(`[${i + 1}] ${who}: ${n}`);
+  });
+  const mb = (b) => (b / 1e6).toFixed(2);
   if (page) {
-    const mb = (b) => (b / 1e6).toFixed(2);
     console.log(`\ntime to first 8-bar melody (navigation → melody on the page, empty cache): ${page.ms.toFixed(0)} ms on ${page.backend} (ready to generate at ${page.readyMs.toFixed(0)} ms; median of ${page.loadsMs.map((x) => x.toFixed(0)).join(', ')} ms)`);
-    console.log(`page transfer: ${mb(page.transfer.gzip)} MB gzip (${mb(page.transfer.raw)} MB raw) in ${page.files.length} files` +
-      (magentaTransfer.gzip ? `; Magenta.js + basic_rnn: ${mb(magentaTransfer.gzip)} MB gzip (${(magentaTransfer.gzip / page.transfer.gzip).toFixed(1)}× ours)` : ''));
+    console.log(`page transfer: ${mb(page.transfer.gzip)} MB gzip (${mb(page.transfer.raw)} MB raw) in ${page.files.length} files`);
     for (const f of page.files.sort((a, b) => b.gzip - a.gzip)) console.log(`  ${pad(f.path, 32)} ${pad(f.raw, 10)} → ${f.gzip} B gzip`);
   }
+  // Magenta's side, gzip -9 like ours: the harness page is left out, our page's HTML and UI are in.
+  const name = (f) => f.path.split('/').pop();
+  const versus = (t) => (page ? ` (${(t.gzip / page.transfer.gzip).toFixed(1)}× ours)` : '');
+  const variants = [
+    ['base', 'Magenta.js + basic_rnn checkpoint'],
+    ['wasm', '  + tfjs-wasm, SIMD build'],
+    ['wasm-mt', '  + tfjs-wasm, threaded SIMD build'],
+  ].filter(([key]) => magentaTransfer[key]);
+  if (variants.length) console.log(`${page ? '' : '\n'}Magenta.js transfer (gzip; its page's own HTML not counted):`);
+  for (const [key, label] of variants) {
+    const t = magentaTransfer[key];
+    console.log(`${pad(label, 36)} ${mb(t.gzip)} MB gzip (${mb(t.raw)} MB raw)${versus(t)}: ${t.files.map(name).join(' + ')}`);
+  }
+  console.log(`\nend ${end.date.toISOString()} (${report.minutes.toFixed(1)} min): ${showHost(end.host)}; ` +
+    `Chromium ${report.chromium}, WebGPU adapter ${report.webgpuAdapter ?? 'none'}`);
   if (args.json) await writeFile(args.json, JSON.stringify(report, null, 2) + '\n');
 } finally {
+  for (const row of rows) await closeRow(row);
   await browser.close();
   server.close();
+  isolated.close();
   await rm(ckptDir, { recursive: true, force: true });
 }
