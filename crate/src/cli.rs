@@ -175,15 +175,11 @@ fn parse_key(s: &str) -> Result<Key, String> {
 // Checked while parsing arguments, so a bad value exits with status 2 like any usage error.
 fn parse_bars(s: &str) -> Result<u32, String> {
     let bars: u32 = s.parse().map_err(|_| format!("{s:?} is not a whole number of bars"))?;
-    if (1..=Request::MAX_BARS).contains(&bars) { Ok(bars) } else { Err(format!("use 1–{} bars", Request::MAX_BARS)) }
+    Request::check_bars(bars).map_err(|e| e.to_string())
 }
 fn parse_temperature(s: &str) -> Result<f32, String> {
     let t: f32 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
-    if (0.0..=Request::MAX_TEMPERATURE).contains(&t) {
-        Ok(t)
-    } else {
-        Err(format!("use a temperature from 0 to {}", Request::MAX_TEMPERATURE))
-    }
+    Request::check_temperature(t).map_err(|e| e.to_string())
 }
 fn parse_tempo(s: &str) -> Result<f64, String> {
     let bpm: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
@@ -197,7 +193,6 @@ fn parse_style(s: &str) -> Result<Style, String> {
     Style::parse(s).ok_or_else(|| format!("unknown style {s:?}: use celtic, folk or chorale"))
 }
 
-/// Loads a built-in model by name or a model from files.
 /// A model ready to run, with what it was trained on.
 pub struct Loaded {
     pub spec: ModelSpec,
@@ -205,6 +200,7 @@ pub struct Loaded {
     pub net: MelodyModel,
 }
 
+/// Loads a built-in model by name or a model from files.
 pub fn load_model(args_model: &str, weights_path: Option<&PathBuf>, device: &Device) -> Result<Loaded, String> {
     let (json, bytes) = match weights_path {
         Some(path) => {
@@ -221,8 +217,7 @@ pub fn load_model(args_model: &str, weights_path: Option<&PathBuf>, device: &Dev
             (json.to_string(), bytes.to_vec())
         }
     };
-    let spec = ModelSpec::parse(&json).map_err(|e| e.to_string())?;
-    let trained_on = TrainedOn::from_spec_json(&json)?;
+    let (spec, trained_on) = ModelSpec::parse_with_record(&json).map_err(|e| e.to_string())?;
     let net = weights::load(&spec, bytes, device).map_err(|e: ModelError| e.to_string())?;
     Ok(Loaded { spec, trained_on, net })
 }
@@ -336,7 +331,7 @@ fn run(command: Command) -> Result<(), String> {
                     dropout,
                     span,
                 }),
-                other => return Err(format!("unknown architecture {other:?}: use lstm or transformer")),
+                other => unreachable!("clap lets only lstm and transformer through, not {other:?}"),
             };
             let (mut train_tunes, valid_tunes) = if midi.is_empty() {
                 let data = data_dir(data);
@@ -402,8 +397,6 @@ fn run(command: Command) -> Result<(), String> {
     }
 }
 
-/// Reads melodies to evaluate: dataset files as they are, MIDI files through the melody
-/// extractor (unreadable ones reported and skipped).
 /// The prepared dataset: as given, or, for the default relative path run outside the
 /// repository, the repository's own.
 fn data_dir(given: PathBuf) -> PathBuf {
@@ -415,6 +408,8 @@ fn data_dir(given: PathBuf) -> PathBuf {
     }
 }
 
+/// Reads melodies to evaluate: dataset files as they are, MIDI files through the melody
+/// extractor (unreadable ones reported and skipped).
 fn read_melodies(data: &std::path::Path, paths: &[PathBuf]) -> Result<Vec<corpus::Tune>, String> {
     if paths.is_empty() {
         return corpus::load_split(data, "test").map_err(|e| e.to_string());

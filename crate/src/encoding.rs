@@ -248,10 +248,6 @@ impl TrainedOn {
         serde_json::from_str::<Field>(json).map(|f| f.trained_on).map_err(|e| e.to_string())
     }
 
-    fn style_of(name: &str) -> Option<Style> {
-        Style::parse(name)
-    }
-
     fn tunes(modes: &BTreeMap<String, u32>) -> u32 {
         modes.values().sum()
     }
@@ -273,7 +269,7 @@ impl TrainedOn {
             if options.iter().all(|(_, w)| *w == 0) {
                 options = self.styles.iter().map(|(s, m)| (s, Self::tunes(m))).collect();
             }
-            c.style = draw(&options, rng).and_then(|s| Self::style_of(s));
+            c.style = draw(&options, rng).and_then(Style::parse);
         }
         if c.key.is_none() {
             let style = c.style.map_or(NONE, Style::name);
@@ -298,7 +294,7 @@ impl TrainedOn {
         }
         self.styles
             .iter()
-            .filter_map(|(s, m)| Some((Some(Self::style_of(s)?), Self::tunes(m) as f64 / total as f64)))
+            .filter_map(|(s, m)| Some((Some(Style::parse(s)?), Self::tunes(m) as f64 / total as f64)))
             .collect()
     }
 

@@ -82,13 +82,17 @@ impl Request {
     pub const MAX_BARS: u32 = 64;
     pub const MAX_TEMPERATURE: f32 = 3.0;
 
+    pub fn check_bars(bars: u32) -> Result<u32, GenerateError> {
+        if (1..=Self::MAX_BARS).contains(&bars) { Ok(bars) } else { Err(GenerateError::Bars(bars)) }
+    }
+
+    pub fn check_temperature(t: f32) -> Result<f32, GenerateError> {
+        if (0.0..=Self::MAX_TEMPERATURE).contains(&t) { Ok(t) } else { Err(GenerateError::Temperature(t)) }
+    }
+
     pub fn validate(&self) -> Result<(), GenerateError> {
-        if !(1..=Self::MAX_BARS).contains(&self.bars) {
-            return Err(GenerateError::Bars(self.bars));
-        }
-        if !(0.0..=Self::MAX_TEMPERATURE).contains(&self.temperature) {
-            return Err(GenerateError::Temperature(self.temperature));
-        }
+        Self::check_bars(self.bars)?;
+        Self::check_temperature(self.temperature)?;
         if self.primer.len() > (Melody::MAX_STEPS / 2) as usize {
             return Err(GenerateError::PrimerTooLong(self.primer.len()));
         }

@@ -66,9 +66,7 @@ struct Loaded {
 
 /// A model's JSON spec, with its record of what it was trained on.
 fn parse_spec(json: &str) -> Result<(ModelSpec, TrainedOn), JsError> {
-    let spec = ModelSpec::parse(json).map_err(|e| JsError::new(&e.to_string()))?;
-    let trained_on = TrainedOn::from_spec_json(json).map_err(|e| JsError::new(&format!("bad model spec: {e}")))?;
-    Ok((spec, trained_on))
+    ModelSpec::parse_with_record(json).map_err(|e| JsError::new(&e.to_string()))
 }
 
 #[derive(Default)]

@@ -132,8 +132,14 @@ impl ModelSpec {
         serde_json::to_string_pretty(self).expect("a spec always serialises")
     }
 
-    /// The spec with a record of the training data beside it (`TrainedOn::from_spec_json`
-    /// reads it back; `parse` ignores it).
+    /// A spec file's architecture and its record of the training data (`to_json_with`).
+    pub fn parse_with_record(json: &str) -> Result<(Self, crate::encoding::TrainedOn), ModelError> {
+        let trained_on = crate::encoding::TrainedOn::from_spec_json(json).map_err(ModelError::Config)?;
+        Ok((Self::parse(json)?, trained_on))
+    }
+
+    /// The spec with a record of the training data beside it (`parse_with_record` reads it
+    /// back; `parse` ignores it).
     pub fn to_json_with(&self, trained_on: &crate::encoding::TrainedOn) -> String {
         let mut value = serde_json::to_value(self).expect("a spec always serialises");
         value["trained_on"] = serde_json::to_value(trained_on).expect("counts always serialise");
