@@ -1,6 +1,7 @@
-//! Embeds every trained model found in `models/` (a `NAME.json` spec with its `NAME.bpk`
-//! weights) into the native command-line tool, so `tunesmith generate` works anywhere.
-//! The web build fetches weights from the page's origin instead and embeds none.
+//! Finds the trained models in `models/` (a `NAME.json` spec with its `NAME.bpk` weights) and
+//! writes `models.rs`: every build gets their specs and the file the page downloads for each
+//! (the packed `NAME.pack` of an LSTM where there is one); native builds also embed the
+//! burnpack weights, so `tunesmith generate` works anywhere.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -22,19 +23,27 @@ fn main() {
         })
         .collect();
     names.sort();
-    // The same file for every target (cargo may share this script's output between the native
-    // and the wasm build): the wasm build drops the list by `cfg`, before anything is included.
-    let mut code = String::from("/// Models built into this binary: (name, spec JSON, burnpack weights).\n");
-    code.push_str("#[cfg(not(target_family = \"wasm\"))]\n");
-    code.push_str("pub static EMBEDDED: &[(&str, &str, &[u8])] = &[\n");
+    let file = |name: &str, ext: &str| {
+        let path = models.join(format!("{name}.{ext}")).canonicalize().unwrap();
+        println!("cargo:rerun-if-changed={}", path.display());
+        path
+    };
+    let mut code = String::from("/// Models of this build: (name, spec JSON, the weights file the page downloads).\n");
+    code.push_str("pub static MODELS: &[(&str, &str, &str)] = &[\n");
     for name in &names {
-        let json = models.join(format!("{name}.json")).canonicalize().unwrap();
-        let bpk = models.join(format!("{name}.bpk")).canonicalize().unwrap();
-        println!("cargo:rerun-if-changed={}", bpk.display());
-        println!("cargo:rerun-if-changed={}", json.display());
-        writeln!(code, "    ({name:?}, include_str!({:?}), include_bytes!({:?})),", json, bpk).unwrap();
+        let web = if models.join(format!("{name}.pack")).exists() { "pack" } else { "bpk" };
+        writeln!(code, "    ({name:?}, include_str!({:?}), \"models/{name}.{web}\"),", file(name, "json")).unwrap();
     }
     code.push_str("];\n");
-    let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("embedded_models.rs");
+    // The same file for every target (cargo may share this script's output between the native
+    // and the wasm build): the wasm build drops the weights by `cfg`, before anything is included.
+    code.push_str("/// Burnpack weights of the same models, built into the native tool.\n");
+    code.push_str("#[cfg(not(target_family = \"wasm\"))]\n");
+    code.push_str("pub static EMBEDDED_WEIGHTS: &[(&str, &[u8])] = &[\n");
+    for name in &names {
+        writeln!(code, "    ({name:?}, include_bytes!({:?})),", file(name, "bpk")).unwrap();
+    }
+    code.push_str("];\n");
+    let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("models.rs");
     std::fs::write(out, code).unwrap();
 }

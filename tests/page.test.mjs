@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import midiFile from 'midi-file';
-import { serve } from './serve.mjs';
+import { serveMounts } from './server.mjs';
 import { launch } from './browser.mjs';
 
 const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
@@ -14,7 +14,7 @@ const SLOW = 240_000; // software WebGPU compiles its shaders on first use
 let server;
 
 before(async () => {
-  server = await serve(DIST);
+  server = await serveMounts({ '/': DIST });
 });
 after(() => server?.close());
 
@@ -33,7 +33,7 @@ async function open(browser) {
       problems.push(`request off the page's origin: ${r.url()}`);
     }
   });
-  await page.goto(server.url);
+  await page.goto(`${server.url}/`);
   await page.waitForSelector('body[data-state="ready"]', { timeout: SLOW });
   return { page, problems, requests };
 }
@@ -92,7 +92,7 @@ for (const webgpu of [false, true]) {
     const backend = webgpu ? 'webgpu' : 'auto';
     const first = await generate(page, { bars: 2, seed: 11, backend });
     assert.equal(first.backend, expected);
-    assert.equal(first.engine, webgpu ? 'webgpu-wgsl' : 'cpu-int8-simd');
+    assert.equal(first.engine, webgpu ? 'wgsl' : 'int8');
     assert.match(await page.textContent('#status'), webgpu ? /on WebGPU/ : /on the CPU/);
     assert.equal(first.totalSteps, 32);
     assert.ok(first.notes.length >= 2, `a 2-bar melody has notes: ${JSON.stringify(first.notes)}`);
@@ -149,15 +149,16 @@ for (const webgpu of [false, true]) {
     assert.equal(audio.state, 'running');
     assert.ok(audio.playing);
     assert.ok(audio.latency < 0.1, `the first note sounds within 100 ms of the click: ${JSON.stringify(audio)}`);
-    const secondsPerStep = 60 / played.bpm / 4;
+    const secondsPerStep = 60 / played.tempo / 4;
     const gap = (played.notes[1].onset - played.notes[0].onset) * secondsPerStep;
     assert.ok(Math.abs(audio.scheduled[1] - audio.scheduled[0] - gap) < 1e-6, `notes keep their spacing: ${JSON.stringify(audio)}`);
     assert.equal(await page.textContent('#play'), 'Stop');
     await page.click('#play');
     assert.equal(await page.evaluate(() => window.tunesmith.player.playing), false);
 
-    // The page downloads only the model it uses, in its packed int8 form.
+    // The page downloads only the model it uses, in its packed int8 form; specs are built in.
     assert.ok(requests.includes('/models/lstm.pack'), requests.join(' '));
+    assert.ok(!requests.some((p) => p.endsWith('.json')), requests.join(' '));
     assert.ok(!requests.some((p) => p.includes('transformer')), requests.join(' '));
 
     // Bad input: a readable message, no generation.
@@ -229,7 +230,8 @@ for (const webgpu of [false, true]) {
     const steps = webgpu ? 8 : 64;
     const m = await generate(page, { ...shape, seed: 7, model: 'transformer', backend });
     assert.equal(m.model, 'transformer');
-    assert.equal(m.engine, webgpu ? 'webgpu-burn' : 'cpu-flex');
+    assert.equal(m.engine, 'burn');
+    assert.equal(m.backend, backend);
     assert.equal(m.totalSteps, steps);
     assert.ok(m.notes.length >= 1, 'a melody has notes');
     for (const n of m.notes) {

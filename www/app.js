@@ -1,5 +1,6 @@
 // The page: settings in, a melody out, heard, seen and downloadable. The model runs in a worker
-// (client.js); this file only wires the controls.
+// (client.js); the form is built from the core's catalog, so its controls, limits and defaults
+// are the core's own. This file only wires them.
 
 import { TunesmithClient } from './client.js';
 import { MelodyPlayer } from './synth.js';
@@ -7,38 +8,102 @@ import { PianoRoll } from './pianoroll.js';
 
 const $ = (id) => document.getElementById(id);
 const NAMES = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B'];
-const KEYS = ['C major', 'G major', 'D major', 'A major', 'E major', 'F major', 'Bb major', 'Eb major',
-  'A minor', 'E minor', 'B minor', 'D minor', 'G minor', 'C minor', 'D dorian', 'A dorian', 'E dorian',
-  'G mixolydian', 'D mixolydian', 'A mixolydian'];
 
-const client = new TunesmithClient(new URL('./worker.js', import.meta.url), {
-  model: $('model').value,
-  wasm: window.tunesmithWasm,
-  onWebGpu,
-  onBackend,
-});
+const client = TunesmithClient.shared(new URL('./worker.js', import.meta.url), { wasm: window.tunesmithWasm });
 const roll = new PianoRoll($('roll'));
 const events = new EventTarget();
 const player = new MelodyPlayer(events);
+let catalog = null;
 let melody = null;
 let busy = false;
-
-for (const k of KEYS) $('key').add(new Option(k, k));
-$('temperature').addEventListener('input', () => ($('temperature-value').value = Number($('temperature').value).toFixed(2)));
-$('dice').addEventListener('click', () => ($('seed').value = Math.floor(Math.random() * 2 ** 32)));
-
 let noWebGpu = false;
 const autoResults = new Map(); // model → the worker's last 'backend' message for it
 
-/** WebGPU's status, once the worker knows it (it may come before or after 'ready'). */
-function onWebGpu(status) {
+/** One form control for a catalog control (`catalog.controls`): its element id is its name. */
+function control(c) {
+  const label = document.createElement('label');
+  label.append(c.label);
+  let input;
+  if (c.kind === 'choice') {
+    input = document.createElement('select');
+    for (const o of c.options) input.add(new Option(o.label, o.value ?? ''));
+    input.value = c.default ?? '';
+  } else if (c.name === 'temperature') {
+    const output = document.createElement('output');
+    output.id = `${c.name}-value`;
+    output.htmlFor = c.name;
+    label.append(' ', output);
+    input = document.createElement('input');
+    input.type = 'range';
+    input.addEventListener('input', () => (output.value = Number(input.value).toFixed(2)));
+  } else {
+    input = document.createElement('input');
+    input.type = 'number';
+    input.required = true;
+  }
+  input.id = input.name = c.name;
+  if (c.kind !== 'choice') {
+    Object.assign(input, { min: c.min, max: c.max, step: c.step, value: c.default });
+    input.dispatchEvent(new Event('input'));
+  }
+  if (c.name === 'seed') {
+    const row = document.createElement('span');
+    row.className = 'seed';
+    const dice = document.createElement('button');
+    Object.assign(dice, { type: 'button', id: 'dice', title: 'New random seed', textContent: '🎲' });
+    dice.setAttribute('aria-label', 'New random seed');
+    dice.addEventListener('click', () => (input.value = Math.floor(Math.random() * (c.max + 1))));
+    row.append(input, dice);
+    label.append(row);
+  } else {
+    label.append(input);
+  }
+  return label;
+}
+
+/** The model and backend selects, then every control of the catalog. */
+function buildForm(c, model) {
+  const select = (id, label, choices, value) => {
+    const l = document.createElement('label');
+    const s = document.createElement('select');
+    s.id = s.name = id;
+    for (const o of choices) s.add(new Option(o.label, o.value));
+    s.value = value;
+    l.append(label, s);
+    return l;
+  };
+  const form = $('controls');
+  form.replaceChildren(
+    select('model', 'Model', c.models.map((m) => ({ value: m.name, label: m.label })), model),
+    ...c.controls.map(control),
+    select('backend', 'Backend', c.backends, 'auto'),
+  );
+  $('model').addEventListener('change', () => {
+    showAuto();
+    fitForm();
+  });
+  fitForm();
+}
+
+/** Controls that the selected model cannot take are disabled, and say why. */
+function fitForm() {
+  const model = catalog.models.find((m) => m.name === $('model').value);
+  for (const c of catalog.controls.filter((x) => x.needsForm)) {
+    const input = $(c.name);
+    input.disabled = !model.form;
+    input.title = model.form ? '' : `The ${model.label} has no form input; it shapes its melodies itself.`;
+    if (!model.form) input.value = '';
+  }
+}
+
+/** WebGPU's status, once the worker knows it. */
+function onWebGpu({ status }) {
   document.body.dataset.webgpu = status === true ? 'yes' : 'no';
   if (status !== true) {
     noWebGpu = true;
     showAuto();
   }
-  const note = status === true ? 'WebGPU is available.' : `WebGPU unavailable (${status}); using the CPU.`;
-  $('webgpu-status').textContent = note;
+  $('webgpu-status').textContent = status === true ? 'WebGPU is available.' : `WebGPU unavailable (${status}); using the CPU.`;
 }
 
 /** The worker timed a model on both backends, or gave up on WebGPU for it. */
@@ -49,7 +114,8 @@ function onBackend(message) {
 
 /** Says what 'automatic' means for the selected model: each model is measured on its own. */
 function showAuto() {
-  const auto = $('backend').querySelector('option[value="auto"]');
+  const auto = $('backend')?.querySelector('option[value="auto"]');
+  if (!auto) return;
   const r = autoResults.get($('model').value);
   const ms = (x) => `${Math.round(x)} ms`;
   if (noWebGpu) auto.textContent = 'automatic (CPU: no WebGPU here)';
@@ -76,57 +142,80 @@ function setStatus(text) {
   $('status').textContent = text;
 }
 
-/** Reads and checks the form; throws with a message a person can act on. */
-function readOptions() {
-  const num = (id, label, lo, hi, integer = true) => {
-    const v = Number($(id).value);
-    if ($(id).value.trim() === '' || !Number.isFinite(v) || v < lo || v > hi || (integer && !Number.isInteger(v))) {
-      throw new Error(`${label} must be ${integer ? 'a whole number ' : ''}from ${lo} to ${hi}.`);
+/** Reads and checks the form against the catalog; throws with a message a person can act on. */
+function readRequest() {
+  const request = {};
+  for (const c of catalog.controls) {
+    const el = $(c.name);
+    if (c.kind === 'choice') {
+      request[c.name] = el.value === '' ? null : el.value;
+      continue;
     }
-    return v;
-  };
-  return {
-    bars: num('bars', 'Bars', 1, 64),
-    bpm: num('bpm', 'Tempo', 20, 400, false),
-    temperature: num('temperature', 'Temperature', 0, 2, false),
-    seed: num('seed', 'Seed', 0, 2 ** 32 - 1),
-    meter: $('meter').value,
-    key: $('key').value,
-    style: $('style').value,
-  };
+    const v = Number(el.value);
+    const integer = c.kind === 'integer';
+    if (el.value.trim() === '' || !Number.isFinite(v) || v < c.min || v > c.max || (integer && !Number.isInteger(v))) {
+      throw new Error(`${c.label} must be ${integer ? 'a whole number ' : ''}from ${c.min} to ${c.max}.`);
+    }
+    request[c.name] = v;
+  }
+  return request;
 }
 
 const noteName = (p) => `${NAMES[p % 12]}${Math.floor(p / 12) - 1}`;
+const styleLabel = (name) => catalog.controls.find((c) => c.name === 'style')?.options.find((o) => o.value === name)?.label ?? name;
 
 /** " in D dorian (drawn), Celtic (drawn)": what the melody was made in, and which of it "any" chose. */
 function describeKeyAndStyle({ key, keyFrom, style, styleFrom }) {
   const how = (from) => (from === 'asked' ? '' : ` (${from})`);
   const parts = [];
   if (key) parts.push(`${key}${how(keyFrom)}`);
-  if (style) parts.push(`${$('style').querySelector(`option[value="${style}"]`)?.textContent ?? style}${how(styleFrom)}`);
+  if (style) parts.push(`${styleLabel(style)}${how(styleFrom)}`);
   return parts.length ? ` in ${parts.join(', ')}` : '';
 }
 
-function show(result) {
-  melody = result;
-  window.tunesmith.melody = result;
-  roll.set(result);
-  const bars = result.totalSteps / result.stepsPerBar;
-  const where = result.backend === 'webgpu' ? 'WebGPU' : 'the CPU';
-  const model = result.model === 'lstm' ? 'LSTM' : 'Transformer';
-  setStatus(`${bars} bars, ${result.notes.length} notes${describeKeyAndStyle(result)} — the ${model} generated it on ${where} in ${Math.round(result.ms)} ms.`);
-  document.body.dataset.backend = result.backend;
-  $('notes').textContent = result.notes.map((n) => noteName(n.pitch)).join(' ');
+/** A few of the melody's figures (crate/src/theory/metrics.rs), as shares of its notes. */
+function showMetrics(m) {
+  const pct = (n, of) => (of ? `${Math.round((100 * n) / of)}%` : '–');
+  const rows = [
+    ['notes in a motif', pct(m.inMotif, m.notes)],
+    ['notes in a repeated motif', pct(m.inRepeatedMotif, m.notes)],
+    ['bars (16 steps) repeated', pct(m.repeatedChunks, m.chunks)],
+    ['notes not in the key', pct(m.notInKey, m.notes)],
+    ['leaps resolved', pct(m.leapsResolved, m.leaps)],
+  ];
+  $('metrics').replaceChildren(
+    ...rows.flatMap(([name, value]) => {
+      const dt = document.createElement('dt');
+      const dd = document.createElement('dd');
+      dt.textContent = name;
+      dd.textContent = value;
+      return [dt, dd];
+    }),
+  );
+}
+
+function show(result, model) {
+  melody = { ...result, model };
+  window.tunesmith.melody = melody;
+  roll.set(melody);
+  const bars = melody.totalSteps / melody.stepsPerBar;
+  const where = melody.backend === 'webgpu' ? 'WebGPU' : 'the CPU';
+  const label = catalog.models.find((m) => m.name === model)?.label ?? model;
+  const form = melody.form ? `, form ${melody.form}` : '';
+  setStatus(`${bars} bars, ${melody.notes.length} notes${describeKeyAndStyle(melody)}${form} — the ${label} generated it on ${where} in ${Math.round(melody.ms)} ms.`);
+  document.body.dataset.backend = melody.backend;
+  $('notes').textContent = melody.notes.map((n) => noteName(n.pitch)).join(' ');
+  showMetrics(melody.metrics);
   $('play').disabled = false;
   $('download').disabled = false;
 }
 
 async function onGenerate() {
-  if (busy) return;
+  if (busy || !catalog) return;
   showError('');
-  let options;
+  let request;
   try {
-    options = readOptions();
+    request = readRequest();
   } catch (e) {
     showError(e.message);
     return;
@@ -136,14 +225,18 @@ async function onGenerate() {
   document.body.dataset.state = 'generating';
   setStatus('Generating…');
   try {
-    const request = client.generate({ model: $('model').value, backend: $('backend').value, options });
-    // The click is a user gesture: start the audio device while the worker generates (after
-    // the request is on its way: creating the device takes tens of milliseconds), so Play
-    // starts at once.
+    const model = $('model').value;
+    const t0 = performance.now();
+    const reply = client.generate(
+      { model, backend: $('backend').value, request },
+      { onProgress: ({ done, total }) => setStatus(`Generating… ${done} of ${total} bars`) },
+    );
+    // The click is a user gesture: start the audio device while the worker generates, so
+    // Play starts at once.
     player.warmUp().catch(() => {});
-    const result = await request;
+    const { melodies } = await reply;
     player.stop();
-    show(result);
+    show({ ...melodies[0], ms: performance.now() - t0 }, model);
     document.body.dataset.state = 'done';
     // For measuring time to first melody (navigation → melody on the page) in the field.
     if (!performance.getEntriesByName('tunesmith:first-melody').length) performance.mark('tunesmith:first-melody');
@@ -185,7 +278,7 @@ events.addEventListener('start', () => {
   $('play').setAttribute('aria-pressed', 'true');
   const tick = () => {
     if (!player.playing) return;
-    const secondsPerStep = 60 / melody.bpm / 4;
+    const secondsPerStep = 60 / melody.tempo / 4;
     roll.mark(roll.active, player.position / secondsPerStep);
     requestAnimationFrame(tick);
   };
@@ -198,8 +291,10 @@ events.addEventListener('stop', () => {
   roll.mark(-1, -1);
 });
 
+client.on('webgpu', onWebGpu);
+client.on('backend', onBackend);
+client.on('restart', ({ message }) => showError(`The generator restarted: ${message}`));
 $('generate').addEventListener('click', onGenerate);
-$('model').addEventListener('change', showAuto);
 $('play').addEventListener('click', onPlay);
 $('download').addEventListener('click', onDownload);
 $('controls').addEventListener('submit', (e) => {
@@ -209,11 +304,13 @@ $('controls').addEventListener('submit', (e) => {
 addEventListener('resize', () => roll.draw());
 
 // A read-only handle for people poking at the page from the console (and for the tests).
-window.tunesmith = { melody: null, player, events };
+window.tunesmith = { melody: null, player, events, client };
 
 client
-  .ready()
-  .then(() => {
+  .ready(new URLSearchParams(location.search).get('model') ?? undefined)
+  .then(({ catalog: c, model }) => {
+    catalog = c;
+    buildForm(c, model);
     performance.mark('tunesmith:ready');
     setStatus('Ready.');
     document.body.dataset.state = 'ready';

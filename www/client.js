@@ -1,60 +1,147 @@
-// The page's side of the worker protocol (see worker.js): one request, one promise.
+// The page's side of the worker protocol (protocol.js): one client per worker script, shared
+// by everything on the page that generates (`TunesmithClient.shared`). It owns request ids and
+// timeouts, restarts a worker that died or stopped answering, and cancels.
+
+import { IN, OUT } from './protocol.js';
+
+const INIT_TIMEOUT_MS = 120_000;
+const GENERATE_TIMEOUT_MS = 120_000;
+const CANCEL_GRACE_MS = 3_000;
+
+const clients = new Map(); // worker URL → TunesmithClient
 
 export class TunesmithClient {
+  /** The page's one client for `workerUrl`: several users share one worker, one wasm, one GPU device. */
+  static shared(workerUrl, options) {
+    const key = String(workerUrl);
+    if (!clients.has(key)) clients.set(key, new TunesmithClient(workerUrl, options));
+    return clients.get(key);
+  }
+
   /**
-   * `model`: the model to have ready first. `wasm`: a promise of the compiled wasm module, or
-   * nothing (the worker then fetches it). `onWebGpu(status)`: true or why not, once known.
-   * `onBackend(message)`: what 'auto' picks for a model, once measured.
+   * `wasm`: a promise of the compiled wasm module, or nothing (the worker then fetches it).
    */
-  constructor(workerUrl, { model, wasm, onWebGpu, onBackend } = {}) {
-    this.worker = new Worker(workerUrl, { type: 'module' });
-    this.pending = new Map();
+  constructor(workerUrl, { wasm } = {}) {
+    this.workerUrl = workerUrl;
+    this.wasm = Promise.resolve(wasm).catch(() => null);
+    this.pending = new Map(); // id → {resolve, reject, onProgress, timer}
+    this.listeners = new Map(); // message type → Set of handlers
     this.nextId = 1;
-    this.worker.onmessage = ({ data }) => {
-      if (data.type === 'backend') {
-        onBackend?.(data);
-        return;
-      }
-      if (data.type === 'webgpu') {
-        onWebGpu?.(data.status);
-        return;
-      }
-      const p = this.pending.get(data.id);
-      if (!p || data.type === 'status') return;
-      this.pending.delete(data.id);
-      if (data.type === 'error') p.reject(new Error(data.message));
-      else p.resolve(data);
-    };
-    // A worker that fails to load (bad script, wasm compile error) rejects everything pending.
+    this.readyPromise = null;
+    this.start();
+  }
+
+  /** Starts (or restarts) the worker and hands it the wasm module. */
+  start() {
+    this.worker = new Worker(this.workerUrl, { type: 'module' });
+    this.worker.onmessage = ({ data }) => this.receive(data);
+    // A worker that fails to load (bad script, wasm compile error) fails everything pending.
     this.worker.onerror = (e) => {
       e.preventDefault?.();
-      const error = new Error(e.message || 'the generator worker failed to start');
-      for (const p of this.pending.values()) p.reject(error);
-      this.pending.clear();
+      this.restart(new Error(e.message || 'the generator worker failed to start'));
     };
-    // `wasm`: a promise of the compiled module, if the page started compiling it early.
-    Promise.resolve(wasm)
-      .catch(() => null)
-      .then((module) => this.worker.postMessage({ type: 'wasm', module: module ?? null }));
-    this.readyPromise = this.request({ type: 'init', model }).then((m) => m.backends);
+    this.wasm.then((module) => this.worker.postMessage({ type: IN.wasm, module: module ?? null }));
+    this.readyPromise = null;
   }
 
-  request(message) {
+  /** Ends the worker, fails what it was doing with `error`, and starts a fresh one. */
+  restart(error) {
+    this.worker.terminate();
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(error);
+    }
+    this.pending.clear();
+    this.emit('restart', { message: error.message });
+    this.start();
+  }
+
+  receive(data) {
+    if (data.type === OUT.crashed) {
+      this.emit(OUT.crashed, data);
+      this.restart(new Error(data.message));
+      return;
+    }
+    if (data.id === undefined) {
+      this.emit(data.type, data);
+      return;
+    }
+    const p = this.pending.get(data.id);
+    if (!p) return;
+    if (data.type === OUT.progress) {
+      p.onProgress?.(data);
+      return;
+    }
+    clearTimeout(p.timer);
+    this.pending.delete(data.id);
+    if (data.type === OUT.error) p.reject(Object.assign(new Error(data.message), { cancelled: !!data.cancelled }));
+    else p.resolve(data);
+  }
+
+  /** Listens to messages without an id ('webgpu', 'backend', 'crashed') and to 'restart'. */
+  on(type, handler) {
+    if (!this.listeners.has(type)) this.listeners.set(type, new Set());
+    this.listeners.get(type).add(handler);
+    return () => this.listeners.get(type).delete(handler);
+  }
+
+  emit(type, data) {
+    for (const h of this.listeners.get(type) ?? []) h(data);
+  }
+
+  /**
+   * Sends a request; resolves to the answer. A worker that does not answer in `timeoutMs` is
+   * taken for hung: it is restarted and everything it held fails.
+   */
+  request(message, { timeoutMs = GENERATE_TIMEOUT_MS, onProgress, signal } = {}) {
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+    const answer = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.restart(new Error(`the generator did not answer in ${Math.round(timeoutMs / 1000)} s and was restarted`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, onProgress, timer });
       this.worker.postMessage({ ...message, id });
     });
+    signal?.addEventListener('abort', () => this.cancel(id), { once: true });
+    answer.id = id;
+    return answer;
   }
 
-  /** Resolves to {cpu: true, webgpu: true | "why not" | "pending"} once the first model can run. */
-  ready() {
+  /**
+   * Stops generation `id` at its next bar. A worker that does not stop within a few seconds
+   * (one long step on a slow GPU) is abandoned: restarted.
+   */
+  cancel(id) {
+    if (!this.pending.has(id)) return;
+    this.worker.postMessage({ type: IN.cancel, id });
+    const worker = this.worker;
+    setTimeout(() => {
+      if (this.pending.has(id) && this.worker === worker) this.restart(Object.assign(new Error('cancelled'), { cancelled: true }));
+    }, CANCEL_GRACE_MS);
+  }
+
+  /** Resolves to {catalog, model} once `model` (default: the catalog's) can generate. */
+  ready(model) {
+    if (!this.readyPromise) {
+      this.readyPromise = this.request({ type: IN.init, model }, { timeoutMs: INIT_TIMEOUT_MS });
+      this.readyPromise.catch(() => (this.readyPromise = null)); // a failed start can be retried
+    }
     return this.readyPromise;
   }
 
-  /** Resolves to the generated melody (see worker.js for its fields). */
-  async generate({ model, backend, options }) {
-    const reply = await this.request({ type: 'generate', model, backend, options });
+  /**
+   * Generates: resolves to {model, backend, melodies}. `onProgress({done, total})` after each
+   * bar; `signal` (an AbortSignal) cancels.
+   */
+  async generate({ model, backend = 'auto', request }, options = {}) {
+    await this.ready();
+    const reply = await this.request({ type: IN.generate, model, backend, request }, options);
     return reply.result;
+  }
+
+  /** The melody line of a MIDI file: {notes, meter, tempo, key}. */
+  async readMidi(bytes) {
+    await this.ready();
+    return (await this.request({ type: IN.readMidi, bytes })).result;
   }
 }

@@ -70,7 +70,7 @@ function voice(ctx, out, pitch, start, end) {
 }
 
 /**
- * Plays a melody ({notes:[{pitch,onset,duration}], bpm}) from its first note: a melody that
+ * Plays a melody ({notes:[{pitch,onset,duration}], tempo}) from its first note: a melody that
  * opens with rests (most do: pickups) would otherwise keep Play silent for a second or two.
  * Events on `target` (an EventTarget): `start`, `note` (detail: {index, note, time}), `stop`.
  */
@@ -118,7 +118,7 @@ export class MelodyPlayer {
     // Must follow a user gesture (iOS, Chrome autoplay policy): resume inside the click handler.
     if (ctx.state !== 'running') await ctx.resume();
     this.output();
-    const secondsPerStep = 60 / melody.bpm / 4;
+    const secondsPerStep = 60 / melody.tempo / 4;
     this.events = melody.notes.map((n, index) => ({
       index,
       note: n,

@@ -1,102 +1,107 @@
-// The model's home: a module Web Worker, so generation never blocks the page.
-//
-// Protocol (requests carry an `id`; replies echo it):
-//   in   {type:'wasm', module}                               the compiled WebAssembly.Module if the
-//        page compiled it, else null (then the worker fetches it); always sent, before or after init
-//   in   {type:'init', id, model}                            → {type:'ready', id, backends}
-//   in   {type:'generate', id, model, backend, options}      → {type:'done', id, result}
-//   out  {type:'error', id, message} on failure.
-//   out  {type:'webgpu', status}                             (no id) true, or why WebGPU can't be
-//        used here, once known (after 'ready': starting WebGPU must not delay the first melody).
-//   out  {type:'backend', model, backend, cpuMs, webgpuMs, estimatedFrom}   (no id) what 'auto'
-//        now picks for a model, once both backends have been timed on this device (`estimatedFrom`:
-//        the lengths in steps of the short WebGPU runs its time was extrapolated from, when WebGPU
-//        was too slow to be worth timing in full; null when it was), or {type:'backend', model,
-//        backend:'cpu', error} when WebGPU failed for that model and 'auto' went back to the CPU.
-// `backends` is {cpu: true, webgpu: true | "why not" | "pending"}. `backend` may be 'auto', 'cpu' or 'webgpu'.
+// The model's home: a module Web Worker, so generation never blocks the page. The protocol is
+// documented in protocol.js; the page's side is client.js.
 //
 // 'auto' starts on the CPU, which is ready first (no shaders to compile). After the first
 // generation with a model, the worker times that model on both backends and moves 'auto' to
 // WebGPU only if WebGPU measured faster here. If a WebGPU generation under 'auto' fails, that
 // model goes back to the CPU and the generation is retried there.
 
-import init, * as wasm from '../tunesmith.js';
+import init, { Generator, catalog as readCatalog, readMidi, startWebGpu as startGpu } from '../tunesmith.js';
+import { IN, OUT } from './protocol.js';
 
-// The page may hand over the wasm module, already compiled while its own scripts loaded (see
-// index.html); otherwise wasm-bindgen fetches and compiles it here.
+// The page may hand over the wasm module, already compiled while its own scripts loaded;
+// otherwise wasm-bindgen fetches and compiles it here.
 let startWasm;
-const wasmReady = new Promise((resolve) => (startWasm = resolve)).then((module) =>
-  init(module ? { module_or_path: module } : undefined),
-);
-const modelFiles = new Map(); // name → Promise<{spec, weights}>
-const loaded = new Map(); // `${name}/${backend}` → Promise<void>
+const wasmReady = new Promise((resolve) => (startWasm = resolve))
+  .then((module) => init(module ? { module_or_path: module } : undefined))
+  .then(() => readCatalog());
+const downloads = new Map(); // model → Promise<Uint8Array>
+const generators = new Map(); // `${model}/${backend}` → Promise<Generator>
+const cancelled = new Set(); // ids of generations asked to stop
 let webgpu = null; // Promise<true | string>
 let queue = Promise.resolve(); // the tail of the work queue (see enqueue)
 const calibrations = new Map(); // model → Promise<'cpu' | 'webgpu'>
 const autoChoice = new Map(); // model → 'cpu' | 'webgpu'
 // The timing probe: long enough that per-call overheads don't decide, short enough to be cheap.
-const PROBE = { bars: 4, temperature: 1, seed: 0, bpm: 120, meter: '4/4' };
+const PROBE = { bars: 4, temperature: 1, seed: 0, tempo: 120, meter: '4/4' };
 const PROBE_STEPS = 64; // 4 bars of 4/4
 // WebGPU's three probe runs are skipped when short runs put one past this and past twice the
 // CPU's: WebGPU loses, and confirming it would take minutes (the Transformer on a software
 // adapter, through Burn's general kernels: seconds a step).
 const SLOW_PROBE_MS = 2000;
+// Starting WebGPU blocks this thread for a while on some adapters: not before the first melody.
+const WEBGPU_DELAY_MS = 1500;
+// How long a generation may hold the thread before it yields (progress, cancellation).
+const YIELD_EVERY_MS = 30;
 
 const post = (msg, transfer) => postMessage(msg, transfer ?? []);
 
-/** The model's spec and weights: an LSTM ships packed (`.pack`, int8), others as `.bpk`. */
-function fetchModel(name) {
-  if (!/^[a-z0-9_-]+$/.test(name)) throw new Error(`Unknown model "${name}".`);
-  if (!modelFiles.has(name)) {
-    const base = new URL(`../models/${name}`, import.meta.url);
-    const get = async (ext) => {
-      const r = await fetch(`${base}.${ext}`);
-      if (!r.ok) throw new Error(`Could not load the ${name} model (${ext}): HTTP ${r.status}.`);
-      return r;
-    };
-    const files = (async () => {
-      const spec = await (await get('json')).text();
-      const format = JSON.parse(spec).arch === 'lstm' ? 'pack' : 'bpk';
-      const weights = new Uint8Array(await (await get(format)).arrayBuffer());
-      return { spec, format, weights };
-    })();
-    files.catch(() => modelFiles.delete(name)); // a failed download can be retried
-    modelFiles.set(name, files);
-  }
-  return modelFiles.get(name);
+// A bug in the core (a Rust panic) leaves the module unusable: say so, and let the client
+// start a fresh worker.
+self.tunesmithPanic = (message) => {
+  post({ type: OUT.crashed, message: `the generator crashed: ${message}` });
+  close();
+};
+
+/** The catalog entry of `name`, or a readable error. */
+async function entry(name) {
+  const catalog = await wasmReady;
+  const model = catalog.models.find((m) => m.name === name);
+  if (!model) throw new Error(`Unknown model "${name}": the models are ${catalog.models.map((m) => m.name).join(', ')}.`);
+  return model;
 }
 
-const WEBGPU_DELAY_MS = 1500;
+/** The model's weights file, as the catalog names it; a failed download can be retried. */
+function download(name) {
+  if (!downloads.has(name)) {
+    const bytes = (async () => {
+      const { weights } = await entry(name);
+      const r = await fetch(new URL(`../${weights}`, import.meta.url));
+      if (!r.ok) throw new Error(`Could not load the ${name} model (${weights}): HTTP ${r.status}.`);
+      return new Uint8Array(await r.arrayBuffer());
+    })();
+    bytes.catch(() => downloads.delete(name));
+    downloads.set(name, bytes);
+  }
+  return downloads.get(name);
+}
+
+function generator(model, backend) {
+  const key = `${model}/${backend}`;
+  if (!generators.has(key)) {
+    const g = (async () => {
+      const [weights] = await Promise.all([download(model), wasmReady]);
+      if (backend === 'webgpu') await ensureWebGpu();
+      return Generator.load(model, weights, backend);
+    })();
+    g.catch(() => generators.delete(key));
+    generators.set(key, g);
+  }
+  return generators.get(key);
+}
 
 /** Resolves to true, or to a sentence saying why WebGPU cannot be used here (and tells the page). */
 function startWebGpu() {
   if (!webgpu) {
-    webgpu = findWebGpu();
-    webgpu.then((status) => post({ type: 'webgpu', status }));
+    webgpu = wasmReady.then(() => startGpu()).then(
+      () => true,
+      (e) => String(e?.message ?? e),
+    );
+    webgpu.then((status) => post({ type: OUT.webgpu, status }));
   }
   return webgpu;
 }
 
-async function findWebGpu() {
-  if (!('gpu' in navigator)) return 'this browser has no WebGPU';
-  // Ask before wasm does: a missing adapter is an expected case, not a wasm error.
-  const adapter = await navigator.gpu.requestAdapter().catch(() => null);
-  if (!adapter) return 'no WebGPU adapter is available';
-  await wasmReady;
-  try {
-    await wasm.init_webgpu();
-    return true;
-  } catch (e) {
-    return String(e?.message ?? e);
-  }
+async function ensureWebGpu() {
+  const status = await startWebGpu();
+  if (status !== true) throw new Error(`WebGPU is not available: ${status}.`);
 }
 
 async function resolveBackend(requested, model) {
   if (requested === 'cpu') return 'cpu';
   if (requested === 'auto') return autoChoice.get(model) ?? 'cpu';
   if (requested !== 'webgpu') throw new Error(`Unknown backend "${requested}": use auto, cpu or webgpu.`);
-  const gpu = await startWebGpu();
-  if (gpu !== true) throw new Error(`WebGPU is not available: ${gpu}.`);
+  await ensureWebGpu();
   return 'webgpu';
 }
 
@@ -110,20 +115,48 @@ function enqueue(job) {
   return run;
 }
 
+/** A macrotask without timer clamping: lets queued messages (a cancel) in. */
+function yieldToEvents() {
+  return new Promise((resolve) => {
+    const { port1, port2 } = new MessageChannel();
+    port1.onmessage = () => resolve();
+    port2.postMessage(null);
+  });
+}
+
+/** Between bars: progress to the page, a chance for a cancel to arrive, and the answer. */
+function hooks(id) {
+  let last = performance.now();
+  return async (done, total) => {
+    if (id !== undefined) post({ type: OUT.progress, id, done, total });
+    if (performance.now() - last > YIELD_EVERY_MS) {
+      await yieldToEvents();
+      last = performance.now();
+    }
+    return !cancelled.has(id);
+  };
+}
+
+/** Runs the model on `backend`; resolves to one Response per candidate. */
+async function run(model, backend, request, id) {
+  const g = await generator(model, backend);
+  return g.generate(request, hooks(id));
+}
+
 /** The probe cut to its first `steps` steps: one bar of `steps`/16 (a bar may be any number of 16ths). */
 const shortProbe = (steps) => ({ ...PROBE, bars: 1, meter: `${steps}/16` });
 
 /** Times `model` on both backends (medians of three runs) and points 'auto' at the faster. */
 function calibrate(model) {
   if (!calibrations.has(model)) {
-    const run = (async () => {
+    const job = (async () => {
       if ((await startWebGpu()) !== true) return 'cpu';
       // Each run is its own job, so a user's Generate waits for one run, not the whole calibration.
-      const time = (backend, o) =>
+      const time = (backend, request) =>
         enqueue(async () => {
-          await ensureLoaded(model, backend);
+          await generator(model, backend);
           const t0 = performance.now();
-          (await generateWith(model, backend, o)).free();
+          await run(model, backend, request);
           return performance.now() - t0;
         });
       const median = async (backend) => {
@@ -134,8 +167,7 @@ function calibrate(model) {
       const cpuMs = await median('cpu');
       await time('webgpu', shortProbe(1)); // the first run compiles shaders
       // A run costs about fixed + perStep × steps. A lone step is mostly the fixed cost for the
-      // LSTM's kernels (one submit, one read-back: 64 times it overstates their probe tenfold on
-      // SwiftShader), so a two-step run separates the two.
+      // LSTM's kernels (a submit, a read-back), so a two-step run separates the two.
       const one = await time('webgpu', shortProbe(1));
       const two = await time('webgpu', shortProbe(2));
       const estimate = one + Math.max(0, two - one) * (PROBE_STEPS - 1);
@@ -147,106 +179,69 @@ function calibrate(model) {
         report = { backend: webgpuMs < cpuMs ? 'webgpu' : 'cpu', cpuMs, webgpuMs, estimatedFrom: null };
       }
       autoChoice.set(model, report.backend);
-      post({ type: 'backend', model, ...report });
+      post({ type: OUT.backend, model, ...report });
       return report.backend;
     })();
-    run.catch((e) => post({ type: 'backend', model, backend: 'cpu', error: String(e?.message ?? e) }));
-    calibrations.set(model, run);
+    job.catch((e) => post({ type: OUT.backend, model, backend: 'cpu', error: String(e?.message ?? e) }));
+    calibrations.set(model, job);
   }
   return calibrations.get(model);
 }
 
-function ensureLoaded(name, backend) {
-  const key = `${name}/${backend}`;
-  if (!loaded.has(key)) {
-    const p = (async () => {
-      const [{ spec, format, weights }] = await Promise.all([fetchModel(name), wasmReady]);
-      const load = format === 'pack' ? wasm.load_packed : wasm.load_model;
-      await load(name, spec, weights, backend);
-    })();
-    p.catch(() => loaded.delete(key));
-    loaded.set(key, p);
-  }
-  return loaded.get(key);
-}
-
-/** Runs the model; the caller frees the result. */
-function generateWith(model, backend, o) {
-  const primer = new Uint32Array((o.primer ?? []).flatMap((n) => [n.pitch, n.onset, n.duration]));
-  return wasm.generate(model, backend, o.bars, o.temperature, o.seed, o.bpm, o.meter, o.key ?? '', o.style ?? '', primer);
-}
-
-/** A melody for the page, generated on `backend`. */
-async function melody(model, backend, o) {
-  await ensureLoaded(model, backend);
-  const t0 = performance.now();
-  const g = await generateWith(model, backend, o);
-  const ms = performance.now() - t0;
-  const flat = g.notes;
-  const notes = [];
-  for (let i = 0; i < flat.length; i += 3) notes.push({ pitch: flat[i], onset: flat[i + 1], duration: flat[i + 2] });
-  const result = {
-    notes,
-    midi: g.midi,
-    key: g.key || null,
-    // How the key came about for "any": drawn from the model's training mix, or, where the
-    // model knows no keys, found from the notes.
-    keyFrom: o.key ? 'asked' : g.keyEstimated ? 'estimated' : 'drawn',
-    style: g.style || null,
-    styleFrom: o.style ? 'asked' : 'drawn',
-    totalSteps: g.totalSteps,
-    stepsPerBar: g.stepsPerBar,
-    meter: o.meter.split('/').map(Number),
-    bpm: o.bpm,
-    seed: o.seed,
-    temperature: o.temperature,
-    model,
-    backend,
-    engine: g.engine,
-    ms,
-  };
-  g.free();
-  return result;
-}
-
-async function generate({ id, model, backend: requested, options }) {
-  const auto = (requested ?? 'auto') === 'auto';
-  const backend = await resolveBackend(requested ?? 'auto', model);
-  let result;
+async function generate({ id, model, backend: requested = 'auto', request }) {
+  if (cancelled.has(id)) throw Object.assign(new Error('cancelled'), { cancelled: true });
+  const auto = requested === 'auto';
+  const backend = await resolveBackend(requested, model);
+  let melodies;
+  let ran = backend;
   try {
-    result = await melody(model, backend, options);
+    melodies = await run(model, backend, request, id);
   } catch (e) {
-    if (!auto || backend !== 'webgpu') throw e;
+    if (!auto || backend !== 'webgpu' || cancelled.has(id)) throw e;
     // WebGPU failed under 'auto' (device lost, a kernel error): this model stays on the CPU.
     autoChoice.set(model, 'cpu');
-    post({ type: 'backend', model, backend: 'cpu', error: String(e?.message ?? e) });
-    result = await melody(model, 'cpu', options);
+    post({ type: OUT.backend, model, backend: 'cpu', error: String(e?.message ?? e) });
+    melodies = await run(model, 'cpu', request, id);
+    ran = 'cpu';
   }
-  post({ type: 'done', id, result }, [result.midi.buffer]);
+  post({ type: OUT.done, id, result: { model, backend: ran, melodies } }, melodies.map((m) => m.midi.buffer));
   if (auto) calibrate(model).catch(() => {});
 }
 
 self.onmessage = ({ data: msg }) => {
-  const fail = (e) => post({ type: 'error', id: msg.id, message: String(e?.message ?? e) });
+  const fail = (e) => {
+    const stopped = cancelled.delete(msg.id) && String(e?.message ?? e) === 'cancelled';
+    post({ type: OUT.error, id: msg.id, message: String(e?.message ?? e), ...(stopped ? { cancelled: true } : {}) });
+  };
   switch (msg.type) {
-    case 'wasm':
+    case IN.wasm:
       startWasm(msg.module instanceof WebAssembly.Module ? msg.module : null);
       break;
-    case 'init': {
+    case IN.init: {
       // Ready means the first Generate runs at once: wasm up, the model on the CPU. WebGPU is
-      // not needed for that ('auto' starts on the CPU) and starting it blocks this thread for a
-      // while on some adapters, so it starts a little later, or when something asks for it.
-      if (msg.model) Promise.resolve(msg.model).then(fetchModel).catch(() => {}); // download while wasm compiles
-      Promise.all([wasmReady, msg.model ? ensureLoaded(msg.model, 'cpu') : null])
-        .then(() => {
-          post({ type: 'ready', id: msg.id, backends: { cpu: true, webgpu: 'pending' } });
+      // not needed for that ('auto' starts on the CPU), so it starts a little later.
+      const model = wasmReady.then((c) => msg.model ?? c.defaultModel);
+      model.then(download).catch(() => {}); // download while wasm compiles
+      Promise.all([wasmReady, model.then((m) => generator(m, 'cpu'))])
+        .then(async ([catalog]) => {
+          post({ type: OUT.ready, id: msg.id, catalog, model: await model });
           setTimeout(startWebGpu, WEBGPU_DELAY_MS);
         })
         .catch(fail);
       break;
     }
-    case 'generate':
-      enqueue(() => generate(msg)).catch(fail);
+    case IN.generate:
+      enqueue(() => generate(msg))
+        .then(() => cancelled.delete(msg.id))
+        .catch(fail);
+      break;
+    case IN.cancel:
+      cancelled.add(msg.id);
+      break;
+    case IN.readMidi:
+      wasmReady
+        .then(() => post({ type: OUT.done, id: msg.id, result: readMidi(msg.bytes) }))
+        .catch(fail);
       break;
     default:
       fail(new Error(`unknown message type ${msg.type}`));

@@ -34,6 +34,13 @@ impl Tune {
     }
 }
 
+/// Whether a tune came from a MIDI file (whose bar grid cannot be trusted).
+pub fn is_midi(tune: &Tune) -> bool {
+    tune.source == MIDI_SOURCE
+}
+
+const MIDI_SOURCE: &str = "midi";
+
 /// The style each prepared collection teaches.
 pub fn style_of(source: &str) -> Option<Style> {
     match source {
@@ -80,13 +87,11 @@ pub fn parse_tsv(text: &str, path: &Path) -> Result<Vec<Tune>, CorpusError> {
 }
 
 /// Reads one split of the prepared dataset (`train`, `valid`, `test`) from `dir`.
-#[cfg(feature = "native")]
 pub fn load_split(dir: &Path, split: &str) -> Result<Vec<Tune>, CorpusError> {
     load_dataset_file(&dir.join(format!("{split}.tsv.gz")))
 }
 
 /// Reads a prepared dataset file (`.tsv.gz`).
-#[cfg(feature = "native")]
 pub fn load_dataset_file(path: &Path) -> Result<Vec<Tune>, CorpusError> {
     use std::io::Read;
     let io = |source| CorpusError::Io { path: path.to_path_buf(), source };
@@ -155,12 +160,9 @@ pub fn load_midi(files: &[PathBuf]) -> (Vec<Tune>, Vec<Skipped>) {
             .map_err(|e| e.to_string())
             .and_then(|bytes| midi::import(&bytes).map_err(|e: MidiError| e.to_string()));
         match result {
-            Ok(melody) => tunes.push(Tune {
-                source: "midi".into(),
-                id: path.display().to_string(),
-                melody,
-                style: None,
-            }),
+            Ok(melody) => {
+                tunes.push(Tune { source: MIDI_SOURCE.into(), id: path.display().to_string(), melody, style: None })
+            }
             Err(error) => skipped.push(Skipped { path: path.clone(), error }),
         }
     }
@@ -189,7 +191,9 @@ mod tests {
         let e = parse_tsv(bad, Path::new("t.tsv")).unwrap_err().to_string();
         assert!(e.contains("line 1") && e.contains("bad note"), "{e}");
         let overlap = "a\tb\t4/4\t\tsource\t60:0:4 62:2:2\n";
-        assert!(parse_tsv(overlap, Path::new("t.tsv")).unwrap_err().to_string().contains("before the previous note ends"));
+        assert!(
+            parse_tsv(overlap, Path::new("t.tsv")).unwrap_err().to_string().contains("before the previous note ends")
+        );
     }
 
     #[test]

@@ -1,20 +1,28 @@
 //! tunesmith: melody generation that runs in the browser.
 //!
-//! `melody` holds the musical types, `encoding` turns melodies into the event sequences the
-//! `model`s read and write, `sample` generates, `theory` finds keys, `midi` reads and writes
-//! files. `web` is the wasm-bindgen face used by the page's worker; `cli`, `train` and
-//! `corpus` are the native tool.
+//! The core: `melody` (musical types), `encoding` (events, conditioning, every step's inputs),
+//! `form` (form plans), `theory` (keys, bar grids, melody metrics), `midi` (files in and out),
+//! `model` (specs, networks, weights), `engine` (the contract every runtime implements, and
+//! the runtimes), `sample` (the one sampler), `request` (the typed request and response),
+//! `catalog` (models, controls, limits), `rng`. `web` is the wasm-bindgen face the page's
+//! worker uses; `cli`, `corpus`, `eval` and `train` are the native tool.
 
-pub mod corpus;
+pub mod catalog;
 pub mod encoding;
+pub mod engine;
+pub mod form;
 pub mod melody;
 pub mod midi;
 pub mod model;
+pub mod request;
+pub mod rng;
 pub mod sample;
 pub mod theory;
 
 #[cfg(feature = "native")]
 pub mod cli;
+#[cfg(feature = "native")]
+pub mod corpus;
 #[cfg(feature = "native")]
 pub mod eval;
 #[cfg(feature = "native")]

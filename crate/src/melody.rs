@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -13,31 +14,45 @@ pub enum MelodyError {
     PitchOutOfRange(i32),
     #[error("tempo {0} bpm is out of range ({min}–{max} bpm)", min = Tempo::MIN_BPM, max = Tempo::MAX_BPM)]
     TempoOutOfRange(f64),
-    #[error("meter {0}/{1} is not supported: the denominator must be 1, 2, 4, 8 or 16 and the bar 1–64 sixteenths long")]
+    #[error(
+        "meter {0}/{1} is not supported: the denominator must be 1, 2, 4, 8 or 16 and the bar 1–64 sixteenths long"
+    )]
     BadMeter(u8, u8),
+    #[error("{0:?} is not a meter: write a numerator and a denominator, e.g. 4/4 or 6/8")]
+    MeterText(String),
     #[error("unknown key {0:?}: write a tonic and a mode, e.g. \"G major\", \"E minor\", \"D dorian\"")]
     BadKey(String),
     #[error("note {index} has zero duration")]
     ZeroDuration { index: usize },
-    #[error("note {index} starts at step {onset} before the previous note ends at step {previous_end}: a melody is one voice")]
+    #[error(
+        "note {index} starts at step {onset} before the previous note ends at step {previous_end}: a melody is one voice"
+    )]
     Overlap { index: usize, onset: u32, previous_end: u32 },
     #[error("melody too long: it ends at step {0}, the limit is {limit} sixteenths", limit = Melody::MAX_STEPS)]
     TooLong(u64),
 }
 
 /// A MIDI note number, 0–127 (60 = middle C, C4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "u8")]
 pub struct Pitch(u8);
 
-impl Pitch {
-    pub const MIDDLE_C: Pitch = Pitch(60);
+impl TryFrom<i64> for Pitch {
+    type Error = MelodyError;
+    fn try_from(midi: i64) -> Result<Self, MelodyError> {
+        Pitch::new(midi.clamp(i32::MIN as i64, i32::MAX as i64) as i32)
+    }
+}
 
+impl From<Pitch> for u8 {
+    fn from(p: Pitch) -> u8 {
+        p.0
+    }
+}
+
+impl Pitch {
     pub fn new(midi: i32) -> Result<Self, MelodyError> {
-        u8::try_from(midi)
-            .ok()
-            .filter(|&m| m <= 127)
-            .map(Pitch)
-            .ok_or(MelodyError::PitchOutOfRange(midi))
+        u8::try_from(midi).ok().filter(|&m| m <= 127).map(Pitch).ok_or(MelodyError::PitchOutOfRange(midi))
     }
 
     /// For constants; a literal above 127 fails to compile.
@@ -85,10 +100,8 @@ impl fmt::Display for Pitch {
 pub struct PitchClass(u8);
 
 impl PitchClass {
-    const SHARP_NAMES: [&'static str; 12] =
-        ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
-    const FLAT_NAMES: [&'static str; 12] =
-        ["C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B"];
+    const SHARP_NAMES: [&'static str; 12] = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
+    const FLAT_NAMES: [&'static str; 12] = ["C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B"];
 
     pub const fn new(pc: u8) -> Self {
         PitchClass(pc % 12)
@@ -137,7 +150,8 @@ impl PitchClass {
 }
 
 /// A duration or a position, in 16th-note steps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct Step(pub u32);
 
 impl Step {
@@ -145,7 +159,8 @@ impl Step {
 }
 
 /// A melody note: one voice, so notes never overlap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Note {
     pub pitch: Pitch,
     pub onset: Step,
@@ -224,9 +239,10 @@ impl Meter {
     }
 
     pub fn parse(text: &str) -> Result<Self, MelodyError> {
-        let (n, d) = text.trim().split_once('/').ok_or(MelodyError::BadMeter(0, 0))?;
-        let n: u8 = n.trim().parse().map_err(|_| MelodyError::BadMeter(0, 0))?;
-        let d: u8 = d.trim().parse().map_err(|_| MelodyError::BadMeter(n, 0))?;
+        let bad = || MelodyError::MeterText(text.to_string());
+        let (n, d) = text.trim().split_once('/').ok_or_else(bad)?;
+        let n: u8 = n.trim().parse().map_err(|_| bad())?;
+        let d: u8 = d.trim().parse().map_err(|_| bad())?;
         Meter::new(n, d)
     }
 
@@ -246,6 +262,25 @@ impl Default for Meter {
         Meter::COMMON
     }
 }
+
+/// Serialised as written: `"6/8"`, `"D dorian"`.
+macro_rules! serde_as_text {
+    ($t:ty) => {
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                <$t>::parse(&text).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+serde_as_text!(Meter);
+serde_as_text!(Key);
 
 impl fmt::Display for Meter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -422,10 +457,6 @@ impl Melody {
         &self.notes
     }
 
-    pub fn into_notes(self) -> Vec<Note> {
-        self.notes
-    }
-
     /// The step after the last note ends (0 for an empty melody).
     pub fn end(&self) -> Step {
         self.notes.last().map_or(Step(0), Note::end)
@@ -450,6 +481,15 @@ impl Melody {
             .map(|n| Some(Note { pitch: n.pitch.transpose(semitones)?, ..*n }))
             .collect::<Option<Vec<_>>>()?;
         Some(Melody { notes, key: self.key.map(|k| k.transpose(semitones)), ..*self })
+    }
+
+    /// The same notes moved in time so that the first starts at `onset` (an empty melody stays
+    /// empty).
+    pub fn starting_at(&self, onset: u32) -> Result<Melody, MelodyError> {
+        let Some(first) = self.notes.first() else { return Ok(self.clone()) };
+        let shift = onset as i64 - first.onset.0 as i64;
+        let notes = self.notes.iter().map(|n| Note { onset: Step((n.onset.0 as i64 + shift) as u32), ..*n }).collect();
+        Melody::new(notes, self.tempo, self.meter, self.key)
     }
 
     /// Every note moved by octaves into `lo..=hi` (see [`Pitch::fold_into`]).
@@ -522,7 +562,8 @@ mod tests {
         assert_eq!(Meter::parse("4/1").unwrap().steps_per_bar(), 64);
         assert!(Meter::parse("5/1").is_err());
         assert!(Meter::parse("0/4").is_err());
-        assert!(Meter::parse("abc").is_err());
+        assert_eq!(Meter::parse("abc"), Err(MelodyError::MeterText("abc".into())));
+        assert_eq!(Meter::parse("300/4"), Err(MelodyError::MeterText("300/4".into())));
         assert_eq!(Tempo::from_bpm(120.0).unwrap().micros_per_quarter(), 500_000);
         assert!(Tempo::from_bpm(5.0).is_err());
         assert!(Tempo::from_bpm(f64::NAN).is_err());
@@ -538,9 +579,17 @@ mod tests {
             Err(MelodyError::Overlap { index: 1, onset: 3, previous_end: 4 })
         );
         assert_eq!(Melody::new(vec![note(60, 0, 0)], t, m, None), Err(MelodyError::ZeroDuration { index: 0 }));
-        assert!(matches!(
-            Melody::new(vec![note(60, Melody::MAX_STEPS, 1)], t, m, None),
-            Err(MelodyError::TooLong(_))
-        ));
+        assert!(matches!(Melody::new(vec![note(60, Melody::MAX_STEPS, 1)], t, m, None), Err(MelodyError::TooLong(_))));
+        let late = Melody::new(vec![note(60, 7, 4), note(62, 12, 2)], t, m, None).unwrap();
+        assert_eq!(late.starting_at(2).unwrap().notes(), &[note(60, 2, 4), note(62, 7, 2)]);
+        assert!(matches!(late.starting_at(Melody::MAX_STEPS), Err(MelodyError::TooLong(_))));
+    }
+
+    #[test]
+    fn meters_and_keys_serialise_as_written() {
+        assert_eq!(serde_json::to_string(&Meter::parse("6/8").unwrap()).unwrap(), "\"6/8\"");
+        assert_eq!(serde_json::from_str::<Key>("\"d dorian\"").unwrap(), Key::parse("D dorian").unwrap());
+        let e = serde_json::from_str::<Meter>("\"5/3\"").unwrap_err().to_string();
+        assert!(e.contains("5/3 is not supported"), "{e}");
     }
 }

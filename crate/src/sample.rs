@@ -1,303 +1,302 @@
-//! Generation: the sampling loop, run entirely on the model's device.
+//! Generation: the one sampler, for every engine (`engine::Engine`) and every front end.
 //!
-//! Sampling uses the Gumbel-max trick: `argmax(logits + T·g)` with `g` Gumbel noise draws from
-//! `softmax(logits / T)`. The noise for every step comes from a seeded generator on the host and
-//! is uploaded once, so the loop never reads from the device until the end (a read per step
-//! would stall WebGPU), and the same seed on the same backend always gives the same melody.
+//! It checks the request, places a primer on its bar grid, fills "any" key and style from what
+//! the model learned, lays out every step's inputs and the form plan, draws the sampling noise
+//! from the seed — `T·g` with `g` Gumbel noise, so that `argmax(logits + T·g)` samples
+//! `softmax(logits / T)` — runs the engine bar by bar, and decodes what it sampled. The same
+//! seed on the same engine always gives the same melody.
 
-use burn::prelude::*;
 use thiserror::Error;
 
-use crate::encoding::{Conditioning, Event, TrainedOn, Vocab, decode};
-use crate::melody::{Melody, MelodyError, Tempo};
-use crate::model::packed::PackedLstm;
-use crate::model::{MelodyModel, ModelError};
-
-/// SplitMix64: tiny, fast, and identical on every platform.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in the open interval (0, 1).
-    pub fn unit(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    /// Uniform in `0..n` (n > 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.unit() * n as f64) as usize
-    }
-
-    pub fn gumbel(&mut self) -> f32 {
-        -(-self.unit().ln()).ln() as f32
-    }
-
-    pub fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            items.swap(i, self.below(i + 1));
-        }
-    }
-}
+use crate::encoding::{Conditioning, Event, StepInputs, TrainedOn, Vocab, decode};
+use crate::engine::{Engine, EngineError, Job};
+use crate::form::{Form, Plan};
+use crate::melody::{Melody, MelodyError, Meter};
+use crate::request::{Origin, Phase, Request, RequestError, Response};
+use crate::rng::Rng;
+use crate::theory;
 
 #[derive(Debug, Error)]
 pub enum GenerateError {
-    #[error("length must be 1–{max} bars, got {0}", max = Request::MAX_BARS)]
-    Bars(u32),
-    #[error("temperature must be between 0 and {max}, got {0}", max = Request::MAX_TEMPERATURE)]
-    Temperature(f32),
-    #[error("the primer is {0} steps long; at most {max} are allowed", max = Melody::MAX_STEPS / 2)]
-    PrimerTooLong(usize),
     #[error(transparent)]
-    Model(#[from] ModelError),
+    Request(#[from] RequestError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
     #[error(transparent)]
     Melody(#[from] MelodyError),
+    #[error("this model does not read a form plan; leave the form automatic")]
+    NoForm,
+    #[error("cancelled")]
+    Cancelled,
 }
 
-/// What to generate.
-#[derive(Debug, Clone)]
-pub struct Request {
-    pub bars: u32,
-    /// 0 is greedy; 1 samples the model's own distribution; higher is wilder.
-    pub temperature: f32,
-    pub seed: u64,
-    pub tempo: Tempo,
+/// Called between bars: progress, and the moment to cancel (in a browser, also the moment to
+/// let other work in).
+#[allow(async_fn_in_trait)]
+pub trait Progress {
+    /// `done` of `total` bars generated; `false` stops the generation.
+    async fn bar(&mut self, done: u32, total: u32) -> bool;
+}
+
+/// No progress to report, never cancelled.
+impl Progress for () {
+    async fn bar(&mut self, _: u32, _: u32) -> bool {
+        true
+    }
+}
+
+/// What the sampler made: one melody per candidate, and how its labels came about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generation {
+    pub melodies: Vec<Melody>,
+    /// What the model was told.
     pub conditioning: Conditioning,
-    /// Events the melody starts with; generation continues after them for `bars` more bars.
-    pub primer: Vec<Event>,
+    pub key_from: Origin,
+    pub style_from: Origin,
+    pub meter_from: Origin,
+    pub form: Option<Form>,
+    pub primer_steps: u32,
+    pub total_steps: u32,
 }
 
-impl Request {
-    pub const MAX_BARS: u32 = 64;
-    pub const MAX_TEMPERATURE: f32 = 3.0;
+/// Another stream than the notes' noise, so filling "any" changes no draw of theirs.
+const LABEL_STREAM: u64 = 0xA11C_E5ED_0F_A11C;
 
-    pub fn check_bars(bars: u32) -> Result<u32, GenerateError> {
-        if (1..=Self::MAX_BARS).contains(&bars) { Ok(bars) } else { Err(GenerateError::Bars(bars)) }
+/// The noise stream of candidate `b`; candidate 0's is the seed's own.
+fn stream(seed: u32, b: usize) -> u64 {
+    (seed as u64).wrapping_add((b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// The primer on its bar grid, with its meter and how the meter was found.
+fn place_primer(
+    request: &Request,
+    mut primer: Melody,
+    trained: &TrainedOn,
+) -> Result<(Melody, Meter, Origin), GenerateError> {
+    let grid = match request.phase {
+        Phase::Auto if !primer.is_empty() => trained.rhythm.estimate(primer.notes(), request.meter),
+        _ => None,
+    };
+    let Some(grid) = grid else {
+        // As given: on the asked meter's grid, or 4/4's.
+        primer.meter = request.meter.unwrap_or(Request::DEFAULT_METER);
+        return Ok((primer.clone(), primer.meter, Origin::Asked));
+    };
+    let mut placed = primer.starting_at(grid.phase)?;
+    placed.meter = grid.meter;
+    let from = if request.meter.is_some() { Origin::Asked } else { Origin::Estimated };
+    Ok((placed, grid.meter, from))
+}
+
+/// Generates `request.candidates` melodies with `engine`; `trained` is the model's record.
+pub async fn generate<E: Engine>(
+    engine: &E,
+    trained: &TrainedOn,
+    request: &Request,
+    progress: &mut impl Progress,
+) -> Result<Generation, GenerateError> {
+    let primer = request.validate()?;
+    if request.form.is_some() && !engine.lookback().form {
+        return Err(GenerateError::NoForm);
     }
+    let vocab = engine.vocab();
+    let (primer, meter, meter_from) = place_primer(request, primer, trained)?;
+    let bar = meter.steps_per_bar();
+    let primer_events = vocab.encode_primer(&primer, bar);
+    let primer_key =
+        (!primer.is_empty()).then(|| primer.key.or_else(|| theory::estimate_key(primer.notes()))).flatten();
+    let asked = Conditioning { meter, key: request.key.or(primer_key), style: request.style };
+    let c = trained.resolve(asked, &mut Rng::new(request.seed as u64 ^ LABEL_STREAM));
+    let key_from = match (request.key, primer_key) {
+        (Some(_), _) => Origin::Asked,
+        (None, Some(_)) => Origin::Estimated,
+        (None, None) if c.key.is_some() => Origin::Drawn,
+        (None, None) => Origin::Estimated,
+    };
+    let style_from = if request.style.is_some() { Origin::Asked } else { Origin::Drawn };
 
-    pub fn check_temperature(t: f32) -> Result<f32, GenerateError> {
-        if (0.0..=Self::MAX_TEMPERATURE).contains(&t) { Ok(t) } else { Err(GenerateError::Temperature(t)) }
+    let primer_bars = primer_events.len() as u32 / bar;
+    let plan = request.form.as_ref().map(|form| {
+        let mut plan = Plan::derive(&primer_events, bar as usize);
+        plan.sources.extend(form.plan(request.bars).sources.into_iter().map(|s| s.map(|b| b + primer_bars)));
+        plan
+    });
+    let total = primer_events.len() + (request.bars * bar) as usize;
+    let inputs = StepInputs::new(&c, engine.lookback(), plan.as_ref(), total);
+    let primer_classes: Vec<usize> = primer_events.iter().map(|&e| vocab.index(e)).collect();
+    let batch = request.candidates as usize;
+    let steps = total - primer_events.len();
+    let mut noise = Vec::with_capacity(batch * steps * vocab.size());
+    for b in 0..batch {
+        let mut rng = Rng::new(stream(request.seed, b));
+        noise.extend((0..steps * vocab.size()).map(|_| request.temperature * rng.gumbel()));
     }
+    let job = Job { inputs: &inputs, primer: &primer_classes, noise: &noise, batch };
 
-    pub fn validate(&self) -> Result<(), GenerateError> {
-        Self::check_bars(self.bars)?;
-        Self::check_temperature(self.temperature)?;
-        if self.primer.len() > (Melody::MAX_STEPS / 2) as usize {
-            return Err(GenerateError::PrimerTooLong(self.primer.len()));
+    let mut run = engine.start(&job).await?;
+    for done in 1..=request.bars {
+        engine.advance(&mut run, &job, primer_events.len() + (done * bar) as usize).await?;
+        if !progress.bar(done, request.bars).await {
+            return Err(GenerateError::Cancelled);
         }
-        Ok(())
     }
+    let sampled = engine.finish(run, &job).await?;
 
-    /// Fills "any key" and "any style" from what the model was trained on, drawn from the
-    /// seed: the same seed gives the same key and style, and the model only ever hears labels
-    /// it learned.
-    pub fn fill_any(mut self, trained: &TrainedOn) -> Request {
-        // Another stream than the notes' noise, so filling changes no draw of theirs.
-        let mut rng = Rng::new(self.seed ^ 0xA11C_E5ED_0F_A11C);
-        self.conditioning = trained.resolve(self.conditioning, &mut rng);
-        self
-    }
-
-    /// Steps to generate (after the primer).
-    pub fn steps(&self) -> usize {
-        (self.bars * self.conditioning.meter.steps_per_bar()) as usize
-    }
-
-    /// Steps of the finished melody: primer and continuation.
-    pub fn total_steps(&self) -> usize {
-        self.primer.len() + self.steps()
-    }
-
-    /// Model inputs before the first generated step: the start symbol, then the primer's
-    /// events but its last (which is the input of the first generated step).
-    fn primer_inputs(&self, vocab: Vocab) -> (Vec<i32>, i32) {
-        let mut inputs = vec![vocab.start() as i32];
-        inputs.extend(self.primer.iter().map(|&e| vocab.index(e) as i32));
-        let last = inputs.pop().expect("the start symbol is there");
-        (inputs, last)
-    }
+    let melodies = sampled
+        .into_iter()
+        .map(|classes| {
+            let mut events = primer_events.clone();
+            for c in classes {
+                events.push(vocab.event(c).ok_or(EngineError::BadClass(c))?);
+            }
+            melody(&events, request, &c)
+        })
+        .collect::<Result<Vec<_>, GenerateError>>()?;
+    Ok(Generation {
+        melodies,
+        conditioning: c,
+        key_from,
+        style_from,
+        meter_from,
+        form: request.form.clone(),
+        primer_steps: primer_events.len() as u32,
+        total_steps: total as u32,
+    })
 }
 
-/// The sampling noise of every step, `T·g` with `g` Gumbel: [steps, classes], row-major.
-fn noise(request: &Request, classes: usize) -> Vec<f32> {
-    let mut rng = Rng::new(request.seed);
-    (0..request.steps() * classes).map(|_| request.temperature * rng.gumbel()).collect()
-}
-
-fn melody(classes: impl IntoIterator<Item = usize>, vocab: Vocab, request: &Request) -> Result<Melody, GenerateError> {
-    let mut events = request.primer.clone();
-    for c in classes {
-        events.push(vocab.event(c).ok_or_else(|| ModelError::Read(format!("the model produced class {c}")))?);
-    }
-    let c = request.conditioning;
-    let notes = decode(&events);
+fn melody(events: &[Event], request: &Request, c: &Conditioning) -> Result<Melody, GenerateError> {
+    let notes = decode(events);
     // "Any key" still needs one: for the key signature of the MIDI file and to tell the user.
-    let key = c.key.or_else(|| crate::theory::estimate_key(&notes));
-    Ok(Melody::new(notes, request.tempo, c.meter, key)?)
+    let key = c.key.or_else(|| theory::estimate_key(&notes));
+    Ok(Melody::new(notes, Request::check_tempo(request.tempo)?, c.meter, key)?)
 }
 
-/// Generates a melody on the model's device. Reads from the device exactly once, at the end.
-pub async fn generate(
-    model: &MelodyModel,
-    vocab: Vocab,
-    device: &Device,
-    request: &Request,
-) -> Result<Melody, GenerateError> {
-    request.validate()?;
-    let (steps, total) = (request.steps(), request.total_steps());
-    let v = vocab.size();
-
-    let features: Vec<i32> = (0..total as u32)
-        .flat_map(|s| request.conditioning.at(s).as_array().map(i32::from))
-        .collect();
-    let features = Tensor::<3, Int>::from_data(TensorData::new(features, [1, total, 5]), device);
-    let conditioning = model.input().features(features.clone());
-    let noise = Tensor::<2>::from_data(TensorData::new(noise(request, v), [steps, v]), device);
-
-    let mut state = model.start(1, device);
-    let (inputs, last) = request.primer_inputs(vocab);
-    let first = inputs.len();
-    if first > 0 {
-        let tokens = Tensor::<2, Int>::from_data(TensorData::new(inputs, [1, first]), device);
-        state = model.prime(tokens, features.slice(s![.., 0..first, ..]), state);
+impl Generation {
+    /// Candidate `i` as the front ends receive it.
+    pub fn response(&self, i: usize, request: &Request, engine: &impl Engine, ms: f64) -> Response {
+        let m = &self.melodies[i];
+        Response {
+            notes: m.notes().to_vec(),
+            key: m.key,
+            key_from: self.key_from,
+            style: self.conditioning.style,
+            style_from: self.style_from,
+            meter: m.meter,
+            meter_from: self.meter_from,
+            form: self.form.clone(),
+            tempo: request.tempo,
+            seed: request.seed,
+            temperature: request.temperature,
+            steps_per_bar: m.meter.steps_per_bar(),
+            total_steps: self.total_steps,
+            primer_steps: self.primer_steps,
+            metrics: theory::metrics::measure(m.notes()),
+            engine: engine.name(),
+            backend: engine.backend(),
+            midi: crate::midi::export(m),
+            ms,
+        }
     }
-    let mut token = Tensor::<2, Int>::from_data(TensorData::new(vec![last], [1, 1]), device);
-    let mut sampled = Vec::with_capacity(steps);
-    for t in first..total {
-        let x = model.input().token(token) + conditioning.clone().slice(s![.., t..t + 1, ..]).reshape([1, -1]);
-        let logits;
-        (logits, state) = model.step(x, state);
-        let g = t - first;
-        token = (logits + noise.clone().slice(s![g..g + 1, ..])).argmax(1);
-        sampled.push(token.clone());
-    }
-    let data = Tensor::cat(sampled, 1)
-        .into_data_async()
-        .await
-        .map_err(|e| ModelError::Read(format!("{e:?}")))?;
-    let classes = data.try_to_vec_as::<i64>().map_err(|e| ModelError::Read(format!("{e:?}")))?;
-    melody(classes.into_iter().map(|c| c as usize), vocab, request)
 }
 
-/// Generates a melody with the CPU-packed LSTM (same noise, so the same seed makes the same
-/// choices wherever the two agree on the likeliest class).
-pub fn generate_packed(packed: &PackedLstm, vocab: Vocab, request: &Request) -> Result<Melody, GenerateError> {
-    request.validate()?;
-    let (inputs, last) = request.primer_inputs(vocab);
-    let classes = packed.generate(&request.conditioning, &inputs, last, &noise(request, vocab.size()), request.steps());
-    melody(classes, vocab, request)
+/// The vocabulary's events of a known melody, for tests and scoring.
+pub fn classes(vocab: Vocab, events: &[Event]) -> Vec<usize> {
+    events.iter().map(|&e| vocab.index(e)).collect()
 }
 
-/// Generates a melody with the LSTM's WebGPU kernels: one submit, one read-back.
-#[cfg(target_family = "wasm")]
-pub async fn generate_gpu(
-    kernels: &crate::model::webgpu::GpuLstm,
-    vocab: Vocab,
-    request: &Request,
-) -> Result<Melody, GenerateError> {
-    request.validate()?;
-    let (inputs, last) = request.primer_inputs(vocab);
-    let noise = noise(request, vocab.size());
-    let classes = kernels.generate(&request.conditioning, &inputs, last, &noise, request.steps()).await?;
-    melody(classes, vocab, request)
-}
-
-#[cfg(test)]
+#[cfg(all(test, feature = "burn"))]
 mod tests {
     use super::*;
+    use crate::encoding::Lookback;
+    use crate::engine::Backend;
+    use crate::engine::burn::BurnEngine;
+    use crate::engine::int8::Int8Engine;
+    use crate::melody::{Note, Pitch, Step};
+    use crate::model::packed::PackedLstm;
+    use crate::model::{LstmConfig, ModelSpec, PitchRange};
+    use burn::prelude::*;
 
-    #[test]
-    fn rng_is_deterministic_and_uniform() {
-        let mut a = Rng::new(7);
-        let mut b = Rng::new(7);
-        let xs: Vec<f64> = (0..10_000).map(|_| a.unit()).collect();
-        assert!(xs.iter().zip((0..).map(|_| b.unit())).all(|(x, y)| *x == y));
-        assert!(xs.iter().all(|&x| x > 0.0 && x < 1.0));
-        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
-        assert!((mean - 0.5).abs() < 0.01, "{mean}");
-        let mut counts = [0; 4];
-        for _ in 0..4000 {
-            counts[a.below(4)] += 1;
-        }
-        assert!(counts.iter().all(|&c| (900..1100).contains(&c)), "{counts:?}");
+    fn engines(lookback: Lookback) -> (BurnEngine, Int8Engine) {
+        let device = Device::flex();
+        device.seed(3);
+        let config = LstmConfig {
+            range: PitchRange::from(Vocab::DEFAULT),
+            embed: 8,
+            hidden: 16,
+            layers: 2,
+            dropout: 0.0,
+            lookback,
+        };
+        let spec = ModelSpec::Lstm(config.clone());
+        let model = crate::model::build(&spec, &device).unwrap();
+        let crate::model::MelodyModel::Lstm(lstm) = &model else { unreachable!() };
+        let int8 = Int8Engine::new(PackedLstm::from_lstm(lstm).unwrap(), &config).unwrap();
+        (BurnEngine::new(model, &spec, device, Backend::Cpu).unwrap(), int8)
     }
 
-    fn request(primer: Vec<Event>) -> Request {
-        Request {
-            bars: 2,
-            temperature: 1.0,
-            seed: 9,
-            tempo: Tempo::default(),
-            conditioning: Conditioning::default(),
-            primer,
-        }
+    fn run<E: Engine>(engine: &E, request: &Request) -> Result<Generation, GenerateError> {
+        burn::tensor::read_sync(generate(engine, &TrainedOn::default(), request, &mut ()))
+    }
+
+    fn primer() -> Vec<Note> {
+        let n = |p, on, d| Note { pitch: Pitch::new(p).unwrap(), onset: Step(on), duration: Step(d) };
+        vec![n(60, 0, 4), n(64, 4, 2)]
     }
 
     #[test]
     fn continuations_keep_the_primer_and_repeat_per_seed() {
-        use crate::model::packed::PackedLstm;
-        use crate::model::{LstmConfig, ModelSpec, PitchRange};
-        let device = Device::flex();
-        let vocab = Vocab::DEFAULT;
-        let spec = ModelSpec::Lstm(LstmConfig { range: PitchRange::from(vocab), embed: 8, hidden: 16, layers: 2, dropout: 0.0 });
-        let model = spec.init(&device).unwrap();
-        let MelodyModel::Lstm(lstm) = &model else { unreachable!() };
-        let packed = PackedLstm::new(lstm).unwrap();
-        let p = |m| Event::On(crate::melody::Pitch::new(m).unwrap());
-        let primer = vec![p(60), Event::Hold, Event::Hold, Event::Hold, p(64), Event::Hold, Event::Off, Event::Hold];
-        let req = request(primer.clone());
-        for melody in [
-            burn::tensor::read_sync(generate(&model, vocab, &device, &req)).unwrap(),
-            generate_packed(&packed, vocab, &req).unwrap(),
-        ] {
-            let events = vocab.encode(&melody);
-            assert_eq!(&events[..primer.len()], &primer[..]);
-            assert!(melody.end().0 as usize <= req.total_steps());
+        for (burn, int8) in [engines(Lookback::default()), engines(Lookback { bars: vec![1, 2], form: true })] {
+            let request = Request { bars: 2, seed: 9, primer: primer(), phase: Phase::File, ..Request::default() };
+            for g in [run(&burn, &request).unwrap(), run(&int8, &request).unwrap()] {
+                assert_eq!(g.primer_steps, 16);
+                assert_eq!(g.total_steps, 48);
+                let m = &g.melodies[0];
+                assert_eq!(&m.notes()[..1], &primer()[..1]);
+                assert!(m.end().0 <= 48);
+            }
+            assert_eq!(run(&burn, &request).unwrap(), run(&burn, &request).unwrap());
+            assert_eq!(run(&int8, &request).unwrap(), run(&int8, &request).unwrap());
+            let other = Request { seed: 10, ..request.clone() };
+            assert_ne!(run(&int8, &other).unwrap().melodies, run(&int8, &request).unwrap().melodies);
+            let bad = Request { bars: 0, ..request.clone() };
+            assert!(matches!(run(&int8, &bad), Err(GenerateError::Request(RequestError::Bars(0)))));
         }
-        let again = burn::tensor::read_sync(generate(&model, vocab, &device, &req)).unwrap();
-        assert_eq!(again, burn::tensor::read_sync(generate(&model, vocab, &device, &req)).unwrap());
-        assert_eq!(generate_packed(&packed, vocab, &req).unwrap(), generate_packed(&packed, vocab, &req).unwrap());
-        let mut other = req.clone();
-        other.seed = 10;
-        assert_ne!(generate_packed(&packed, vocab, &other).unwrap(), generate_packed(&packed, vocab, &req).unwrap());
-        let mut bad = req.clone();
-        bad.bars = 0;
-        assert!(matches!(generate_packed(&packed, vocab, &bad), Err(GenerateError::Bars(0))));
-        bad.bars = 2;
-        bad.temperature = f32::NAN;
-        assert!(matches!(generate_packed(&packed, vocab, &bad), Err(GenerateError::Temperature(_))));
     }
 
     #[test]
-    fn gumbel_max_samples_the_softmax() {
-        // P(argmax(log p + g) = i) = p_i.
-        let p = [0.5f32, 0.3, 0.2];
-        let mut rng = Rng::new(1);
-        let mut counts = [0usize; 3];
-        let n = 20_000;
-        for _ in 0..n {
-            let i = (0..3)
-                .map(|i| p[i].ln() + rng.gumbel())
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(&b.1))
-                .unwrap()
-                .0;
-            counts[i] += 1;
+    fn candidates_share_a_batch_and_the_first_is_the_single_melody() {
+        let (burn, int8) = engines(Lookback { bars: vec![1], form: true });
+        let one = Request { bars: 2, seed: 5, form: Some(Form::parse("AB").unwrap()), ..Request::default() };
+        let four = Request { candidates: 4, ..one.clone() };
+        for (single, many) in [
+            (run(&burn, &one).unwrap(), run(&burn, &four).unwrap()),
+            (run(&int8, &one).unwrap(), run(&int8, &four).unwrap()),
+        ] {
+            assert_eq!(many.melodies.len(), 4);
+            assert_eq!(many.melodies[0], single.melodies[0]);
+            assert!(many.melodies[1..].iter().any(|m| *m != many.melodies[0]));
         }
-        for i in 0..3 {
-            let f = counts[i] as f32 / n as f32;
-            assert!((f - p[i]).abs() < 0.015, "{i}: {f} vs {}", p[i]);
+    }
+
+    #[test]
+    fn a_form_needs_a_model_that_reads_one() {
+        let (_, int8) = engines(Lookback::default());
+        let request = Request { form: Some(Form::parse("AABA").unwrap()), ..Request::default() };
+        assert!(matches!(run(&int8, &request), Err(GenerateError::NoForm)));
+    }
+
+    struct StopAfter(u32);
+    impl Progress for StopAfter {
+        async fn bar(&mut self, done: u32, _: u32) -> bool {
+            done < self.0
         }
+    }
+
+    #[test]
+    fn a_generation_stops_between_bars_when_asked() {
+        let (_, int8) = engines(Lookback::default());
+        let request = Request { bars: 8, ..Request::default() };
+        let stopped = burn::tensor::read_sync(generate(&int8, &TrainedOn::default(), &request, &mut StopAfter(3)));
+        assert!(matches!(stopped, Err(GenerateError::Cancelled)));
     }
 }

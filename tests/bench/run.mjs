@@ -33,7 +33,7 @@ import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { launch } from '../browser.mjs';
 import { writeBasicRnnCheckpoint } from './checkpoint.mjs';
-import { serveMounts } from './server.mjs';
+import { serveMounts } from '../server.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const TESTS = dirname(HERE);

@@ -3,12 +3,15 @@
 // after the whole melody is back on the host. Same shape as window.benchMagenta: load() once,
 // then run(steps) as often as the runner likes.
 
-import init, * as wasm from '/tunesmith.js';
+import init, { Generator, catalog, startWebGpu } from '/tunesmith.js';
 
-// [pitch, onset, duration] in 16th steps: the primer magenta.js uses.
-const PRIMER = new Uint32Array([60, 0, 4, 64, 4, 4, 67, 8, 4, 72, 12, 4]);
+// The primer magenta.js uses, in 16th steps.
+const PRIMER = [60, 64, 67, 72].map((pitch, i) => ({ pitch, onset: 4 * i, duration: 4 }));
 // Magenta's basic_rnn: 2 LSTM layers of 512 units over MIDI 48–83 (36 pitches + 2 = 38 classes).
 export const BASIC_RNN = { arch: 'lstm', range: { lo: 48, hi: 83 }, embed: 38, hidden: 512, layers: 2, dropout: 0 };
+// The table's row names, kept from before the engines had one name each, so that results line
+// up with earlier runs: engine (and backend) → row name.
+const ROW_NAMES = { int8: 'cpu-int8-simd', wgsl: 'webgpu-wgsl', 'burn/webgpu': 'webgpu-burn', 'burn/cpu': 'cpu-flex' };
 
 let loaded = null;
 let seed = 1;
@@ -22,18 +25,17 @@ window.benchTunesmith = {
    */
   async load({ backend, model = 'basic_rnn', temperature = 1 }) {
     await init();
-    if (backend === 'webgpu') await wasm.init_webgpu();
-    const name = `${model}-${backend}`;
+    if (backend === 'webgpu') await startWebGpu();
+    let generator;
     if (model === 'basic_rnn') {
-      await wasm.load_random_model(name, JSON.stringify(BASIC_RNN), backend, 1);
+      generator = await Generator.random(JSON.stringify(BASIC_RNN), backend, 1);
     } else {
-      // As the page's worker does: an LSTM ships packed (int8), other models as burnpack.
-      const spec = await fetch(`/models/${model}.json`).then((r) => r.text());
-      const packed = JSON.parse(spec).arch === 'lstm';
-      const weights = await fetch(`/models/${model}.${packed ? 'pack' : 'bpk'}`).then((r) => r.arrayBuffer());
-      await (packed ? wasm.load_packed : wasm.load_model)(name, spec, new Uint8Array(weights), backend);
+      // As the page's worker does: the weights file the catalog names.
+      const { weights } = catalog().models.find((m) => m.name === model);
+      const bytes = new Uint8Array(await fetch(`/${weights}`).then((r) => r.arrayBuffer()));
+      generator = await Generator.load(model, bytes, backend);
     }
-    loaded = { name, backend, model, temperature };
+    loaded = { generator, backend, model, temperature };
     return {
       backend,
       model,
@@ -48,14 +50,13 @@ window.benchTunesmith = {
   /** One continuation of `steps` (whole 4/4 bars) after the primer; resolves to {ms, engine}. */
   async run(steps) {
     if (steps % 16) throw new Error('steps must be whole 4/4 bars (a multiple of 16)');
-    const { name, backend, temperature } = loaded;
+    const { generator, backend, temperature } = loaded;
+    const request = { bars: steps / 16, temperature, seed: seed++, tempo: 120, meter: '4/4', key: 'C major', primer: PRIMER, phase: 'file' };
     const t0 = performance.now();
-    const g = await wasm.generate(name, backend, steps / 16, temperature, seed++, 120, '4/4', 'C', '', PRIMER);
+    const [melody] = await generator.generate(request);
     const ms = performance.now() - t0;
-    const total = g.totalSteps;
-    engine = g.engine;
-    g.free();
-    if (total !== steps + 16) throw new Error(`got ${total} steps, asked ${steps} after a 16-step primer`);
+    engine = ROW_NAMES[melody.engine] ?? ROW_NAMES[`${melody.engine}/${backend}`];
+    if (melody.totalSteps !== steps + 16) throw new Error(`got ${melody.totalSteps} steps, asked ${steps} after a 16-step primer`);
     return { ms, engine };
   },
 

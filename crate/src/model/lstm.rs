@@ -6,32 +6,17 @@ use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::tensor::activation::sigmoid;
-use serde::{Deserialize, Serialize};
 
-use super::{InputEmbedding, ModelError, PitchRange};
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LstmConfig {
-    pub range: PitchRange,
-    /// Width of the input embedding.
-    pub embed: usize,
-    pub hidden: usize,
-    pub layers: usize,
-    #[serde(default)]
-    pub dropout: f64,
-}
+use super::{InputEmbedding, LstmConfig, ModelError};
 
 impl LstmConfig {
     pub fn init(&self, device: &Device) -> Result<LstmModel, ModelError> {
-        let vocab = self.range.vocab()?;
-        if self.layers == 0 || self.hidden == 0 || self.embed == 0 {
-            return Err(ModelError::Config("an LSTM needs at least one layer and non-zero widths".into()));
-        }
+        let vocab = self.check()?;
         let cells = (0..self.layers)
             .map(|l| FusedCell::new(if l == 0 { self.embed } else { self.hidden }, self.hidden, device))
             .collect();
         Ok(LstmModel {
-            input: InputEmbedding::new(vocab, self.embed, device),
+            input: InputEmbedding::new(vocab, self.embed, &self.lookback, device),
             cells,
             dropout: DropoutConfig::new(self.dropout).init(),
             head: LinearConfig::new(self.hidden, vocab.size()).init(device),
@@ -95,7 +80,10 @@ pub struct LstmState {
 impl LstmState {
     /// The same values cut off from the autodiff graph: truncated backpropagation through time.
     pub fn detach(self) -> Self {
-        LstmState { h: self.h.into_iter().map(|h| h.detach()).collect(), c: self.c.into_iter().map(|c| c.detach()).collect() }
+        LstmState {
+            h: self.h.into_iter().map(|h| h.detach()).collect(),
+            c: self.c.into_iter().map(|c| c.detach()).collect(),
+        }
     }
 }
 
@@ -113,10 +101,10 @@ impl LstmModel {
     pub fn forward(
         &self,
         tokens: Tensor<2, Int>,
-        features: Tensor<3, Int>,
+        columns: Tensor<3, Int>,
         state: Option<LstmState>,
     ) -> (Tensor<3>, LstmState) {
-        self.forward_resetting(tokens, features, None, state)
+        self.forward_resetting(tokens, columns, None, state)
     }
 
     /// [`forward`](Self::forward) over rows that hold several tunes end to end: where `keep`
@@ -124,7 +112,7 @@ impl LstmModel {
     pub fn forward_resetting(
         &self,
         tokens: Tensor<2, Int>,
-        features: Tensor<3, Int>,
+        columns: Tensor<3, Int>,
         keep: Option<Tensor<2>>,
         state: Option<LstmState>,
     ) -> (Tensor<3>, LstmState) {
@@ -137,11 +125,10 @@ impl LstmModel {
                 state.h = state.h.into_iter().map(|h| h * k.clone()).collect();
                 state.c = state.c.into_iter().map(|c| c * k.clone()).collect();
             }
-            let x = self.input.forward(
-                tokens.clone().slice(s![.., step..step + 1]),
-                features.clone().slice(s![.., step..step + 1, ..]),
-            );
-            let (h, next) = self.step_train(x.reshape([b as i32, -1]), state);
+            let x = self
+                .input
+                .step(tokens.clone().slice(s![.., step..step + 1]), columns.clone().slice(s![.., step..step + 1, ..]));
+            let (h, next) = self.step_train(x, state);
             state = next;
             out.push(h.unsqueeze_dim::<3>(1));
         }

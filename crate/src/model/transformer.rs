@@ -8,37 +8,12 @@ use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, Linea
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::tensor::activation::{gelu, softmax};
-use serde::{Deserialize, Serialize};
 
-use super::{InputEmbedding, ModelError, PitchRange};
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TransformerConfig {
-    pub range: PitchRange,
-    pub d_model: usize,
-    pub heads: usize,
-    pub layers: usize,
-    pub d_ff: usize,
-    #[serde(default)]
-    pub dropout: f64,
-    /// Attention span: a step sees at most this many steps (itself included), and the decoder
-    /// drops the keys and values no step can see any more. `None`: the whole melody.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub span: Option<usize>,
-}
+use super::{InputEmbedding, ModelError, TransformerConfig};
 
 impl TransformerConfig {
     pub fn init(&self, device: &Device) -> Result<TransformerModel, ModelError> {
-        let vocab = self.range.vocab()?;
-        if self.span == Some(0) {
-            return Err(ModelError::Config("a Transformer's attention span must be at least 1 step".into()));
-        }
-        if self.heads == 0 || self.d_model % self.heads != 0 || self.layers == 0 || self.d_ff == 0 {
-            return Err(ModelError::Config(format!(
-                "a Transformer needs layers ≥ 1 and d_model ({}) divisible by heads ({})",
-                self.d_model, self.heads
-            )));
-        }
+        let vocab = self.check()?;
         let linear = |i, o| {
             // GPT-2 style small init keeps early training stable.
             let mut l = LinearConfig::new(i, o).init(device);
@@ -58,7 +33,7 @@ impl TransformerConfig {
             })
             .collect();
         Ok(TransformerModel {
-            input: InputEmbedding::new(vocab, self.d_model, device),
+            input: InputEmbedding::new(vocab, self.d_model, &self.lookback, device),
             blocks,
             norm: LayerNormConfig::new(self.d_model).init(device),
             head: linear(self.d_model, vocab.size()),
@@ -136,9 +111,7 @@ impl Block {
         let (h, dh) = (self.heads, d / self.heads);
         let qkv = self.qkv.forward(self.norm_attn.forward(x.clone()));
         // [B, t, 3d] → three [B, H, t, dh]
-        let split = |i: usize| {
-            qkv.clone().slice(s![.., .., i * d..(i + 1) * d]).reshape([b, t, h, dh]).swap_dims(1, 2)
-        };
+        let split = |i: usize| qkv.clone().slice(s![.., .., i * d..(i + 1) * d]).reshape([b, t, h, dh]).swap_dims(1, 2);
         let (q, mut k, mut v) = (split(0), split(1), split(2));
         if let Some(c) = cache {
             k = Tensor::cat(vec![c.k, k], 2);
@@ -169,7 +142,14 @@ impl TransformerModel {
 
     /// Runs the blocks and the output layer on `x` [B, t, D] after `caches` (of `total - t`
     /// steps) → logits [B, t, V] and each layer's keys and values of the last `held` steps.
-    fn run(&self, mut x: Tensor<3>, caches: Vec<Option<Cache>>, bias: Tensor<4>, total: usize, held: usize) -> (Tensor<3>, Vec<Cache>) {
+    fn run(
+        &self,
+        mut x: Tensor<3>,
+        caches: Vec<Option<Cache>>,
+        bias: Tensor<4>,
+        total: usize,
+        held: usize,
+    ) -> (Tensor<3>, Vec<Cache>) {
         let mut kept = Vec::with_capacity(self.blocks.len());
         for (block, cache) in self.blocks.iter().zip(caches) {
             let (y, c) = block.forward(x, cache, bias.clone());
@@ -203,13 +183,13 @@ impl TransformerModel {
     pub fn forward_streamed(
         &self,
         tokens: Tensor<2, Int>,
-        features: Tensor<3, Int>,
+        columns: Tensor<3, Int>,
         segments: &[u32],
         memory: Option<Memory>,
         keep: usize,
     ) -> (Tensor<3>, Memory) {
         let [rows, t] = tokens.dims();
-        let x = self.input.forward(tokens, features);
+        let x = self.input.forward(tokens, columns);
         let (state, past_segments) = match memory {
             Some(m) => (m.state, m.segments),
             None => (self.start(), Vec::new()),
@@ -229,8 +209,13 @@ impl TransformerModel {
     }
 
     /// Teacher-forced logits [B, T, V] (training keeps no cache).
-    pub fn forward(&self, tokens: Tensor<2, Int>, features: Tensor<3, Int>, state: Option<TransformerState>) -> (Tensor<3>, TransformerState) {
-        let x = self.input.forward(tokens, features);
+    pub fn forward(
+        &self,
+        tokens: Tensor<2, Int>,
+        columns: Tensor<3, Int>,
+        state: Option<TransformerState>,
+    ) -> (Tensor<3>, TransformerState) {
+        let x = self.input.forward(tokens, columns);
         self.forward_embedded(x, state.unwrap_or_else(|| self.start()))
     }
 
@@ -246,11 +231,21 @@ impl TransformerModel {
 mod tests {
     use super::*;
     use crate::encoding::Vocab;
+    use crate::model::PitchRange;
 
     fn model(device: &Device) -> TransformerModel {
-        TransformerConfig { range: PitchRange::from(Vocab::DEFAULT), d_model: 16, heads: 2, layers: 2, d_ff: 32, dropout: 0.0, span: None }
-            .init(device)
-            .unwrap()
+        TransformerConfig {
+            range: PitchRange::from(Vocab::DEFAULT),
+            d_model: 16,
+            heads: 2,
+            layers: 2,
+            d_ff: 32,
+            dropout: 0.0,
+            span: None,
+            lookback: Default::default(),
+        }
+        .init(device)
+        .unwrap()
     }
 
     /// Logits of `tokens` in one full pass, checked equal to decoding them step by step; with
@@ -318,7 +313,8 @@ mod tests {
                 }
             }
             let tokens = Tensor::<2, Int>::from_data(TensorData::new(tokens, [2, width]), &device);
-            let (y, next) = m.forward_streamed(tokens, Tensor::<3, Int>::zeros([2, width, 5], &device), &segments, memory, 2);
+            let (y, next) =
+                m.forward_streamed(tokens, Tensor::<3, Int>::zeros([2, width, 5], &device), &segments, memory, 2);
             memory = Some(next);
             let y: Vec<f32> = y.into_data().try_to_vec().unwrap();
             for (r, out) in streamed.iter_mut().enumerate() {
@@ -348,7 +344,16 @@ mod tests {
     #[test]
     fn a_span_limits_what_a_step_sees() {
         let device = Device::flex();
-        let config = TransformerConfig { range: PitchRange::from(Vocab::DEFAULT), d_model: 16, heads: 2, layers: 2, d_ff: 32, dropout: 0.0, span: Some(3) };
+        let config = TransformerConfig {
+            range: PitchRange::from(Vocab::DEFAULT),
+            d_model: 16,
+            heads: 2,
+            layers: 2,
+            d_ff: 32,
+            dropout: 0.0,
+            span: Some(3),
+            lookback: Default::default(),
+        };
         let m = config.init(&device).unwrap();
         let run = |first: i32| {
             let (full, state) = full_pass_equals_steps(&m, vec![first, 5, 0, 7, 1, 9], &device);
@@ -364,7 +369,16 @@ mod tests {
 
     #[test]
     fn rejects_bad_shapes() {
-        let c = TransformerConfig { range: PitchRange::from(Vocab::DEFAULT), d_model: 10, heads: 3, layers: 1, d_ff: 8, dropout: 0.0, span: None };
+        let c = TransformerConfig {
+            range: PitchRange::from(Vocab::DEFAULT),
+            d_model: 10,
+            heads: 3,
+            layers: 1,
+            d_ff: 8,
+            dropout: 0.0,
+            span: None,
+            lookback: Default::default(),
+        };
         assert!(c.init(&Device::flex()).is_err());
     }
 }

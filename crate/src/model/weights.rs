@@ -9,15 +9,13 @@ use super::{MelodyModel, ModelError, ModelSpec};
 
 /// Writes `model` to `path` as f16 burnpack.
 pub fn save(model: &MelodyModel, path: &std::path::Path) -> Result<(), ModelError> {
-    let mut store = BurnpackStore::from_file(path)
-        .overwrite(true)
-        .with_to_adapter(FloatCastAdapter::to(DType::F16));
+    let mut store = BurnpackStore::from_file(path).overwrite(true).with_to_adapter(FloatCastAdapter::to(DType::F16));
     model.save_into(&mut store).map_err(|e| ModelError::Weights(format!("{}: {e}", path.display())))
 }
 
 /// Builds the model `spec` describes and fills it with `bytes` (a burnpack file).
 pub fn load(spec: &ModelSpec, bytes: Vec<u8>, device: &Device) -> Result<MelodyModel, ModelError> {
-    let mut model = spec.init(device)?;
+    let mut model = super::build(spec, device)?;
     let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes)))
         .with_from_adapter(FloatCastAdapter::to(DType::F32));
     let result = model.load_from(&mut store).map_err(|e| ModelError::Weights(e.to_string()))?;
@@ -33,7 +31,7 @@ pub fn save_pack(model: &MelodyModel, weights: &std::path::Path) -> Result<std::
         return Err(ModelError::Config(format!("only an LSTM has a packed form, not a {}", model_name(model))));
     };
     let path = weights.with_extension("pack");
-    let bytes = super::packed::PackedLstm::new(lstm)?.to_bytes();
+    let bytes = super::packed::PackedLstm::from_lstm(lstm)?.to_bytes();
     std::fs::write(&path, bytes).map_err(|e| ModelError::Weights(format!("{}: {e}", path.display())))?;
     Ok(path)
 }

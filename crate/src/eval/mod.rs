@@ -5,26 +5,35 @@
 //! 16th resolution) divided by its number of notes. Both model families assign a probability to
 //! exactly the same thing, so the figures compare across encodings.
 
+pub mod markov;
+
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 
 use crate::corpus::Tune;
-use crate::encoding::{Event, TrainedOn, Vocab};
+use crate::encoding::{Event, Lookback, StepInputs, TrainedOn, Vocab};
+use crate::engine::int8::Int8Engine;
 use crate::model::MelodyModel;
-use crate::model::packed::PackedLstm;
-pub use crate::model::markov::Tally;
-use crate::model::markov::NoteMarkov;
+use markov::NoteMarkov;
+pub use markov::Tally;
 
 /// Tunes folded into the model's range, so every model scores the same notes.
 pub fn folded(tunes: &[Tune], vocab: Vocab) -> Vec<Tune> {
-    tunes
-        .iter()
-        .map(|t| Tune { melody: t.melody.fold_into(vocab.lo(), vocab.hi()), ..t.clone() })
-        .collect()
+    tunes.iter().map(|t| Tune { melody: t.melody.fold_into(vocab.lo(), vocab.hi()), ..t.clone() }).collect()
+}
+
+/// A tune's classes and its inputs without a form plan (the model must find the form itself),
+/// one step past its end, where its last note must stop (`tally`).
+fn encode(t: &Tune, vocab: Vocab, lookback: &Lookback) -> (Vec<usize>, StepInputs) {
+    let classes: Vec<usize> = vocab.encode(&t.melody).into_iter().map(|e| vocab.index(e)).collect();
+    let inputs = StepInputs::new(&t.conditioning(), lookback, None, classes.len() + 1);
+    (classes, inputs)
 }
 
 /// Scores each tune from its first step with a neural model; one tally per tune.
 pub fn neural(model: &MelodyModel, tunes: &[Tune], vocab: Vocab, device: &Device) -> Vec<Tally> {
+    let lookback = model.input().reads().clone();
+    let width = StepInputs::width(lookback.slots());
     let mut out = vec![Tally::default(); tunes.len()];
     let mut order: Vec<usize> = (0..tunes.len()).collect();
     order.sort_by_key(|&i| tunes[i].melody.end().0);
@@ -33,25 +42,22 @@ pub fn neural(model: &MelodyModel, tunes: &[Tune], vocab: Vocab, device: &Device
         let encoded: Vec<(Vec<i32>, Vec<i32>)> = chunk
             .iter()
             .map(|&i| {
-                let t = &tunes[i];
-                let targets: Vec<i32> = vocab.encode(&t.melody).into_iter().map(|e| vocab.index(e) as i32).collect();
-                let c = t.conditioning();
-                // One step past the end, where the last note must stop (`tally`).
-                let features = (0..=targets.len() as u32).flat_map(|s| c.at(s).as_array().map(i32::from)).collect();
-                (targets, features)
+                let (classes, inputs) = encode(&tunes[i], vocab, &lookback);
+                let columns = inputs.columns(vocab, &classes, classes.len() + 1);
+                (classes.into_iter().map(|c| c as i32).collect(), columns)
             })
             .collect();
         let b = chunk.len();
         let len = encoded.iter().map(|(t, _)| t.len() + 1).max().unwrap_or(1);
         let mut tokens = vec![vocab.start() as i32; b * len];
-        let mut features = vec![0i32; b * len * 5];
-        for (row, (targets, f)) in encoded.iter().enumerate() {
+        let mut columns = vec![0i32; b * len * width];
+        for (row, (targets, c)) in encoded.iter().enumerate() {
             tokens[row * len + 1..row * len + 1 + targets.len()].copy_from_slice(targets);
-            features[row * len * 5..row * len * 5 + f.len()].copy_from_slice(f);
+            columns[row * len * width..row * len * width + c.len()].copy_from_slice(c);
         }
         let tokens = Tensor::<2, Int>::from_data(TensorData::new(tokens, [b, len]), device);
-        let features = Tensor::<3, Int>::from_data(TensorData::new(features, [b, len, 5]), device);
-        let logp = log_softmax(model.forward(tokens, features), 2).into_data();
+        let columns = Tensor::<3, Int>::from_data(TensorData::new(columns, [b, len, width]), device);
+        let logp = log_softmax(model.forward(tokens, columns), 2).into_data();
         let logp: Vec<f32> = logp.try_to_vec_as().expect("f32 log-probabilities");
         let v = vocab.size();
         for (row, (targets, _)) in encoded.iter().enumerate() {
@@ -88,17 +94,16 @@ fn tally(targets: &[i32], logp: &[f32], vocab: Vocab) -> Tally {
     tally
 }
 
-/// Scores each tune with the packed int8 LSTM (the engine the page runs on the CPU), so the
-/// likelihood cost of int8 weights and int16 state is measured, not assumed.
-pub fn packed(packed: &PackedLstm, tunes: &[Tune], vocab: Vocab) -> Vec<Tally> {
+/// Scores each tune with the int8 engine (what the page runs on the CPU), so the likelihood
+/// cost of int8 weights and int16 state is measured, not assumed.
+pub fn int8(engine: &Int8Engine, tunes: &[Tune], vocab: Vocab) -> Vec<Tally> {
     let v = vocab.size();
     tunes
         .iter()
         .map(|t| {
-            let targets: Vec<i32> = vocab.encode(&t.melody).into_iter().map(|e| vocab.index(e) as i32).collect();
-            let mut inputs = vec![vocab.start() as i32];
-            inputs.extend_from_slice(&targets);
-            let mut logp = packed.logits_of(&t.conditioning(), &inputs);
+            let (classes, inputs) = encode(t, vocab, crate::engine::Engine::lookback(engine));
+            let targets: Vec<i32> = classes.iter().map(|&c| c as i32).collect();
+            let mut logp = engine.score(&inputs, &classes);
             for row in logp.chunks_mut(v) {
                 let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
                 let log_sum = row.iter().map(|x| (x - max).exp()).sum::<f32>().ln() + max;
@@ -114,11 +119,7 @@ pub fn packed(packed: &PackedLstm, tunes: &[Tune], vocab: Vocab) -> Vec<Tally> {
 /// for a generated melody); a missing style, where the model never learned "no style", is
 /// summed out, p(melody) = Σ p(style) · p(melody | style), with the training shares as
 /// p(style). `score` is any of this module's scorers.
-pub fn with_missing_labels(
-    tunes: &[Tune],
-    trained: &TrainedOn,
-    score: impl Fn(&[Tune]) -> Vec<Tally>,
-) -> Vec<Tally> {
+pub fn with_missing_labels(tunes: &[Tune], trained: &TrainedOn, score: impl Fn(&[Tune]) -> Vec<Tally>) -> Vec<Tally> {
     let mut filled = tunes.to_vec();
     if !trained.learned_unknown_key() {
         for t in filled.iter_mut().filter(|t| t.melody.key.is_none()) {
@@ -169,6 +170,22 @@ pub fn markov_baseline(train: &[Tune], vocab: Vocab) -> NoteMarkov {
     markov
 }
 
+/// The unigram baseline: every step predicted from class frequencies alone (add-one smoothed).
+pub fn unigram(train: &[Tune], held_out: &[Tune], vocab: Vocab) -> Tally {
+    let classes = |t: &Tune| vocab.encode(&t.melody).into_iter().map(move |e| vocab.index(e));
+    let mut counts = vec![1.0f64; vocab.size()];
+    for c in train.iter().flat_map(classes) {
+        counts[c] += 1.0;
+    }
+    let total: f64 = counts.iter().sum();
+    let mut tally = Tally::default();
+    for c in held_out.iter().flat_map(classes) {
+        tally.bits -= (counts[c] / total).log2();
+    }
+    tally.notes = held_out.iter().map(|t| t.melody.notes().len()).sum();
+    tally
+}
+
 pub fn markov(markov: &NoteMarkov, tunes: &[Tune]) -> Vec<Tally> {
     tunes.iter().map(|t| markov.score(&t.melody)).collect()
 }
@@ -207,8 +224,15 @@ mod tests {
     #[test]
     fn neural_bits_match_the_training_loss_and_count_notes() {
         let device = Device::flex();
-        let spec = ModelSpec::Lstm(LstmConfig { range: PitchRange::from(Vocab::DEFAULT), embed: 8, hidden: 8, layers: 1, dropout: 0.0 });
-        let model = spec.init(&device).unwrap();
+        let spec = ModelSpec::Lstm(LstmConfig {
+            range: PitchRange::from(Vocab::DEFAULT),
+            embed: 8,
+            hidden: 8,
+            layers: 1,
+            dropout: 0.0,
+            lookback: Lookback { bars: vec![1], form: true },
+        });
+        let model = crate::model::build(&spec, &device).unwrap();
         let tunes = vec![tune(&[60, 62, 64]), tune(&[30, 100, 67, 67, 69])];
         let tunes = folded(&tunes, Vocab::DEFAULT);
         let tallies = neural(&model, &tunes, Vocab::DEFAULT, &device);
@@ -230,12 +254,19 @@ mod tests {
     #[test]
     fn the_int8_engine_scores_like_the_float_model() {
         let device = Device::flex();
-        let config = LstmConfig { range: PitchRange::from(Vocab::DEFAULT), embed: 16, hidden: 32, layers: 2, dropout: 0.0 };
+        let config = LstmConfig {
+            range: PitchRange::from(Vocab::DEFAULT),
+            embed: 16,
+            hidden: 32,
+            layers: 2,
+            dropout: 0.0,
+            lookback: Lookback { bars: vec![1, 2], form: true },
+        };
         let model = config.init(&device).unwrap();
-        let packed_model = PackedLstm::new(&model).unwrap();
+        let engine = Int8Engine::new(crate::model::packed::PackedLstm::from_lstm(&model).unwrap(), &config).unwrap();
         let tunes = folded(&[tune(&[60, 62, 64, 65, 67, 69]), tune(&[72, 71, 69])], Vocab::DEFAULT);
         let float = neural(&MelodyModel::Lstm(model), &tunes, Vocab::DEFAULT, &device);
-        let int8 = packed(&packed_model, &tunes, Vocab::DEFAULT);
+        let int8 = int8(&engine, &tunes, Vocab::DEFAULT);
         for (f, q) in float.iter().zip(&int8) {
             assert_eq!(f.notes, q.notes);
             assert!((f.bits - q.bits).abs() < 0.01 * f.bits, "{f:?} {q:?}");
@@ -248,7 +279,12 @@ mod tests {
         use crate::melody::Key;
         let labelled = |style| Conditioning { meter: Meter::COMMON, key: Some(Key::C_MAJOR), style: Some(style) };
         // Trained 3:1 on Celtic and chorale tunes, always with a key.
-        let trained = TrainedOn::count(&[labelled(Style::Celtic), labelled(Style::Celtic), labelled(Style::Celtic), labelled(Style::Chorale)]);
+        let trained = TrainedOn::count(&[
+            labelled(Style::Celtic),
+            labelled(Style::Celtic),
+            labelled(Style::Celtic),
+            labelled(Style::Chorale),
+        ]);
         // A stand-in scorer: 1 bit under Celtic, 3 under chorale, 10 without a style; it
         // checks that every tune it sees has a key.
         let score = |tunes: &[Tune]| -> Vec<Tally> {
@@ -275,10 +311,17 @@ mod tests {
         assert_eq!(tallies[1].bits, 3.0, "a labelled tune is scored as labelled");
         // A model that learned "no style" scores the tune as it is.
         let unlabelled = TrainedOn::count(&[Conditioning::default()]);
-        assert_eq!(with_missing_labels(&[tune(&[60])], &unlabelled, |t| {
-            assert!(t[0].melody.key.is_none(), "this model learned melodies without a key");
-            score(&[Tune { melody: Melody::new(vec![], Tempo::default(), Meter::COMMON, Some(Key::C_MAJOR)).unwrap(), ..t[0].clone() }])
-        })[0].bits, 10.0);
+        assert_eq!(
+            with_missing_labels(&[tune(&[60])], &unlabelled, |t| {
+                assert!(t[0].melody.key.is_none(), "this model learned melodies without a key");
+                score(&[Tune {
+                    melody: Melody::new(vec![], Tempo::default(), Meter::COMMON, Some(Key::C_MAJOR)).unwrap(),
+                    ..t[0].clone()
+                }])
+            })[0]
+                .bits,
+            10.0
+        );
     }
 
     #[test]

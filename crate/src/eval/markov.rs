@@ -238,7 +238,16 @@ mod tests {
 
     #[test]
     fn learns_a_repeated_pattern() {
-        let tune = melody(&[(60, 0, 2), (62, 2, 2), (64, 4, 2), (65, 6, 2), (60, 8, 2), (62, 10, 2), (64, 12, 2), (65, 14, 2)]);
+        let tune = melody(&[
+            (60, 0, 2),
+            (62, 2, 2),
+            (64, 4, 2),
+            (65, 6, 2),
+            (60, 8, 2),
+            (62, 10, 2),
+            (64, 12, 2),
+            (65, 14, 2),
+        ]);
         let mut mk = NoteMarkov::new(3);
         for _ in 0..20 {
             mk.observe(&tune);

@@ -1,4 +1,4 @@
-//! Music theory on melodies: pure functions, no model.
+//! Key finding (Krumhansl–Schmuckler).
 
 use crate::melody::{Key, Mode, Note, PitchClass};
 
@@ -83,7 +83,8 @@ mod tests {
         let minor = line(&[69, 71, 72, 74, 76, 72, 68, 69, 64, 69], &[4, 2, 4, 2, 4, 2, 2, 8, 2, 8]);
         assert_eq!(estimate_key(&minor), Some(key("A minor")));
         // "Greensleeves"-like opening in E minor.
-        let e_minor = line(&[64, 67, 69, 71, 72, 71, 69, 66, 62, 64, 66, 67, 64], &[2, 4, 2, 3, 1, 2, 4, 2, 3, 1, 2, 4, 8]);
+        let e_minor =
+            line(&[64, 67, 69, 71, 72, 71, 69, 66, 62, 64, 66, 67, 64], &[2, 4, 2, 3, 1, 2, 4, 2, 3, 1, 2, 4, 8]);
         assert_eq!(estimate_key(&e_minor), Some(key("E minor")));
     }
 

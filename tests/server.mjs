@@ -1,8 +1,9 @@
-// One 127.0.0.1 origin that serves several directories under URL prefixes, e.g.
-// {'/bench/': 'tests/bench', '/node_modules/': 'tests/node_modules', '/ckpt/': tmpdir}, so a page
-// can load the bench harness, npm bundles and a generated checkpoint without any network.
-// It logs which file each request hit, so the runner can measure the transfer size of exactly
-// what a page loaded.
+// The one static server of the browser tests and the benchmark: a 127.0.0.1 origin that serves
+// directories under URL prefixes, e.g. {'/': 'dist'} for the page, or {'/bench/': 'tests/bench',
+// '/node_modules/': 'tests/node_modules', '/ckpt/': tmpdir, '/': 'dist'} for the benchmark, so
+// pages load harnesses, npm bundles and generated checkpoints without any network. It logs
+// which file each request hit, so the runner can measure the transfer size of exactly what a
+// page loaded.
 
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
@@ -12,9 +13,12 @@ const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
   '.json': 'application/json',
   '.wasm': 'application/wasm', // needed for WebAssembly.instantiateStreaming
-  '.bin': 'application/octet-stream',
+  '.mid': 'audio/midi',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
 };
 
 /**
@@ -25,7 +29,8 @@ export function serveMounts(mounts, { headers = {} } = {}) {
   const table = Object.entries(mounts).map(([prefix, dir]) => [prefix, resolve(dir)]);
   const requests = [];
   const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    let path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    if (path.endsWith('/')) path += 'index.html';
     const mount = table.find(([prefix]) => path.startsWith(prefix));
     const file = mount && normalize(join(mount[1], path.slice(mount[0].length)));
     const entry = { path, file, bytes: 0, status: 404 };

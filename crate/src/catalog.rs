@@ -1,0 +1,294 @@
+//! The catalog: the models, keys, modes, meters, styles, forms, engines and every limit and
+//! default, in one place. The page builds its controls from it (`catalog()` in the wasm API),
+//! the CLI checks against the same limits, and a new control is one field in
+//! `request::Request`, one entry here, and the code that uses it.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::encoding::{Style, TrainedOn};
+use crate::engine::{Backend, EngineName};
+use crate::melody::{Mode, Tempo};
+use crate::model::{ModelError, ModelSpec};
+use crate::request::Request;
+
+include!(concat!(env!("OUT_DIR"), "/models.rs"));
+
+/// The model the page and the CLI use unless told otherwise.
+pub const DEFAULT_MODEL: &str = "lstm";
+
+/// Keys offered by name (any other key can be typed into the CLI or sent in a request).
+const KEYS: [&str; 20] = [
+    "C major",
+    "G major",
+    "D major",
+    "A major",
+    "E major",
+    "F major",
+    "Bb major",
+    "Eb major",
+    "A minor",
+    "E minor",
+    "B minor",
+    "D minor",
+    "G minor",
+    "C minor",
+    "D dorian",
+    "A dorian",
+    "E dorian",
+    "G mixolydian",
+    "D mixolydian",
+    "A mixolydian",
+];
+const METERS: [&str; 6] = ["4/4", "3/4", "2/4", "6/8", "9/8", "12/8"];
+const FORMS: [(&str, &str); 5] = [
+    ("AABB", "AABB: a phrase, again; another, again"),
+    ("AABA", "AABA: a phrase, again, a bridge, the phrase"),
+    ("ABAB", "ABAB: question and answer, twice"),
+    ("ABAC", "ABAC: the phrase returns, the ending changes"),
+    ("ABCD", "ABCD: always new"),
+];
+
+/// A model built into this build (its spec embedded, its weights a file beside the page).
+pub struct BuiltIn {
+    pub name: &'static str,
+    pub spec_json: &'static str,
+    /// The weights the page downloads, relative to the page: the packed form of an LSTM.
+    pub weights: &'static str,
+}
+
+/// The built-in models.
+pub fn built_in() -> impl Iterator<Item = BuiltIn> {
+    MODELS.iter().map(|&(name, spec_json, weights)| BuiltIn { name, spec_json, weights })
+}
+
+/// A built-in model's spec and record by name.
+pub fn spec_of(name: &str) -> Result<(ModelSpec, TrainedOn), ModelError> {
+    let model = built_in().find(|m| m.name == name).ok_or_else(|| {
+        let names: Vec<&str> = built_in().map(|m| m.name).collect();
+        ModelError::Config(format!("no built-in model named {name:?} (built in: {})", names.join(", ")))
+    })?;
+    ModelSpec::parse_with_record(model.spec_json)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Choice {
+    /// What goes into the request (`null`: any, automatic).
+    pub value: Value,
+    pub label: String,
+}
+
+fn choice(value: impl Into<Value>, label: impl Into<String>) -> Choice {
+    Choice { value: value.into(), label: label.into() }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Integer,
+    Number,
+    Choice,
+}
+
+/// One control of a request.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Control {
+    /// The request field it sets.
+    pub name: &'static str,
+    pub label: &'static str,
+    pub kind: Kind,
+    pub default: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<Choice>,
+    /// Only models that read a form plan take it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub needs_form: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelEntry {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub arch: &'static str,
+    pub weights: &'static str,
+    /// Whether it reads a form plan (the form control applies).
+    pub form: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Limits {
+    pub max_bars: u32,
+    pub max_temperature: f32,
+    pub min_tempo: f64,
+    pub max_tempo: f64,
+    pub max_primer_steps: u32,
+    pub max_candidates: u32,
+    pub max_seed: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Catalog {
+    pub models: Vec<ModelEntry>,
+    pub default_model: &'static str,
+    pub backends: Vec<Choice>,
+    pub engines: Vec<Choice>,
+    pub modes: Vec<&'static str>,
+    pub controls: Vec<Control>,
+    pub limits: Limits,
+}
+
+fn label_of(arch: &str) -> &'static str {
+    match arch {
+        "lstm" => "LSTM",
+        _ => "Transformer",
+    }
+}
+
+/// The catalog of this build.
+pub fn catalog() -> Catalog {
+    let d = Request::default();
+    let number = |name, label, kind, default: Value, min: f64, max: f64, step: f64| Control {
+        name,
+        label,
+        kind,
+        default,
+        min: Some(min),
+        max: Some(max),
+        step: Some(step),
+        options: Vec::new(),
+        needs_form: false,
+    };
+    let select = |name, label, default: Value, options: Vec<Choice>| Control {
+        name,
+        label,
+        kind: Kind::Choice,
+        default,
+        min: None,
+        max: None,
+        step: None,
+        options,
+        needs_form: false,
+    };
+    let any = || choice(Value::Null, "any");
+    let controls = vec![
+        number("bars", "Bars", Kind::Integer, json!(d.bars), 1.0, Request::MAX_BARS as f64, 1.0),
+        number("tempo", "Tempo (bpm)", Kind::Number, json!(d.tempo), Tempo::MIN_BPM, Tempo::MAX_BPM, 1.0),
+        select(
+            "meter",
+            "Meter",
+            json!(Request::DEFAULT_METER.to_string()),
+            METERS.iter().map(|&m| choice(m, m)).collect(),
+        ),
+        select("key", "Key", Value::Null, std::iter::once(any()).chain(KEYS.iter().map(|&k| choice(k, k))).collect()),
+        select(
+            "style",
+            "Style",
+            Value::Null,
+            std::iter::once(any()).chain(Style::ALL.iter().map(|s| choice(s.name(), s.label()))).collect(),
+        ),
+        Control {
+            needs_form: true,
+            ..select(
+                "form",
+                "Form",
+                Value::Null,
+                std::iter::once(choice(Value::Null, "automatic"))
+                    .chain(FORMS.iter().map(|&(f, label)| choice(f, label)))
+                    .collect(),
+            )
+        },
+        number(
+            "temperature",
+            "Temperature",
+            Kind::Number,
+            json!(d.temperature),
+            0.0,
+            Request::MAX_TEMPERATURE as f64,
+            0.05,
+        ),
+        number("seed", "Seed", Kind::Integer, json!(d.seed), 0.0, u32::MAX as f64, 1.0),
+    ];
+    let models = built_in()
+        .filter_map(|m| {
+            let spec = ModelSpec::parse(m.spec_json).ok()?;
+            Some(ModelEntry {
+                name: m.name,
+                label: label_of(spec.arch()),
+                arch: spec.arch(),
+                weights: m.weights,
+                form: spec.lookback().form,
+            })
+        })
+        .collect();
+    Catalog {
+        models,
+        default_model: DEFAULT_MODEL,
+        backends: vec![
+            choice("auto", "automatic"),
+            choice(Backend::Webgpu.name(), "WebGPU"),
+            choice(Backend::Cpu.name(), "CPU"),
+        ],
+        engines: EngineName::ALL.iter().map(|e| choice(e.name(), e.label())).collect(),
+        modes: Mode::ALL.iter().map(|m| m.name()).collect(),
+        controls,
+        limits: Limits {
+            max_bars: Request::MAX_BARS,
+            max_temperature: Request::MAX_TEMPERATURE,
+            min_tempo: Tempo::MIN_BPM,
+            max_tempo: Tempo::MAX_BPM,
+            max_primer_steps: Request::MAX_PRIMER_STEPS,
+            max_candidates: Request::MAX_CANDIDATES,
+            max_seed: u32::MAX,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every default and option the catalog offers is a valid request on its own, and every
+    /// control names a request field.
+    #[test]
+    fn every_offered_value_makes_a_valid_request() {
+        let c = catalog();
+        assert!(c.models.iter().any(|m| m.name == DEFAULT_MODEL));
+        for control in &c.controls {
+            let values: Vec<Value> = std::iter::once(control.default.clone())
+                .chain(control.options.iter().map(|o| o.value.clone()))
+                .collect();
+            for v in values.into_iter().chain(control.min.map(|m| json!(m as i64))).chain(control.max.map(|m| json!(m)))
+            {
+                let v = match (&control.kind, v.as_f64()) {
+                    (Kind::Integer, Some(x)) => json!(x as u64),
+                    _ => v,
+                };
+                let request: Request = serde_json::from_value(json!({ control.name: v }))
+                    .unwrap_or_else(|e| panic!("{} = {v}: {e}", control.name));
+                request.validate().unwrap_or_else(|e| panic!("{} = {v}: {e}", control.name));
+            }
+        }
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(json["limits"]["maxBars"], 64);
+        assert_eq!(json["controls"][1]["default"], 120.0, "one tempo default, the request's");
+    }
+
+    /// The page's bundle must carry each built-in model's weights file (Trunk copies them).
+    #[test]
+    fn the_page_copies_every_catalog_weights_file() {
+        let html = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../index.html")).unwrap();
+        for m in built_in() {
+            assert!(html.contains(&format!("href=\"{}\"", m.weights)), "index.html copies {}", m.weights);
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! `tunesmith generate`: a melody (or several) as MIDI files.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use burn::prelude::*;
+
+use super::model::{ModelArgs, load_model};
+use crate::encoding::Style;
+use crate::form::Form;
+use crate::melody::{Key, Meter};
+use crate::midi;
+use crate::request::{Origin, Phase, Request};
+use crate::sample::{self, Generation};
+
+fn parse_meter(s: &str) -> Result<Meter, String> {
+    Meter::parse(s).map_err(|e| e.to_string())
+}
+fn parse_key(s: &str) -> Result<Key, String> {
+    Key::parse(s).map_err(|e| e.to_string())
+}
+fn parse_style(s: &str) -> Result<Style, String> {
+    Style::parse(s).ok_or_else(|| format!("unknown style {s:?}: use celtic, folk or chorale"))
+}
+fn parse_form(s: &str) -> Result<Form, String> {
+    Form::parse(s).map_err(|e| e.to_string())
+}
+// Checked while parsing arguments, so a bad value exits with status 2 like any usage error.
+fn parse_bars(s: &str) -> Result<u32, String> {
+    let bars: u32 = s.parse().map_err(|_| format!("{s:?} is not a whole number of bars"))?;
+    Request::check_bars(bars).map_err(|e| e.to_string())
+}
+fn parse_temperature(s: &str) -> Result<f32, String> {
+    let t: f32 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    Request::check_temperature(t).map_err(|e| e.to_string())
+}
+fn parse_tempo(s: &str) -> Result<f64, String> {
+    let bpm: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    Request::check_tempo(bpm).map(|_| bpm).map_err(|e| e.to_string())
+}
+
+/// The request's musical options, as the page offers them (`catalog`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct RequestArgs {
+    #[arg(long, default_value_t = Request::default().bars, value_parser = parse_bars)]
+    pub bars: u32,
+    /// 0 = always the likeliest note; 1 = the model's own distribution; up to 3.
+    #[arg(long, default_value_t = Request::default().temperature, value_parser = parse_temperature, allow_negative_numbers = true)]
+    pub temperature: f32,
+    #[arg(long, default_value_t = Request::default().tempo, value_parser = parse_tempo, allow_negative_numbers = true)]
+    pub tempo: f64,
+    /// Default: the primer's, else 4/4.
+    #[arg(long, value_parser = parse_meter)]
+    pub meter: Option<Meter>,
+    /// A key such as "G major", "E minor" or "D dorian"; default: the primer's, else the model
+    /// draws one it learned.
+    #[arg(long, value_parser = parse_key)]
+    pub key: Option<Key>,
+    /// celtic, folk or chorale; leave out for any.
+    #[arg(long, value_parser = parse_style)]
+    pub style: Option<Style>,
+    /// A form such as AABA or ABAC (one letter per section); leave out for automatic.
+    #[arg(long, value_parser = parse_form)]
+    pub form: Option<Form>,
+}
+
+impl RequestArgs {
+    pub fn request(&self, seed: u32) -> Request {
+        Request {
+            bars: self.bars,
+            tempo: self.tempo,
+            meter: self.meter,
+            key: self.key,
+            style: self.style,
+            form: self.form.clone(),
+            temperature: self.temperature,
+            seed,
+            ..Request::default()
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub options: RequestArgs,
+    #[arg(long, default_value_t = Request::default().seed)]
+    pub seed: u32,
+    /// A MIDI file whose melody the generated bars continue.
+    #[arg(long)]
+    pub primer: Option<PathBuf>,
+    /// How the primer's bar grid is found: from its rhythm (auto), or as the file's time
+    /// signature says, from its first tick (file).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub phase: PhaseArg,
+    /// Melodies to generate in one pass; the first is written (all with --all).
+    #[arg(long, default_value_t = 1)]
+    pub candidates: u32,
+    /// With --candidates: write every candidate, as FILE-1.mid, FILE-2.mid, ….
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[arg(long, short)]
+    pub out: PathBuf,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+pub enum PhaseArg {
+    Auto,
+    File,
+}
+
+impl From<PhaseArg> for Phase {
+    fn from(p: PhaseArg) -> Phase {
+        match p {
+            PhaseArg::Auto => Phase::Auto,
+            PhaseArg::File => Phase::File,
+        }
+    }
+}
+
+/// "C# minor (drawn)" and the like: a label and how it came about.
+fn label(text: Option<String>, from: Origin) -> String {
+    match (text, from) {
+        (None, _) => String::new(),
+        (Some(t), Origin::Asked) => format!(", {t}"),
+        (Some(t), Origin::Drawn) => format!(", {t} (drawn)"),
+        (Some(t), Origin::Estimated) => format!(", {t} (estimated)"),
+    }
+}
+
+pub fn run(args: GenerateArgs) -> Result<(), String> {
+    let loaded = load_model(&args.model, &Device::flex())?;
+    let mut request =
+        Request { candidates: args.candidates, phase: args.phase.into(), ..args.options.request(args.seed) };
+    if let Some(path) = &args.primer {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let primer = midi::import(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        // The file's grid counts when asked for, or when the model has no rhythm statistics
+        // to find one; its key (if it names one) always.
+        if request.phase == Phase::File || loaded.trained_on.rhythm.is_empty() {
+            request.meter = request.meter.or(Some(primer.meter));
+        }
+        request.key = request.key.or(primer.key);
+        request.primer = primer.notes().to_vec();
+        request.validate().map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    let engine = loaded.engine()?;
+    let started = Instant::now();
+    let g: Generation = burn::tensor::read_sync(sample::generate(&engine, &loaded.trained_on, &request, &mut ()))
+        .map_err(|e| e.to_string())?;
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    let outputs: Vec<(PathBuf, usize)> = if args.all && g.melodies.len() > 1 {
+        let stem = args.out.with_extension("");
+        (0..g.melodies.len()).map(|i| (PathBuf::from(format!("{}-{}.mid", stem.display(), i + 1)), i)).collect()
+    } else {
+        vec![(args.out.clone(), 0)]
+    };
+    for (path, i) in outputs {
+        let melody = &g.melodies[i];
+        std::fs::write(&path, midi::export(melody)).map_err(|e| format!("{}: {e}", path.display()))?;
+        let bar = melody.meter.steps_per_bar();
+        let primer = match g.primer_steps / bar {
+            0 => String::new(),
+            1 => " after the primer's bar".to_string(),
+            n => format!(" after the primer's {n} bars"),
+        };
+        println!(
+            "wrote {}: {} bars of {}{primer}, {} notes, {} bpm{}{}{} ({} on the CPU, {ms:.0} ms)",
+            path.display(),
+            request.bars,
+            melody.meter,
+            melody.notes().len(),
+            request.tempo,
+            label(melody.key.map(|k| k.to_string()), g.key_from),
+            label(g.conditioning.style.map(|s| s.name().to_string()), g.style_from),
+            g.form.as_ref().map_or(String::new(), |f| format!(", form {f}")),
+            loaded.name,
+        );
+        let names: Vec<String> = melody.notes().iter().map(|n| n.pitch.to_string()).collect();
+        println!("{}", names.join(" "));
+    }
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! The `tunesmith` command: generate MIDI files, measure melodies, train and evaluate models.
+//! Each command's arguments are a clap `Args` struct in its own file, turned into the
+//! library's types there.
+
+mod eval;
+mod generate;
+mod metrics;
+mod model;
+mod train;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use model::{Loaded, ModelArgs, data_dir, load_model};
+
+#[derive(Parser)]
+#[command(name = "tunesmith", version, about = "Generate melodies with a neural model; write them as MIDI.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a melody and write it as a MIDI file.
+    Generate(generate::GenerateArgs),
+    /// Measure melodies (MIDI files, or freshly generated ones) beside the training corpus:
+    /// motifs and their repetition, keys, leaps, autocorrelation.
+    Metrics(metrics::MetricsArgs),
+    /// Score melodies: bits per note and next-pitch accuracy of a model beside an order-3
+    /// Markov baseline trained on the same training split.
+    Eval(eval::EvalArgs),
+    /// Write a split of the prepared corpus as MIDI files (to score as files from the wild).
+    Export(eval::ExportArgs),
+    /// Train a model on the prepared corpus or on a directory of MIDI files.
+    Train(Box<train::TrainArgs>),
+    /// Write an LSTM's packed int8 form (`.pack`, what the page downloads) beside its weights.
+    Pack(train::PackArgs),
+}
+
+pub fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Generate(a) => generate::run(a),
+        Command::Metrics(a) => metrics::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Export(a) => eval::export(a),
+        Command::Train(a) => train::run(*a),
+        Command::Pack(a) => train::pack(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::prelude::*;
+
+    use super::*;
+    use crate::corpus;
+    use crate::model::MelodyModel;
+
+    /// "Any key" and "any style" draw from the record in each shipped spec, and `--phase auto`
+    /// reads its rhythm statistics: it must be the training split's.
+    #[test]
+    fn the_shipped_specs_record_the_training_split() {
+        let train = corpus::load_split(&data_dir("models/data".into()), "train").unwrap();
+        let counted = crate::train::record(&train);
+        for m in crate::catalog::built_in() {
+            let (_, record) = crate::model::ModelSpec::parse_with_record(m.spec_json).unwrap();
+            assert_eq!(record.styles, counted.styles, "models/{}.json", m.name);
+            if !record.rhythm.is_empty() {
+                assert_eq!(record.rhythm, counted.rhythm, "models/{}.json", m.name);
+            }
+        }
+    }
+
+    /// The page downloads `models/lstm.pack`; it must be the packed form of the shipped weights.
+    #[test]
+    fn the_shipped_pack_matches_the_shipped_lstm() {
+        let args = ModelArgs { model: "lstm".into(), weights: None };
+        let net = load_model(&args, &Device::flex()).unwrap().net;
+        let MelodyModel::Lstm(lstm) = net else { panic!("the built-in lstm is an LSTM") };
+        let shipped = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/lstm.pack")).unwrap();
+        let packed = crate::model::packed::PackedLstm::from_lstm(&lstm).unwrap().to_bytes();
+        assert!(packed == shipped, "models/lstm.pack is stale: run `tunesmith pack models/lstm.bpk`");
+    }
+}

@@ -1,0 +1,77 @@
+//! Which model a command runs: a built-in one by name, or files.
+
+use std::path::{Path, PathBuf};
+
+use burn::prelude::*;
+
+use crate::catalog;
+use crate::encoding::TrainedOn;
+use crate::engine::Backend;
+use crate::engine::burn::BurnEngine;
+use crate::model::{MelodyModel, ModelSpec, weights};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// A built-in model: lstm or transformer.
+    #[arg(long, default_value = catalog::DEFAULT_MODEL, value_parser = clap::builder::PossibleValuesParser::new(catalog::built_in().map(|m| m.name)))]
+    pub model: String,
+    /// Weights file (`.bpk`) to use instead of a built-in model; its `.json` spec must sit beside it.
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+}
+
+/// A model ready to run, with what it was trained on.
+pub struct Loaded {
+    pub name: String,
+    pub spec: ModelSpec,
+    pub trained_on: TrainedOn,
+    pub net: MelodyModel,
+}
+
+impl Loaded {
+    /// The model as the CLI runs it: through Burn on the CPU.
+    pub fn engine(&self) -> Result<BurnEngine, String> {
+        BurnEngine::new(self.net.clone(), &self.spec, Device::flex(), Backend::Cpu).map_err(|e| e.to_string())
+    }
+}
+
+/// Loads a built-in model by name, or a model from files.
+pub fn load_model(args: &ModelArgs, device: &Device) -> Result<Loaded, String> {
+    let (name, json, bytes) = match &args.weights {
+        Some(path) => {
+            if path.is_dir() {
+                return Err(format!("{}: a directory; --weights takes a .bpk file", path.display()));
+            }
+            let spec_path = path.with_extension("json");
+            let json = std::fs::read_to_string(&spec_path).map_err(|e| {
+                format!("{}: {e} (the spec must sit beside the weights {})", spec_path.display(), path.display())
+            })?;
+            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            (path.display().to_string(), json, bytes)
+        }
+        None => {
+            let m = catalog::built_in()
+                .find(|m| m.name == args.model)
+                .ok_or_else(|| format!("no built-in model named {:?}", args.model))?;
+            let (_, bytes) = catalog::EMBEDDED_WEIGHTS
+                .iter()
+                .find(|(n, _)| *n == m.name)
+                .expect("every built-in model embeds its weights");
+            (m.name.to_string(), m.spec_json.to_string(), bytes.to_vec())
+        }
+    };
+    let (spec, trained_on) = ModelSpec::parse_with_record(&json).map_err(|e| format!("{name}: {e}"))?;
+    let net = weights::load(&spec, bytes, device).map_err(|e| format!("{name}: {e}"))?;
+    Ok(Loaded { name, spec, trained_on, net })
+}
+
+/// The prepared dataset: as given, or, for the default relative path run outside the
+/// repository, the repository's own.
+pub fn data_dir(given: PathBuf) -> PathBuf {
+    let built_in = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/data"));
+    if !given.exists() && given == Path::new("models/data") && built_in.exists() {
+        built_in.to_path_buf()
+    } else {
+        given
+    }
+}

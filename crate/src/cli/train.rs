@@ -1,0 +1,234 @@
+//! `tunesmith train` and `tunesmith pack`.
+
+use std::path::PathBuf;
+
+use burn::prelude::*;
+
+use super::model::{ModelArgs, data_dir, load_model};
+use crate::corpus::{self, Tune};
+use crate::encoding::{Lookback, Vocab};
+use crate::model::{LstmConfig, ModelSpec, PitchRange, TransformerConfig, weights};
+use crate::train::{self, Log, TrainOptions};
+
+fn parse_probability(s: &str) -> Result<f64, String> {
+    let p: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if (0.0..=1.0).contains(&p) { Ok(p) } else { Err("use a probability from 0 to 1".into()) }
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    Lstm,
+    Transformer,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// Architecture to train.
+    #[arg(long, value_enum, default_value = "lstm")]
+    pub model: Arch,
+    /// The prepared dataset (train/valid/test .tsv.gz).
+    #[arg(long, default_value = "models/data")]
+    pub data: PathBuf,
+    /// Leave this collection (a dataset source, e.g. oneills1850) out of training and
+    /// validation, to measure how the model does on music it never heard.
+    #[arg(long)]
+    pub leave_out: Option<String>,
+    /// Train on these MIDI files or directories instead (a tenth is held out for validation).
+    #[arg(long, num_args = 1..)]
+    pub midi: Vec<PathBuf>,
+    /// Where to write the weights (`.bpk`); the spec goes beside it as `.json`.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Log file (default: the weights path with `.log`).
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+    #[arg(long, default_value_t = 30.0)]
+    pub minutes: f64,
+    /// At most this many epochs; the step size anneals towards whichever budget ends first.
+    #[arg(long, default_value_t = 100)]
+    pub epochs: usize,
+    /// LSTM: width of the input embedding.
+    #[arg(long, default_value_t = 128)]
+    pub embed: usize,
+    /// LSTM: hidden units per layer.
+    #[arg(long, default_value_t = 256)]
+    pub hidden: usize,
+    /// Layers (default: 2 for the LSTM, 5 for the Transformer).
+    #[arg(long)]
+    pub layers: Option<usize>,
+    /// Transformer: model width.
+    #[arg(long, default_value_t = 128)]
+    pub d_model: usize,
+    /// Transformer: attention heads.
+    #[arg(long, default_value_t = 4)]
+    pub heads: usize,
+    /// Transformer: feed-forward width.
+    #[arg(long, default_value_t = 448)]
+    pub d_ff: usize,
+    /// Transformer: attention span in steps (default: the whole melody).
+    #[arg(long)]
+    pub span: Option<usize>,
+    /// Lookback inputs: the events this many bars back, e.g. `1,2,4,8` (none by default).
+    #[arg(long, value_delimiter = ',')]
+    pub lookback: Vec<u32>,
+    /// Let the model read a form plan (the Form control), shown with chance --plan.
+    #[arg(long)]
+    pub form: bool,
+    #[arg(long, default_value_t = 0.1)]
+    pub dropout: f64,
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 256)]
+    pub window: usize,
+    /// Train statefully: `--batch` rows of tunes end to end in windows of this many steps,
+    /// carried across windows (truncated backpropagation through time): the LSTM's state,
+    /// or the Transformer's keys and values of the previous window (Transformer-XL style).
+    #[arg(long)]
+    pub bptt: Option<usize>,
+    #[arg(long, default_value_t = 3e-3)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 2)]
+    pub evals_per_epoch: usize,
+    /// Use only the first N training tunes (for quick experiments).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Continue training the weights at --out (their `.json` spec wins over the size
+    /// options); the log is appended to.
+    #[arg(long)]
+    pub resume: bool,
+    /// Do not transpose tunes into other keys while training.
+    #[arg(long)]
+    pub no_transpose: bool,
+    /// Chance of hiding a tune's key from the model, and separately its style, each epoch.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_probability)]
+    pub blank: f64,
+    /// With --form: chance of showing a tune its own form plan, each epoch.
+    #[arg(long, default_value_t = 0.5, value_parser = parse_probability)]
+    pub plan: f64,
+    /// Chance of laying a tune on the bar grid its rhythm suggests, each epoch, as MIDI files
+    /// are read with `--phase auto`.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_probability)]
+    pub grid: f64,
+}
+
+impl TrainArgs {
+    fn spec(&self) -> ModelSpec {
+        let range = PitchRange::from(Vocab::DEFAULT);
+        let lookback = Lookback { bars: self.lookback.clone(), form: self.form };
+        match self.model {
+            Arch::Lstm => ModelSpec::Lstm(LstmConfig {
+                range,
+                embed: self.embed,
+                hidden: self.hidden,
+                layers: self.layers.unwrap_or(2),
+                dropout: self.dropout,
+                lookback,
+            }),
+            Arch::Transformer => ModelSpec::Transformer(TransformerConfig {
+                range,
+                d_model: self.d_model,
+                heads: self.heads,
+                layers: self.layers.unwrap_or(5),
+                d_ff: self.d_ff,
+                dropout: self.dropout,
+                span: self.span,
+                lookback,
+            }),
+        }
+    }
+}
+
+/// Training and validation tunes: the prepared splits, or MIDI files with every tenth held out.
+fn tunes(args: &TrainArgs) -> Result<(Vec<Tune>, Vec<Tune>), String> {
+    if args.midi.is_empty() {
+        let data = data_dir(args.data.clone());
+        let keep = |tunes: Vec<Tune>| -> Vec<Tune> {
+            tunes.into_iter().filter(|t| args.leave_out.as_ref().is_none_or(|s| &t.source != s)).collect()
+        };
+        let train = keep(corpus::load_split(&data, "train").map_err(|e| e.to_string())?);
+        let valid = keep(corpus::load_split(&data, "valid").map_err(|e| e.to_string())?);
+        if train.is_empty() {
+            return Err(format!("no training tunes left without {:?}", args.leave_out));
+        }
+        return Ok((train, valid));
+    }
+    let files = corpus::midi_files(&args.midi).map_err(|e| e.to_string())?;
+    let (mut tunes, skipped) = corpus::load_midi(&files);
+    for s in &skipped {
+        eprintln!("skipped {}: {}", s.path.display(), s.error);
+    }
+    if tunes.len() < 2 {
+        return Err(format!("found {} usable MIDI files; at least 2 are needed", tunes.len()));
+    }
+    let mut held = Vec::new();
+    for i in (0..tunes.len()).filter(|i| i % 10 == 9).rev() {
+        held.push(tunes.remove(i));
+    }
+    if held.is_empty() {
+        held.push(tunes.pop().expect("two or more tunes"));
+    }
+    Ok((tunes, held))
+}
+
+pub fn run(args: TrainArgs) -> Result<(), String> {
+    let (mut train_tunes, valid_tunes) = tunes(&args)?;
+    if let Some(n) = args.limit {
+        train_tunes.truncate(n);
+    }
+    let (spec, resume) = if args.resume {
+        let json_path = args.out.with_extension("json");
+        let json =
+            std::fs::read_to_string(&json_path).map_err(|e| format!("--resume needs {}: {e}", json_path.display()))?;
+        let bytes = std::fs::read(&args.out).map_err(|e| format!("--resume needs {}: {e}", args.out.display()))?;
+        let spec = ModelSpec::parse(&json).map_err(|e| e.to_string())?;
+        if spec.arch() != args.spec().arch() {
+            return Err(format!("{} holds a {} model, not {}", args.out.display(), spec.arch(), args.spec().arch()));
+        }
+        (spec, Some(bytes))
+    } else {
+        let spec = args.spec();
+        spec.check().map_err(|e| e.to_string())?;
+        (spec, None)
+    };
+    let options = TrainOptions {
+        resume,
+        spec,
+        batch: args.batch,
+        window: args.window,
+        bptt: args.bptt,
+        lr: args.lr,
+        max_epochs: args.epochs,
+        minutes: args.minutes,
+        seed: args.seed,
+        transpose: !args.no_transpose,
+        evals_per_epoch: args.evals_per_epoch,
+        blank: args.blank,
+        plan: if args.form { args.plan } else { 0.0 },
+        grid: args.grid,
+    };
+    let log_path = args.log.clone().unwrap_or_else(|| args.out.with_extension("log"));
+    let opened = if options.resume.is_some() { Log::append(&log_path) } else { Log::new(Some(&log_path)) };
+    let mut log = opened.map_err(|e| format!("{}: {e}", log_path.display()))?;
+    if let Some(s) = &args.leave_out {
+        log.line(&format!("left out: {s}"));
+    }
+    let report = train::train(&options, &train_tunes, &valid_tunes, &args.out, &mut log).map_err(|e| e.to_string())?;
+    println!("weights: {} (log: {})", report.weights.display(), log_path.display());
+    Ok(())
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PackArgs {
+    /// The LSTM's weights (`.bpk`, with its `.json` spec beside it).
+    pub weights: PathBuf,
+}
+
+pub fn pack(args: PackArgs) -> Result<(), String> {
+    let model = ModelArgs { model: crate::catalog::DEFAULT_MODEL.into(), weights: Some(args.weights.clone()) };
+    let net = load_model(&model, &Device::flex())?.net;
+    let out = weights::save_pack(&net, &args.weights).map_err(|e| e.to_string())?;
+    println!("{}", out.display());
+    Ok(())
+}

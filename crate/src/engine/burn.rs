@@ -1,0 +1,136 @@
+//! The Burn engine: any model (`model::MelodyModel`) on a Burn device — flex on the CPU, wgpu
+//! on WebGPU. The whole loop stays on the device: sampled events feed the next step and the
+//! lookbacks as tensors, and the only read is the final one (a read per step would stall
+//! WebGPU). Sequences of a batch run together.
+
+use burn::prelude::*;
+
+use super::{Backend, Engine, EngineError, EngineName, Job};
+use crate::encoding::{Lookback, Source, StepFeatures, Vocab};
+use crate::model::{MelodyModel, ModelError, ModelSpec, State};
+
+pub struct BurnEngine {
+    model: MelodyModel,
+    device: Device,
+    backend: Backend,
+    vocab: Vocab,
+    lookback: Lookback,
+}
+
+impl BurnEngine {
+    pub fn new(
+        model: MelodyModel,
+        spec: &ModelSpec,
+        device: Device,
+        backend: Backend,
+    ) -> Result<BurnEngine, ModelError> {
+        Ok(BurnEngine { model, device, backend, vocab: spec.check()?, lookback: spec.lookback().clone() })
+    }
+
+    pub fn model(&self) -> &MelodyModel {
+        &self.model
+    }
+}
+
+pub struct BurnRun {
+    state: Option<State>,
+    /// The class of every step so far, [B, 1] each, the primer's included.
+    history: Vec<Tensor<2, Int>>,
+    /// Conditioning embeddings of every step, [1, T, D].
+    features: Tensor<3>,
+    /// `T·g` noise, [B, generated steps, classes].
+    noise: Tensor<3>,
+}
+
+impl Engine for BurnEngine {
+    type Run = BurnRun;
+
+    fn name(&self) -> EngineName {
+        EngineName::Burn
+    }
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+    fn vocab(&self) -> Vocab {
+        self.vocab
+    }
+    fn lookback(&self) -> &Lookback {
+        &self.lookback
+    }
+
+    async fn start(&self, job: &Job<'_>) -> Result<BurnRun, EngineError> {
+        let (b, v, total, n) = (job.batch, self.vocab.size(), job.inputs.len(), job.primer.len());
+        let device = &self.device;
+        let per = StepFeatures::CARDINALITIES.len();
+        let features: Vec<i32> = (0..total).flat_map(|t| job.inputs.features(t).map(i32::from)).collect();
+        let features =
+            self.model.input().features(Tensor::from_data(TensorData::new(features, [1, total, per]), device));
+        let noise = Tensor::<3>::from_data(TensorData::new(job.noise.to_vec(), [b, job.steps(), v]), device);
+        let mut state = self.model.start(b, device);
+        if n > 0 {
+            let width = self.model.input().width();
+            let mut tokens = vec![self.vocab.start() as i32];
+            tokens.extend(job.primer[..n - 1].iter().map(|&c| c as i32));
+            let columns = job.inputs.columns(self.vocab, job.primer, n);
+            let tokens = Tensor::<2, Int>::from_data(TensorData::new(tokens.repeat(b), [b, n]), device);
+            let columns = Tensor::<3, Int>::from_data(TensorData::new(columns.repeat(b), [b, n, width]), device);
+            state = self.model.prime(tokens, columns, state);
+        }
+        let history = job.primer.iter().map(|&c| Tensor::<2, Int>::full([b, 1], c as i64, device)).collect();
+        Ok(BurnRun { state: Some(state), history, features, noise })
+    }
+
+    async fn advance(&self, run: &mut BurnRun, job: &Job<'_>, until: usize) -> Result<(), EngineError> {
+        let (b, first) = (job.batch, job.primer.len());
+        let device = &self.device;
+        let input = self.model.input();
+        for t in run.history.len()..until {
+            let token = match t {
+                0 => Tensor::<2, Int>::full([b, 1], self.vocab.start() as i64, device),
+                _ => run.history[t - 1].clone(),
+            };
+            let mut x = input.token(token) + run.features.clone().slice(s![.., t..t + 1, ..]).reshape([1, -1]);
+            if input.lookback_slots() > 0 {
+                let rows: Vec<Tensor<2, Int>> = job
+                    .inputs
+                    .codes(t)
+                    .iter()
+                    .map(|&code| match Source::from_code(code) {
+                        Source::Step(s) => run.history[s as usize].clone(),
+                        special => Tensor::full([b, 1], special.row(self.vocab, |_| 0) as i64, device),
+                    })
+                    .collect();
+                let rows = Tensor::cat(rows, 1).unsqueeze_dim::<3>(1);
+                x = x + input.lookbacks(rows).expect("the model has lookbacks").reshape([b as i32, -1]);
+            }
+            let state = run.state.take().expect("a run's state is put back after every step");
+            let (logits, next) = self.model.step(x, state);
+            run.state = Some(next);
+            let g = t - first;
+            let noise = run.noise.clone().slice(s![.., g..g + 1, ..]).reshape([b as i32, -1]);
+            run.history.push((logits + noise).argmax(1));
+        }
+        Ok(())
+    }
+
+    async fn finish(&self, run: BurnRun, job: &Job<'_>) -> Result<Vec<Vec<usize>>, EngineError> {
+        let (b, steps) = (job.batch, job.steps());
+        if steps == 0 {
+            return Ok(vec![Vec::new(); b]);
+        }
+        let sampled = Tensor::cat(run.history[job.primer.len()..].to_vec(), 1);
+        let data = sampled.into_data_async().await.map_err(|e| ModelError::Read(format!("{e:?}")))?;
+        let classes = data.try_to_vec_as::<i64>().map_err(|e| ModelError::Read(format!("{e:?}")))?;
+        let v = self.vocab.size();
+        classes
+            .chunks(steps)
+            .map(|row| {
+                row.iter()
+                    .map(|&c| {
+                        if (0..v as i64).contains(&c) { Ok(c as usize) } else { Err(EngineError::BadClass(c as usize)) }
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}

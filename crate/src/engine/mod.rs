@@ -1,0 +1,168 @@
+//! The engine contract: what every runtime that runs a melody model implements, so the sampler
+//! (`sample`) is written once for all of them.
+//!
+//! A generation is a [`Job`]: the static inputs of every step (`encoding::StepInputs`), the
+//! classes of the primer's events, and the sampling noise of every generated step of every
+//! sequence, drawn once from the seed by the sampler. An engine feeds the primer, then at each
+//! step takes `argmax(logits + noise)` (Gumbel-max sampling; zero noise is greedy) as the step's
+//! event and as the next step's input, looking lookback inputs up in what it has sampled so far.
+//! It runs in bars (`advance`) so the caller can yield, report progress and cancel between them,
+//! and reads its results back once, at the end.
+//!
+//! Engines: [`int8`] (the packed LSTM on the CPU), [`wgsl`] (the packed LSTM as hand-written
+//! WebGPU kernels), [`burn`] (any model through Burn, on the CPU or WebGPU).
+
+use serde::{Deserialize, Serialize};
+
+use crate::encoding::{Lookback, StepInputs, Vocab};
+use crate::model::ModelError;
+
+#[cfg(feature = "burn")]
+pub mod burn;
+#[cfg(all(feature = "webgpu", target_family = "wasm"))]
+pub mod gpu;
+pub mod int8;
+pub mod wgsl;
+
+/// The runtimes, by the one name each has everywhere (code, results, page, docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineName {
+    /// The packed int8 LSTM on the CPU (wasm SIMD in the browser).
+    Int8,
+    /// The packed LSTM as hand-written WGSL kernels on WebGPU.
+    Wgsl,
+    /// Any model through Burn: its flex backend on the CPU, its wgpu backend on WebGPU.
+    Burn,
+}
+
+impl EngineName {
+    pub const ALL: [EngineName; 3] = [EngineName::Int8, EngineName::Wgsl, EngineName::Burn];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineName::Int8 => "int8",
+            EngineName::Wgsl => "wgsl",
+            EngineName::Burn => "burn",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            EngineName::Int8 => "int8 LSTM engine",
+            EngineName::Wgsl => "WGSL LSTM kernels",
+            EngineName::Burn => "Burn",
+        }
+    }
+}
+
+/// Where a model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Cpu,
+    Webgpu,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Cpu => "cpu",
+            Backend::Webgpu => "webgpu",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Backend> {
+        match text {
+            "cpu" => Some(Backend::Cpu),
+            "webgpu" => Some(Backend::Webgpu),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("WebGPU {what}: {message}")]
+    Gpu { what: &'static str, message: String },
+    #[error("the GPU device was lost ({0}); WebGPU cannot be used until the page is reloaded")]
+    DeviceLost(String),
+    #[error("the model produced class {0}, outside its vocabulary")]
+    BadClass(usize),
+}
+
+/// One generation: `batch` sequences that share their inputs and primer, each with its own noise.
+#[derive(Debug, Clone, Copy)]
+pub struct Job<'a> {
+    /// Every step's static inputs, the primer's steps first.
+    pub inputs: &'a StepInputs,
+    /// The classes of the primer's events (teacher-forced).
+    pub primer: &'a [usize],
+    /// `T·g`, `g` Gumbel noise: [batch][generated steps][classes], flat.
+    pub noise: &'a [f32],
+    pub batch: usize,
+}
+
+impl Job<'_> {
+    /// Steps to sample after the primer.
+    pub fn steps(&self) -> usize {
+        self.inputs.len() - self.primer.len()
+    }
+
+    /// The noise of sequence `b` at generated step `g` (0-based after the primer).
+    pub fn noise_at(&self, b: usize, g: usize, classes: usize) -> &[f32] {
+        let at = (b * self.steps() + g) * classes;
+        &self.noise[at..at + classes]
+    }
+}
+
+/// The input token of step `t` given the classes of the steps before it: the start symbol first.
+pub fn token_at(t: usize, vocab: Vocab, classes: &[usize]) -> usize {
+    if t == 0 { vocab.start() } else { classes[t - 1] }
+}
+
+/// Index of the largest `logits[c] + noise[c]` (the first of equals).
+pub fn gumbel_argmax(logits: &[f32], noise: &[f32]) -> usize {
+    let mut best = 0;
+    for c in 1..logits.len() {
+        if logits[c] + noise[c] > logits[best] + noise[best] {
+            best = c;
+        }
+    }
+    best
+}
+
+/// What every runtime implements. A run is `start` (uploads and feeds the primer), `advance`
+/// (samples up to a step, called once per bar), `finish` (the sampled classes of every sequence,
+/// [batch][generated steps]).
+#[allow(async_fn_in_trait)]
+pub trait Engine {
+    /// An engine's state between calls.
+    type Run;
+
+    fn name(&self) -> EngineName;
+    fn backend(&self) -> Backend;
+    fn vocab(&self) -> Vocab;
+    fn lookback(&self) -> &Lookback;
+
+    async fn start(&self, job: &Job<'_>) -> Result<Self::Run, EngineError>;
+    /// Samples every step before `until` (counted from the start of the melody, primer included).
+    async fn advance(&self, run: &mut Self::Run, job: &Job<'_>, until: usize) -> Result<(), EngineError>;
+    async fn finish(&self, run: Self::Run, job: &Job<'_>) -> Result<Vec<Vec<usize>>, EngineError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sampling_takes_the_largest_noisy_logit() {
+        assert_eq!(gumbel_argmax(&[1.0, 3.0, 2.0], &[0.0; 3]), 1);
+        assert_eq!(gumbel_argmax(&[1.0, 3.0, 2.0], &[0.0, 0.0, 1.5]), 2);
+        assert_eq!(gumbel_argmax(&[1.0, 1.0], &[0.0, 0.0]), 0, "ties keep the first");
+        assert_eq!(serde_json::to_string(&EngineName::Int8).unwrap(), "\"int8\"");
+        assert_eq!(EngineName::ALL.map(EngineName::name), ["int8", "wgsl", "burn"]);
+    }
+}

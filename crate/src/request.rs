@@ -1,0 +1,220 @@
+//! What to generate: the one typed request every front end sends (the page and its worker, the
+//! CLI), with its limits and defaults checked here and nowhere else, and the typed response.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::encoding::Style;
+use crate::engine::{Backend, EngineName};
+use crate::form::Form;
+use crate::melody::{Key, Melody, MelodyError, Meter, Note, Tempo};
+use crate::theory::metrics::MelodyMetrics;
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum RequestError {
+    #[error("length must be 1–{max} bars, got {0}", max = Request::MAX_BARS)]
+    Bars(u32),
+    #[error("temperature must be from 0 to {max}, got {0}", max = Request::MAX_TEMPERATURE)]
+    Temperature(f32),
+    #[error("tempo must be {min}–{max} bpm, got {0}", min = Tempo::MIN_BPM, max = Tempo::MAX_BPM)]
+    Tempo(f64),
+    #[error("the primer ends at step {0}; at most {max} steps ({bars} bars of 4/4) are allowed", max = Request::MAX_PRIMER_STEPS, bars = Request::MAX_PRIMER_STEPS / 16)]
+    PrimerTooLong(u32),
+    #[error("bad primer: {0}")]
+    Primer(MelodyError),
+    #[error("at most {max} candidates, at least 1; got {0}", max = Request::MAX_CANDIDATES)]
+    Candidates(u32),
+}
+
+/// How a primer's bar grid is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Meter and bar phase estimated from the notes' rhythm, whatever the file says.
+    #[default]
+    Auto,
+    /// As the notes are given: step 0 is a downbeat of the request's (or the file's) meter.
+    File,
+}
+
+/// A generation request. Every field has a default, so `{}` is a valid request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Request {
+    /// Bars to generate (after the primer).
+    pub bars: u32,
+    /// Beats (quarter notes) per minute.
+    pub tempo: f64,
+    /// `None`: the primer's, else 4/4.
+    pub meter: Option<Meter>,
+    /// `None`: any key — the primer's, else drawn with the seed from what the model learned.
+    pub key: Option<Key>,
+    /// `None`: any style, drawn with the seed from what the model learned.
+    pub style: Option<Style>,
+    /// `None`: automatic, the model shapes the melody itself.
+    pub form: Option<Form>,
+    /// 0 always takes the likeliest event; 1 samples the model's own distribution.
+    pub temperature: f32,
+    pub seed: u32,
+    /// Melodies to generate in one pass, each with its own noise (the first is the one the
+    /// same request with 1 gives).
+    pub candidates: u32,
+    /// A melody to continue (its notes, in 16th steps).
+    pub primer: Vec<Note>,
+    pub phase: Phase,
+}
+
+impl Default for Request {
+    fn default() -> Self {
+        Request {
+            bars: 8,
+            tempo: 120.0,
+            meter: None,
+            key: None,
+            style: None,
+            form: None,
+            temperature: 1.0,
+            seed: 1,
+            candidates: 1,
+            primer: Vec::new(),
+            phase: Phase::Auto,
+        }
+    }
+}
+
+impl Request {
+    pub const MAX_BARS: u32 = 64;
+    pub const MAX_TEMPERATURE: f32 = 3.0;
+    /// Half of what a melody may hold, so a primer always leaves room for 64 bars of any meter.
+    pub const MAX_PRIMER_STEPS: u32 = Melody::MAX_STEPS / 2;
+    pub const MAX_CANDIDATES: u32 = 16;
+    /// The meter without a primer or a choice.
+    pub const DEFAULT_METER: Meter = Meter::COMMON;
+
+    pub fn check_bars(bars: u32) -> Result<u32, RequestError> {
+        if (1..=Self::MAX_BARS).contains(&bars) { Ok(bars) } else { Err(RequestError::Bars(bars)) }
+    }
+
+    pub fn check_temperature(t: f32) -> Result<f32, RequestError> {
+        if (0.0..=Self::MAX_TEMPERATURE).contains(&t) { Ok(t) } else { Err(RequestError::Temperature(t)) }
+    }
+
+    pub fn check_tempo(bpm: f64) -> Result<Tempo, RequestError> {
+        Tempo::from_bpm(bpm).map_err(|_| RequestError::Tempo(bpm))
+    }
+
+    /// Checks every field; the primer comes back as a melody (in the request's meter, or 4/4
+    /// until its own is found).
+    pub fn validate(&self) -> Result<Melody, RequestError> {
+        Self::check_bars(self.bars)?;
+        Self::check_temperature(self.temperature)?;
+        let tempo = Self::check_tempo(self.tempo)?;
+        if !(1..=Self::MAX_CANDIDATES).contains(&self.candidates) {
+            return Err(RequestError::Candidates(self.candidates));
+        }
+        if let Some(end) = self.primer.last().map(|n| n.onset.0 as u64 + n.duration.0 as u64) {
+            if end > Self::MAX_PRIMER_STEPS as u64 {
+                return Err(RequestError::PrimerTooLong(end.min(u32::MAX as u64) as u32));
+            }
+        }
+        let meter = self.meter.unwrap_or(Self::DEFAULT_METER);
+        Melody::new(self.primer.clone(), tempo, meter, self.key).map_err(RequestError::Primer)
+    }
+}
+
+/// How a label of the melody came about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// The request asked for it.
+    Asked,
+    /// Drawn with the seed from what the model learned.
+    Drawn,
+    /// Found from the notes (a primer's rhythm or key, or the melody's key).
+    Estimated,
+}
+
+/// A generated melody as the front ends receive it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Response {
+    pub notes: Vec<Note>,
+    pub key: Option<Key>,
+    pub key_from: Origin,
+    pub style: Option<Style>,
+    pub style_from: Origin,
+    pub meter: Meter,
+    pub meter_from: Origin,
+    pub form: Option<Form>,
+    pub tempo: f64,
+    pub seed: u32,
+    pub temperature: f32,
+    pub steps_per_bar: u32,
+    /// Steps of the melody, primer and leading rests included.
+    pub total_steps: u32,
+    /// Steps before the generated bars (a primer, with the rests that put it on the bar grid).
+    pub primer_steps: u32,
+    pub metrics: MelodyMetrics,
+    pub engine: EngineName,
+    pub backend: Backend,
+    /// The melody as a standard MIDI file.
+    #[serde(with = "serde_bytes")]
+    pub midi: Vec<u8>,
+    /// Time spent generating, all candidates together.
+    pub ms: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_request_is_the_defaults() {
+        let r: Request = serde_json::from_str("{}").unwrap();
+        assert_eq!(r, Request::default());
+        assert!(r.validate().unwrap().is_empty());
+    }
+
+    #[test]
+    fn fields_are_typed_and_checked() {
+        let r: Request = serde_json::from_str(
+            r#"{"bars": 16, "meter": "6/8", "key": "D dorian", "style": "celtic", "form": "AABA", "seed": 4294967295,
+                "primer": [{"pitch": 62, "onset": 2, "duration": 4}], "phase": "file"}"#,
+        )
+        .unwrap();
+        assert_eq!(r.form.as_ref().unwrap().to_string(), "AABA");
+        assert_eq!(r.validate().unwrap().meter.steps_per_bar(), 12);
+        for bad in [
+            r#"{"bars": "8"}"#,
+            r#"{"bars": 2.9}"#,
+            r#"{"bars": 4294967300}"#,
+            r#"{"seed": 4294967297}"#,
+            r#"{"meter": 4}"#,
+            r#"{"meter": "4/3"}"#,
+            r#"{"key": "H major"}"#,
+            r#"{"style": "jazz"}"#,
+            r#"{"form": "BA"}"#,
+            r#"{"phase": "guess"}"#,
+            r#"{"primer": [{"pitch": 128, "onset": 0, "duration": 1}]}"#,
+            r#"{"temprature": 1}"#,
+        ] {
+            assert!(serde_json::from_str::<Request>(bad).is_err(), "{bad}");
+        }
+        let check = |json: &str| serde_json::from_str::<Request>(json).unwrap().validate().unwrap_err();
+        assert_eq!(check(r#"{"bars": 0}"#), RequestError::Bars(0));
+        assert_eq!(check(r#"{"bars": 65}"#), RequestError::Bars(65));
+        assert_eq!(check(r#"{"temperature": 3.5}"#), RequestError::Temperature(3.5));
+        assert_eq!(check(r#"{"tempo": -120}"#), RequestError::Tempo(-120.0));
+        assert_eq!(check(r#"{"candidates": 0}"#), RequestError::Candidates(0));
+        assert!(matches!(
+            check(r#"{"primer": [{"pitch": 60, "onset": 8192, "duration": 1}]}"#),
+            RequestError::PrimerTooLong(8193)
+        ));
+        assert!(matches!(
+            check(
+                r#"{"primer": [{"pitch": 60, "onset": 0, "duration": 4}, {"pitch": 62, "onset": 2, "duration": 1}]}"#
+            ),
+            RequestError::Primer(MelodyError::Overlap { .. })
+        ));
+    }
+}

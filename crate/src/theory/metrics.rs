@@ -1,0 +1,433 @@
+//! Melody metrics: how a melody repeats and varies its ideas, and how it keeps the rules RL
+//! Tuner rewarded (Jaques et al. 2017). Pure functions over notes.
+//!
+//! Every figure is taken over the melody's 16th steps from its first note (leading rests
+//! removed), the first [`WINDOW`] of them, each step a rest, a hold or the onset of a pitch:
+//! - the key is the Krumhansl–Schmuckler estimate of those notes ([`super::estimate_key`]);
+//!   a note is in the key if it is in the major scale, or for a minor key in natural ∪
+//!   harmonic minor;
+//! - a *motif* is an 8-step window holding onsets of at least 3 distinct pitches; a note is in
+//!   a motif if its onset lies in one, and in a *repeated* motif if that window's 8 steps also
+//!   occur exactly in an earlier window that does not overlap it;
+//! - *chunks* are consecutive 16-step slices from the first step; one is repeated if it equals
+//!   an earlier one (only whole chunks count);
+//! - a *leap* is an interval of 7 semitones or more between consecutive onsets; it is resolved
+//!   if the next interval moves the other way (a leap on the last note is not judged);
+//! - autocorrelation is taken over the steps coded as rest 0, hold 1, onset pitch − 46;
+//! - a note is *excessively repeated* (RL Tuner) if it is the fifth or later onset of the same
+//!   pitch in consecutive steps, or the seventh or later with only holds and rests between;
+//! - a melody *starts with the tonic* if its first note is the key's tonic (any octave); its
+//!   *maximum* (minimum) is unique if its highest (lowest) pitch sounds only once.
+
+use serde::Serialize;
+
+use crate::melody::{Key, Mode, Note, Pitch};
+
+use super::estimate_key;
+
+/// Steps measured from the first note: 8 bars of 4/4.
+pub const WINDOW: usize = 128;
+const MOTIF: usize = 8;
+const MOTIF_PITCHES: usize = 3;
+const CHUNK: usize = 16;
+const LEAP: i32 = 7;
+
+/// One 16th step as the metrics see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Slot {
+    Rest,
+    Hold,
+    Onset(Pitch),
+}
+
+impl Slot {
+    fn code(self) -> f64 {
+        match self {
+            Slot::Rest => 0.0,
+            Slot::Hold => 1.0,
+            Slot::Onset(p) => p.midi() as f64 - 46.0,
+        }
+    }
+}
+
+/// The steps of `notes` from the first onset, at most `WINDOW` of them.
+pub fn slots(notes: &[Note]) -> Vec<Slot> {
+    let Some(first) = notes.first() else { return Vec::new() };
+    let start = first.onset.0 as usize;
+    let end = (notes.last().map_or(0, |n| n.end().0 as usize) - start).min(WINDOW);
+    let mut out = vec![Slot::Rest; end];
+    for n in notes {
+        let on = n.onset.0 as usize - start;
+        if on >= end {
+            break;
+        }
+        out[on] = Slot::Onset(n.pitch);
+        let stop = (on + n.duration.0 as usize).min(end);
+        out[on + 1..stop].fill(Slot::Hold);
+    }
+    out
+}
+
+/// The figures of one melody (counts, so that collections can be summed or averaged).
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MelodyMetrics {
+    /// Onsets in the window.
+    pub notes: usize,
+    pub in_motif: usize,
+    pub in_repeated_motif: usize,
+    pub chunks: usize,
+    pub repeated_chunks: usize,
+    pub key: Option<Key>,
+    pub not_in_key: usize,
+    pub leaps: usize,
+    pub leaps_resolved: usize,
+    pub excessively_repeated: usize,
+    pub starts_with_tonic: bool,
+    pub unique_max: bool,
+    pub unique_min: bool,
+    /// Lags 1, 2 and 3; `None` where the steps do not vary.
+    pub autocorrelation: [Option<f64>; 3],
+}
+
+/// Measures a melody (see the module's definitions).
+pub fn measure(notes: &[Note]) -> MelodyMetrics {
+    let slots = slots(notes);
+    let onsets: Vec<(usize, Pitch)> = slots
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match s {
+            Slot::Onset(p) => Some((i, *p)),
+            _ => None,
+        })
+        .collect();
+    let (in_motif, in_repeated_motif) = motifs(&slots);
+    let (chunks, repeated_chunks) = chunks(&slots);
+    let key = window_key(notes, slots.len());
+    let not_in_key = key.map_or(0, |k| onsets.iter().filter(|(_, p)| !in_key(k, *p)).count());
+    let pitches: Vec<i32> = onsets.iter().map(|(_, p)| p.midi() as i32).collect();
+    let (leaps, leaps_resolved) = leaps(&pitches);
+    let unique = |extreme: Option<&i32>| extreme.is_some_and(|e| pitches.iter().filter(|p| *p == e).count() == 1);
+    MelodyMetrics {
+        notes: onsets.len(),
+        in_motif,
+        in_repeated_motif,
+        chunks,
+        repeated_chunks,
+        key,
+        not_in_key,
+        leaps,
+        leaps_resolved,
+        excessively_repeated: excessive_repeats(&slots),
+        starts_with_tonic: matches!((key, onsets.first()), (Some(k), Some((_, p))) if p.class() == k.tonic),
+        unique_max: unique(pitches.iter().max()),
+        unique_min: unique(pitches.iter().min()),
+        autocorrelation: [1, 2, 3].map(|lag| autocorrelation(&slots, lag)),
+    }
+}
+
+/// The key of the notes that sound within the first `len` steps from the first note.
+fn window_key(notes: &[Note], len: usize) -> Option<Key> {
+    let start = notes.first()?.onset.0;
+    let end = start + len as u32;
+    let clipped: Vec<Note> = notes
+        .iter()
+        .filter(|n| n.onset.0 < end)
+        .map(|n| Note { duration: crate::melody::Step(n.duration.0.min(end - n.onset.0)), ..*n })
+        .collect();
+    estimate_key(&clipped)
+}
+
+/// Whether `pitch` is in `key`: its major scale, or natural ∪ harmonic minor.
+pub fn in_key(key: Key, pitch: Pitch) -> bool {
+    let degree = key.tonic.up_to(pitch.class());
+    match key.mode {
+        Mode::Minor => [0, 2, 3, 5, 7, 8, 10, 11].contains(&degree),
+        _ => key.contains(pitch.class()),
+    }
+}
+
+/// Onsets in a motif, and in a repeated motif.
+fn motifs(slots: &[Slot]) -> (usize, usize) {
+    let mut in_motif = vec![false; slots.len()];
+    let mut repeated = vec![false; slots.len()];
+    for start in 0..slots.len().saturating_sub(MOTIF - 1) {
+        let window = &slots[start..start + MOTIF];
+        let mut pitches: Vec<Pitch> = window
+            .iter()
+            .filter_map(|s| match s {
+                Slot::Onset(p) => Some(*p),
+                _ => None,
+            })
+            .collect();
+        pitches.sort_unstable();
+        pitches.dedup();
+        if pitches.len() < MOTIF_PITCHES {
+            continue;
+        }
+        let again = (0..=start.saturating_sub(MOTIF))
+            .any(|earlier| start >= earlier + MOTIF && slots[earlier..earlier + MOTIF] == *window);
+        for (i, s) in window.iter().enumerate() {
+            if matches!(s, Slot::Onset(_)) {
+                in_motif[start + i] = true;
+                repeated[start + i] |= again;
+            }
+        }
+    }
+    let count = |v: &[bool]| v.iter().filter(|&&b| b).count();
+    (count(&in_motif), count(&repeated))
+}
+
+/// Whole 16-step chunks, and those equal to an earlier one.
+fn chunks(slots: &[Slot]) -> (usize, usize) {
+    let all: Vec<&[Slot]> = slots.chunks_exact(CHUNK).collect();
+    let repeated = (0..all.len()).filter(|&i| all[..i].contains(&all[i])).count();
+    (all.len(), repeated)
+}
+
+/// Leaps between consecutive onsets that have a next interval, and those that turn back.
+fn leaps(pitches: &[i32]) -> (usize, usize) {
+    let intervals: Vec<i32> = pitches.windows(2).map(|w| w[1] - w[0]).collect();
+    let mut leaps = 0;
+    let mut resolved = 0;
+    for pair in intervals.windows(2) {
+        let (leap, next) = (pair[0], pair[1]);
+        if leap.abs() >= LEAP {
+            leaps += 1;
+            resolved += (leap.signum() * next.signum() < 0) as usize;
+        }
+    }
+    (leaps, resolved)
+}
+
+/// Onsets that continue a run of one pitch too long: more than 4 in consecutive steps, or
+/// more than 6 with holds and rests between.
+fn excessive_repeats(slots: &[Slot]) -> usize {
+    let mut count = 0;
+    let (mut last, mut run, mut adjacent_run) = (None::<Pitch>, 0, 0);
+    let mut previous_was_onset = false;
+    for s in slots {
+        match *s {
+            Slot::Onset(p) => {
+                if last == Some(p) {
+                    run += 1;
+                    adjacent_run = if previous_was_onset { adjacent_run + 1 } else { 1 };
+                } else {
+                    (last, run, adjacent_run) = (Some(p), 1, 1);
+                }
+                count += (adjacent_run > 4 || run > 6) as usize;
+                previous_was_onset = true;
+            }
+            _ => previous_was_onset = false,
+        }
+    }
+    count
+}
+
+fn autocorrelation(slots: &[Slot], lag: usize) -> Option<f64> {
+    if slots.len() <= lag {
+        return None;
+    }
+    let x: Vec<f64> = slots.iter().map(|s| s.code()).collect();
+    let mean = x.iter().sum::<f64>() / x.len() as f64;
+    let var: f64 = x.iter().map(|v| (v - mean).powi(2)).sum();
+    if var == 0.0 {
+        return None;
+    }
+    let cov: f64 = x.windows(lag + 1).map(|w| (w[0] - mean) * (w[lag] - mean)).sum();
+    Some(cov / var)
+}
+
+/// Figures over a collection: each melody weighs the same (a mean of per-melody shares), and a
+/// melody without the thing a share is taken of (no notes, no leaps) is left out of that mean.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Summary {
+    pub melodies: usize,
+    pub in_motif: f64,
+    pub in_repeated_motif: f64,
+    pub repeated_chunks: f64,
+    pub not_in_key: f64,
+    pub leaps_resolved: f64,
+    pub excessively_repeated: f64,
+    pub starts_with_tonic: f64,
+    pub unique_max: f64,
+    pub unique_min: f64,
+    pub autocorrelation: [f64; 3],
+}
+
+impl Summary {
+    pub fn of(all: &[MelodyMetrics]) -> Summary {
+        let mean = |share: &dyn Fn(&MelodyMetrics) -> Option<f64>| {
+            let values: Vec<f64> = all.iter().filter_map(share).collect();
+            if values.is_empty() { f64::NAN } else { values.iter().sum::<f64>() / values.len() as f64 }
+        };
+        let of_notes = |count: fn(&MelodyMetrics) -> usize| {
+            move |m: &MelodyMetrics| (m.notes > 0).then(|| count(m) as f64 / m.notes as f64)
+        };
+        let flag = |f: fn(&MelodyMetrics) -> bool| move |m: &MelodyMetrics| (m.notes > 0).then(|| f(m) as u8 as f64);
+        Summary {
+            melodies: all.len(),
+            in_motif: mean(&of_notes(|m| m.in_motif)),
+            in_repeated_motif: mean(&of_notes(|m| m.in_repeated_motif)),
+            repeated_chunks: mean(&|m| (m.chunks > 0).then(|| m.repeated_chunks as f64 / m.chunks as f64)),
+            not_in_key: mean(&of_notes(|m| m.not_in_key)),
+            leaps_resolved: mean(&|m| (m.leaps > 0).then(|| m.leaps_resolved as f64 / m.leaps as f64)),
+            excessively_repeated: mean(&of_notes(|m| m.excessively_repeated)),
+            starts_with_tonic: mean(&flag(|m| m.starts_with_tonic)),
+            unique_max: mean(&flag(|m| m.unique_max)),
+            unique_min: mean(&flag(|m| m.unique_min)),
+            autocorrelation: [0, 1, 2].map(|lag| mean(&|m| m.autocorrelation[lag])),
+        }
+    }
+
+    /// Every figure with its name, in print order; shares in percent.
+    pub fn rows(&self) -> Vec<(&'static str, f64, bool)> {
+        let pct = |x: f64| 100.0 * x;
+        vec![
+            ("notes in a motif", pct(self.in_motif), true),
+            ("notes in a repeated motif", pct(self.in_repeated_motif), true),
+            ("16-step chunks equal to an earlier chunk", pct(self.repeated_chunks), true),
+            ("autocorrelation at lag 1", self.autocorrelation[0], false),
+            ("autocorrelation at lag 2", self.autocorrelation[1], false),
+            ("autocorrelation at lag 3", self.autocorrelation[2], false),
+            ("notes not in the key", pct(self.not_in_key), true),
+            ("leaps resolved", pct(self.leaps_resolved), true),
+            ("notes excessively repeated", pct(self.excessively_repeated), true),
+            ("melodies starting with the tonic", pct(self.starts_with_tonic), true),
+            ("melodies with a unique maximum", pct(self.unique_max), true),
+            ("melodies with a unique minimum", pct(self.unique_min), true),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::melody::Step;
+
+    /// Notes from (pitch, duration) pairs, pitch 0 a rest, starting at `start`.
+    fn line(start: u32, spec: &[(i32, u32)]) -> Vec<Note> {
+        let mut at = start;
+        let mut out = Vec::new();
+        for &(p, d) in spec {
+            if p > 0 {
+                out.push(Note { pitch: Pitch::new(p).unwrap(), onset: Step(at), duration: Step(d) });
+            }
+            at += d;
+        }
+        out
+    }
+
+    #[test]
+    fn slots_start_at_the_first_note_and_stop_at_the_window() {
+        let notes = line(5, &[(60, 2), (0, 1), (62, 1)]);
+        let p = |m| Slot::Onset(Pitch::new(m).unwrap());
+        assert_eq!(slots(&notes), vec![p(60), Slot::Hold, Slot::Rest, p(62)]);
+        assert_eq!(slots(&line(0, &[(60, 200)])).len(), WINDOW);
+        assert!(slots(&[]).is_empty());
+    }
+
+    /// C (a quarter), D E F G (16ths), E and C (quarters): 16 steps.
+    const BAR: [(i32, u32); 7] = [(60, 4), (62, 1), (64, 1), (65, 1), (67, 1), (64, 4), (60, 4)];
+
+    #[test]
+    fn a_bar_played_twice_is_a_repeated_motif_and_chunk() {
+        let notes = line(0, &[&BAR[..], &BAR[..]].concat());
+        let m = measure(&notes);
+        assert_eq!(m.notes, 14);
+        assert_eq!(m.in_motif, 14);
+        // The second bar's windows match the first's; the first bar has nothing before it.
+        assert_eq!(m.in_repeated_motif, 7);
+        assert_eq!((m.chunks, m.repeated_chunks), (2, 1));
+        assert_eq!(m.key, Some(Key::parse("C major").unwrap()));
+        assert_eq!(m.not_in_key, 0);
+        assert!(m.starts_with_tonic);
+        assert!(!m.unique_max && !m.unique_min);
+    }
+
+    #[test]
+    fn a_repeat_must_not_overlap_its_model() {
+        // A figure whose window recurs 4 steps later (overlapping): not a repeated motif.
+        let notes = line(
+            0,
+            &[
+                (60, 1),
+                (62, 1),
+                (64, 1),
+                (65, 1),
+                (60, 1),
+                (62, 1),
+                (64, 1),
+                (65, 1),
+                (60, 1),
+                (62, 1),
+                (64, 1),
+                (65, 1),
+            ],
+        );
+        let m = measure(&notes);
+        assert_eq!(m.in_motif, 12);
+        // Windows starting at 8 or later would need 16 steps; only the start-8 window could
+        // repeat the start-0 one, and it needs steps 8..16, beyond the melody.
+        assert_eq!(m.in_repeated_motif, 0);
+        // Two notes only: no motif at all.
+        assert_eq!(measure(&line(0, &[(60, 4), (62, 4), (60, 4)])).in_motif, 0);
+    }
+
+    #[test]
+    fn keys_and_foreign_notes() {
+        // A minor with its leading tone G#: in key (harmonic minor); B flat is not.
+        let notes = line(0, &[(69, 4), (72, 2), (76, 4), (68, 2), (69, 8), (64, 4), (70, 1), (69, 8)]);
+        let m = measure(&notes);
+        assert_eq!(m.key, Some(Key::parse("A minor").unwrap()));
+        assert_eq!(m.not_in_key, 1);
+        assert!(m.starts_with_tonic);
+        assert!(in_key(Key::parse("C major").unwrap(), Pitch::new(71).unwrap()));
+        assert!(!in_key(Key::parse("C major").unwrap(), Pitch::new(70).unwrap()));
+    }
+
+    #[test]
+    fn leaps_turn_back_or_not() {
+        // Up a sixth then down: resolved. Up an octave then up again: not. A final leap: not judged.
+        let notes = line(0, &[(60, 2), (69, 2), (67, 2), (79, 2), (81, 2), (60, 2)]);
+        let m = measure(&notes);
+        assert_eq!((m.leaps, m.leaps_resolved), (2, 1));
+        assert!(m.unique_max && m.unique_min == false);
+    }
+
+    #[test]
+    fn excessive_repetition() {
+        // Five adjacent Cs: the fifth is excessive. Then seven Ds with holds between: the seventh.
+        let mut spec = vec![(60, 1); 5];
+        spec.extend(vec![(62, 2); 7]);
+        let m = measure(&line(0, &spec));
+        assert_eq!(m.excessively_repeated, 2);
+        assert_eq!(measure(&line(0, &[(60, 1), (60, 1), (60, 1), (60, 1)])).excessively_repeated, 0);
+    }
+
+    #[test]
+    fn autocorrelation_of_a_periodic_line() {
+        // C held 2 steps, E held 2 steps, repeated: period 4.
+        let notes = line(0, &[(60, 2), (64, 2)].repeat(8));
+        let m = measure(&notes);
+        // Onsets two steps apart alternate C and E with holds between: in step at lag 2 (the
+        // holds match), against it at odd lags.
+        let [a1, a2, a3] = m.autocorrelation.map(Option::unwrap);
+        assert!(a2 > 0.5 && a1 < -0.5 && a3 < -0.5, "{a1} {a2} {a3}");
+        assert!(measure(&line(0, &[(60, 1)])).autocorrelation[0].is_none());
+    }
+
+    #[test]
+    fn summaries_average_melodies_and_skip_what_they_lack() {
+        let twice = measure(&line(0, &[&BAR[..], &BAR[..]].concat()));
+        let once = measure(&line(0, &BAR));
+        let s = Summary::of(&[twice, once, measure(&[])]);
+        assert_eq!(s.melodies, 3);
+        // Half the notes of one melody, none of the other; the empty one does not count.
+        assert!((s.in_repeated_motif - 0.25).abs() < 1e-12, "{s:?}");
+        assert!((s.in_motif - 1.0).abs() < 1e-12);
+        assert!((s.repeated_chunks - 0.25).abs() < 1e-12, "one chunk of two, and none of one");
+        assert!(s.leaps_resolved.is_nan(), "no melody has a leap");
+        assert_eq!(s.rows().len(), 12);
+    }
+}

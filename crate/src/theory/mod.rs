@@ -1,0 +1,8 @@
+//! Music theory on melodies: pure functions, no model. `key` finds a melody's key, `meter` its
+//! bar grid from its rhythm, `metrics` measures its structure and how it keeps the rules.
+
+mod key;
+pub mod meter;
+pub mod metrics;
+
+pub use key::estimate_key;

@@ -1,0 +1,89 @@
+// The worker protocol, in one place: every message between the page (client.js) and the
+// generator's worker (worker.js). Requests carry an `id`; every answer to one echoes it.
+// The request and response of a generation are the core's own types (crate/src/request.rs),
+// carried as they are.
+
+/**
+ * A generation request: every field optional; the catalog (`catalog.controls`) lists them with
+ * their limits and defaults.
+ * @typedef {object} Request
+ * @property {number} [bars]
+ * @property {number} [tempo] beats per minute
+ * @property {string|null} [meter] e.g. "6/8"; null: the primer's, else 4/4
+ * @property {string|null} [key] e.g. "D dorian"; null: any
+ * @property {string|null} [style] "celtic" | "folk" | "chorale"; null: any
+ * @property {string|null} [form] e.g. "AABA"; null: automatic
+ * @property {number} [temperature]
+ * @property {number} [seed] 0 – 4294967295
+ * @property {number} [candidates]
+ * @property {Note[]} [primer]
+ * @property {"auto"|"file"} [phase]
+ */
+
+/** @typedef {{pitch: number, onset: number, duration: number}} Note  in 16th steps */
+
+/**
+ * One generated melody.
+ * @typedef {object} Response
+ * @property {Note[]} notes
+ * @property {string|null} key
+ * @property {"asked"|"drawn"|"estimated"} keyFrom
+ * @property {string|null} style
+ * @property {"asked"|"drawn"|"estimated"} styleFrom
+ * @property {string} meter
+ * @property {"asked"|"drawn"|"estimated"} meterFrom
+ * @property {string|null} form
+ * @property {number} tempo
+ * @property {number} seed
+ * @property {number} temperature
+ * @property {number} stepsPerBar
+ * @property {number} totalSteps
+ * @property {number} primerSteps
+ * @property {object} metrics  see crate/src/theory/metrics.rs (camelCase)
+ * @property {"int8"|"wgsl"|"burn"} engine
+ * @property {"cpu"|"webgpu"} backend
+ * @property {Uint8Array} midi  a standard MIDI file
+ * @property {number} ms
+ */
+
+/**
+ * Page → worker.
+ * @typedef {{type: "wasm", module: WebAssembly.Module|null}} WasmMessage
+ *   always sent first: the module if the page compiled it early, else null (the worker fetches it)
+ * @typedef {{type: "init", id: number, model?: string}} InitMessage
+ *   → Ready: wasm up and `model` (default: the catalog's) loaded on the CPU
+ * @typedef {{type: "generate", id: number, model: string, backend: "auto"|"cpu"|"webgpu", request: Request}} GenerateMessage
+ *   → Progress* then Done (or Error)
+ * @typedef {{type: "cancel", id: number}} CancelMessage
+ *   the generation `id` stops at its next bar and answers Error with `cancelled: true`
+ * @typedef {{type: "readMidi", id: number, bytes: Uint8Array}} ReadMidiMessage
+ *   → Done with `result`: {notes, meter, tempo, key} (the file's melody line)
+ */
+
+/**
+ * Worker → page.
+ * @typedef {{type: "ready", id: number, catalog: object, model: string}} Ready
+ * @typedef {{type: "progress", id: number, done: number, total: number}} Progress  bars generated
+ * @typedef {{type: "done", id: number, result: any}} Done
+ *   generate: result = {model, backend, melodies: Response[]}
+ * @typedef {{type: "error", id: number, message: string, cancelled?: boolean}} ErrorMessage
+ * @typedef {{type: "webgpu", status: true|string}} WebGpuStatus  (no id) once known
+ * @typedef {{type: "backend", model: string, backend: "cpu"|"webgpu", cpuMs?: number, webgpuMs?: number,
+ *   estimatedFrom?: number[]|null, error?: string}} BackendChoice
+ *   (no id) what "auto" now picks for a model, once both backends were timed here, or why it
+ *   went back to the CPU
+ * @typedef {{type: "crashed", message: string}} Crashed
+ *   (no id) the worker hit a bug it cannot recover from; the client restarts it
+ */
+
+/** Message types, so a typo is an error rather than a message nobody answers. */
+export const IN = Object.freeze({ wasm: 'wasm', init: 'init', generate: 'generate', cancel: 'cancel', readMidi: 'readMidi' });
+export const OUT = Object.freeze({
+  ready: 'ready',
+  progress: 'progress',
+  done: 'done',
+  error: 'error',
+  webgpu: 'webgpu',
+  backend: 'backend',
+  crashed: 'crashed',
+});
