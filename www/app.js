@@ -201,7 +201,7 @@ function show(result, model) {
   const bars = melody.totalSteps / melody.stepsPerBar;
   const where = melody.backend === 'webgpu' ? 'WebGPU' : 'the CPU';
   const label = catalog.models.find((m) => m.name === model)?.label ?? model;
-  const form = melody.form ? `, form ${melody.form}` : '';
+  const form = melody.form ? `, form ${melody.form}${melody.formFrom === 'asked' ? '' : ` (${melody.formFrom})`}` : '';
   setStatus(`${bars} bars, ${melody.notes.length} notes${describeKeyAndStyle(melody)}${form} — the ${label} generated it on ${where} in ${Math.round(melody.ms)} ms.`);
   document.body.dataset.backend = melody.backend;
   $('notes').textContent = melody.notes.map((n) => noteName(n.pitch)).join(' ');

@@ -97,7 +97,7 @@ export class TunesmithClient {
     const id = this.nextId++;
     const answer = new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.restart(new Error(`the generator did not answer in ${Math.round(timeoutMs / 1000)} s and was restarted`));
+        this.restart(new Error(`the generator did not answer in ${timeoutMs / 1000} s and was restarted`));
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, onProgress, timer });
       this.worker.postMessage({ ...message, id });

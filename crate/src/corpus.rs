@@ -210,7 +210,7 @@ mod tests {
         std::fs::write(dir.join("sub/a.mid"), midi::export(&m)).unwrap();
         std::fs::write(dir.join("b.MID"), b"not midi").unwrap();
         std::fs::write(dir.join("notes.txt"), b"ignored").unwrap();
-        let files = midi_files(&[dir.clone()]).unwrap();
+        let files = midi_files(std::slice::from_ref(&dir)).unwrap();
         assert_eq!(files.len(), 2);
         let (tunes, skipped) = load_midi(&files);
         assert_eq!(tunes.len(), 1);

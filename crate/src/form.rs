@@ -3,20 +3,21 @@
 //! A form is written as one letter per section (`AABA`: a section, the same again, something
 //! new, the first again). Over a melody of N bars each section is N ÷ sections bars (rounded
 //! up; the last section may be cut), and every bar of a section whose letter came before is
-//! planned to take up the bar at the same place in that letter's first section. The model reads
+//! planned to repeat the bar at the same place in that letter's first section. The model reads
 //! the plan as an input — the event at the same place in the planned bar, or "new material" —
-//! and decides itself how closely to follow it.
+//! and plays it.
 //!
-//! Training derives the same kind of plan from each tune: a bar takes up the earlier bar most
-//! like it, if at least [`SIMILAR`] of their steps are the same event.
+//! Training derives the same kind of plan from each tune (a bar repeats the nearest earlier bar
+//! it equals, step for step), and learns from those plans how tunes reuse their bars
+//! ([`FormModel`]): an automatic form is drawn from that, as a key is for "any key".
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::encoding::Event;
+use crate::rng::Rng;
 
-/// Share of equal steps from which a bar counts as taking up an earlier one.
-pub const SIMILAR: f64 = 0.75;
 pub const MAX_SECTIONS: usize = 16;
 
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -98,22 +99,13 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The plan a melody's own events show (see the module's doc): bars of `bar` steps from
-    /// step 0; a last bar cut short is compared on the steps it has.
-    pub fn derive(events: &[Event], bar: usize) -> Plan {
-        let bars: Vec<&[Event]> = events.chunks(bar.max(1)).collect();
+    /// The plan a melody's own events (one per step) show: each bar repeats the nearest earlier
+    /// bar it equals step for step (bars of `bar` steps from step 0; a last bar cut short is
+    /// compared on the steps it has).
+    pub fn derive<E: PartialEq>(events: &[E], bar: usize) -> Plan {
+        let bars: Vec<&[E]> = events.chunks(bar.max(1)).collect();
         let sources = (0..bars.len())
-            .map(|b| {
-                let mut best: Option<(usize, u32)> = None;
-                for earlier in 0..b {
-                    let same = bars[b].iter().zip(bars[earlier]).filter(|(x, y)| x == y).count();
-                    // Ties go to the nearer bar: variation usually builds on the last statement.
-                    if same as f64 >= SIMILAR * bars[b].len() as f64 && best.is_none_or(|(n, _)| same >= n) {
-                        best = Some((same, earlier as u32));
-                    }
-                }
-                best.map(|(_, earlier)| earlier)
-            })
+            .map(|b| (0..b).rev().find(|&earlier| bars[earlier].starts_with(bars[b])).map(|earlier| earlier as u32))
             .collect();
         Plan { sources }
     }
@@ -122,11 +114,109 @@ impl Plan {
     pub fn source(&self, bar: u32) -> Option<u32> {
         self.sources.get(bar as usize).copied().flatten()
     }
+
+    /// The plan as one letter a bar (`ABAC…`: a bar repeating another has its letter), when 26
+    /// letters are enough.
+    pub fn letters(&self) -> Option<String> {
+        let mut letters: Vec<u8> = Vec::with_capacity(self.sources.len());
+        let mut next = b'A';
+        for s in &self.sources {
+            let letter = match s {
+                Some(b) => *letters.get(*b as usize)?,
+                None => {
+                    let l = next;
+                    next = next.checked_add(1).filter(|n| *n <= b'Z' + 1)?;
+                    l
+                }
+            };
+            if letter > b'Z' {
+                return None;
+            }
+            letters.push(letter);
+        }
+        String::from_utf8(letters).ok()
+    }
+}
+
+/// Bars beyond this index share their statistics; repeats reach at most this far back.
+const MAX_BAR: usize = 16;
+
+/// How tunes reuse their bars, learned from the plans of the training tunes: for each bar,
+/// given its index and what the bar before it did, how often it repeats the bar 1, 2, 3 … bars
+/// back, or is new. Bars of up to 8 steps (2/4, 3/8) are counted apart: their phrases span
+/// more bars.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FormModel {
+    /// `"{short|long}/{bar}/{previous}"` → choice (0: new, d: the bar d back) → tunes.
+    pub counts: BTreeMap<String, BTreeMap<u8, u32>>,
+}
+
+impl FormModel {
+    fn class(steps_per_bar: u32) -> &'static str {
+        if steps_per_bar <= 8 { "short" } else { "long" }
+    }
+
+    fn key(class: &str, bar: usize, previous: u8) -> String {
+        format!("{class}/{}/{previous}", bar.min(MAX_BAR))
+    }
+
+    /// The choice a plan made for `bar`: 0 new, else how far back its source is.
+    fn choice(plan: &Plan, bar: usize) -> u8 {
+        plan.source(bar as u32).map_or(0, |s| (bar - s as usize).min(MAX_BAR) as u8)
+    }
+
+    /// Counts `plans`, each with its bar length in steps.
+    pub fn learn(plans: impl IntoIterator<Item = (Plan, u32)>) -> FormModel {
+        let mut counts: BTreeMap<String, BTreeMap<u8, u32>> = BTreeMap::new();
+        for (plan, steps) in plans {
+            let class = Self::class(steps);
+            for bar in 1..plan.sources.len() {
+                let key = Self::key(class, bar, Self::choice(&plan, bar - 1));
+                *counts.entry(key).or_default().entry(Self::choice(&plan, bar)).or_default() += 1;
+            }
+        }
+        FormModel { counts }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// A plan of `bars` bars of `steps_per_bar` steps, drawn bar by bar.
+    pub fn draw(&self, bars: u32, steps_per_bar: u32, rng: &mut Rng) -> Plan {
+        let class = Self::class(steps_per_bar);
+        let mut plan = Plan { sources: vec![None] };
+        for bar in 1..bars as usize {
+            let previous = Self::choice(&plan, bar - 1);
+            let options: Vec<(u8, u32)> = self
+                .counts
+                .get(&Self::key(class, bar, previous))
+                .into_iter()
+                .flatten()
+                .filter(|&(&d, _)| (d as usize) <= bar)
+                .map(|(&d, &n)| (d, n))
+                .collect();
+            let total: u32 = options.iter().map(|(_, n)| n).sum();
+            let mut pick = if total > 0 { rng.below(total as usize) as u32 } else { 0 };
+            let mut choice = 0;
+            for (d, n) in options {
+                if pick < n {
+                    choice = d;
+                    break;
+                }
+                pick -= n;
+            }
+            plan.sources.push((choice > 0).then(|| (bar - choice as usize) as u32));
+        }
+        plan.sources.truncate(bars as usize);
+        plan
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encoding::Event;
     use crate::melody::Pitch;
 
     #[test]
@@ -155,16 +245,34 @@ mod tests {
     }
 
     #[test]
-    fn derived_plans_find_repeated_and_varied_bars() {
+    fn derived_plans_find_repeated_bars() {
         let on = |m| Event::On(Pitch::new(m).unwrap());
         let a = [on(60), Event::Hold, on(62), on(64)];
         let a_varied = [on(60), Event::Hold, on(62), on(65)];
         let b = [on(67), on(65), Event::Off, Event::Hold];
-        let events: Vec<Event> = [&a[..], &b, &a_varied, &a, &b[..2]].concat();
+        let events: Vec<Event> = [&a[..], &b, &a_varied, &a, &b, &a[..2]].concat();
         let plan = Plan::derive(&events, 4);
-        // a'(3 of 4 steps like a) takes up bar 0; the second a takes up the nearer equal bar
-        // (bar 2 has 3 of 4, bar 0 all 4: the better match wins); the cut bar matches b.
-        assert_eq!(plan.sources, vec![None, None, Some(0), Some(0), Some(1)]);
-        assert_eq!(Plan::derive(&[], 4).sources, Vec::<Option<u32>>::new());
+        // A varied bar is new; a repeat points at the nearest equal bar; the cut bar matches
+        // the nearest bar that starts like it.
+        assert_eq!(plan.sources, vec![None, None, None, Some(0), Some(1), Some(3)]);
+        assert_eq!(plan.letters().as_deref(), Some("ABCABA"));
+        assert_eq!(Plan::derive::<Event>(&[], 4).sources, Vec::<Option<u32>>::new());
+    }
+
+    #[test]
+    fn a_form_model_draws_plans_like_those_it_learned() {
+        // Tunes of 8 bars: ABAB CDCD (bars 2, 3 repeat 0, 1; 6, 7 repeat 4, 5).
+        let abab = Plan { sources: vec![None, None, Some(0), Some(1), None, None, Some(4), Some(5)] };
+        let model = FormModel::learn(std::iter::repeat_n((abab.clone(), 16), 10));
+        let json = serde_json::to_string(&model).unwrap();
+        assert_eq!(serde_json::from_str::<FormModel>(&json).unwrap(), model);
+        let mut rng = Rng::new(4);
+        assert_eq!(model.draw(8, 16, &mut rng), abab);
+        // Longer than anything learned: bars past what was seen are new; shorter: cut.
+        assert_eq!(model.draw(3, 16, &mut rng).sources, vec![None, None, Some(0)]);
+        assert!(model.draw(12, 16, &mut rng).sources[8..].iter().all(Option::is_none));
+        // Short bars (2/4) have their own statistics: none here, so all new.
+        assert!(model.draw(8, 8, &mut rng).sources.iter().all(Option::is_none));
+        assert!(FormModel::default().draw(4, 16, &mut rng).sources.iter().all(Option::is_none));
     }
 }

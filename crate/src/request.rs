@@ -112,10 +112,10 @@ impl Request {
         if !(1..=Self::MAX_CANDIDATES).contains(&self.candidates) {
             return Err(RequestError::Candidates(self.candidates));
         }
-        if let Some(end) = self.primer.last().map(|n| n.onset.0 as u64 + n.duration.0 as u64) {
-            if end > Self::MAX_PRIMER_STEPS as u64 {
-                return Err(RequestError::PrimerTooLong(end.min(u32::MAX as u64) as u32));
-            }
+        if let Some(end) = self.primer.last().map(|n| n.onset.0 as u64 + n.duration.0 as u64)
+            && end > Self::MAX_PRIMER_STEPS as u64
+        {
+            return Err(RequestError::PrimerTooLong(end.min(u32::MAX as u64) as u32));
         }
         let meter = self.meter.unwrap_or(Self::DEFAULT_METER);
         Melody::new(self.primer.clone(), tempo, meter, self.key).map_err(RequestError::Primer)
@@ -145,7 +145,9 @@ pub struct Response {
     pub style_from: Origin,
     pub meter: Meter,
     pub meter_from: Origin,
-    pub form: Option<Form>,
+    /// The form followed: as asked, or drawn (one letter a bar).
+    pub form: Option<String>,
+    pub form_from: Origin,
     pub tempo: f64,
     pub seed: u32,
     pub temperature: f32,

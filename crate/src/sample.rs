@@ -10,7 +10,7 @@ use thiserror::Error;
 
 use crate::encoding::{Conditioning, Event, StepInputs, TrainedOn, Vocab, decode};
 use crate::engine::{Engine, EngineError, Job};
-use crate::form::{Form, Plan};
+use crate::form::Plan;
 use crate::melody::{Melody, MelodyError, Meter};
 use crate::request::{Origin, Phase, Request, RequestError, Response};
 use crate::rng::Rng;
@@ -54,13 +54,18 @@ pub struct Generation {
     pub key_from: Origin,
     pub style_from: Origin,
     pub meter_from: Origin,
-    pub form: Option<Form>,
+    /// The form followed: as asked, or drawn (one letter a bar); `None` for a model that
+    /// shapes its melodies itself.
+    pub form: Option<String>,
+    pub form_from: Origin,
     pub primer_steps: u32,
     pub total_steps: u32,
 }
 
-/// Another stream than the notes' noise, so filling "any" changes no draw of theirs.
-const LABEL_STREAM: u64 = 0xA11C_E5ED_0F_A11C;
+/// Other streams than the notes' noise, so filling "any" or drawing a form changes no draw of
+/// theirs.
+const LABEL_STREAM: u64 = 0x00A1_1CE5_ED0F_A11C;
+const FORM_STREAM: u64 = 0xF0F0_4A4B_4A4B_0F0F;
 
 /// The noise stream of candidate `b`; candidate 0's is the seed's own.
 fn stream(seed: u32, b: usize) -> u64 {
@@ -115,14 +120,28 @@ pub async fn generate<E: Engine>(
     };
     let style_from = if request.style.is_some() { Origin::Asked } else { Origin::Drawn };
 
+    // The form plan: the primer's own, then the asked form's, or one drawn from how the
+    // training tunes reuse their bars (automatic, for a model that reads plans).
     let primer_bars = primer_events.len() as u32 / bar;
-    let plan = request.form.as_ref().map(|form| {
-        let mut plan = Plan::derive(&primer_events, bar as usize);
-        plan.sources.extend(form.plan(request.bars).sources.into_iter().map(|s| s.map(|b| b + primer_bars)));
-        plan
-    });
+    let mut plan = Plan::derive(&primer_events, bar as usize);
+    let form = match &request.form {
+        Some(form) => {
+            plan.sources.extend(form.plan(request.bars).sources.into_iter().map(|s| s.map(|b| b + primer_bars)));
+            Some(form.to_string())
+        }
+        None if engine.lookback().form && !trained.form.is_empty() => {
+            let drawn =
+                trained.form.draw(primer_bars + request.bars, bar, &mut Rng::new(request.seed as u64 ^ FORM_STREAM));
+            plan.sources.extend_from_slice(&drawn.sources[primer_bars as usize..]);
+            plan.letters()
+        }
+        None => None,
+    };
+    let planned = request.form.is_some() || form.is_some();
+    let plan = planned.then_some(plan);
     let total = primer_events.len() + (request.bars * bar) as usize;
     let inputs = StepInputs::new(&c, engine.lookback(), plan.as_ref(), total);
+    let form_from = if request.form.is_some() { Origin::Asked } else { Origin::Drawn };
     let primer_classes: Vec<usize> = primer_events.iter().map(|&e| vocab.index(e)).collect();
     let batch = request.candidates as usize;
     let steps = total - primer_events.len();
@@ -158,7 +177,8 @@ pub async fn generate<E: Engine>(
         key_from,
         style_from,
         meter_from,
-        form: request.form.clone(),
+        form,
+        form_from,
         primer_steps: primer_events.len() as u32,
         total_steps: total as u32,
     })
@@ -184,6 +204,7 @@ impl Generation {
             meter: m.meter,
             meter_from: self.meter_from,
             form: self.form.clone(),
+            form_from: self.form_from,
             tempo: request.tempo,
             seed: request.seed,
             temperature: request.temperature,
@@ -211,6 +232,7 @@ mod tests {
     use crate::engine::Backend;
     use crate::engine::burn::BurnEngine;
     use crate::engine::int8::Int8Engine;
+    use crate::form::Form;
     use crate::melody::{Note, Pitch, Step};
     use crate::model::packed::PackedLstm;
     use crate::model::{LstmConfig, ModelSpec, PitchRange};

@@ -3,6 +3,7 @@
 //! (serde-wasm-bindgen, see `request`), the catalog, MIDI import, and the worker's one WebGPU
 //! device. Errors arrive in JavaScript as `Error`s with a readable message.
 
+#[cfg(feature = "webgpu")]
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -41,10 +42,10 @@ pub fn start() {
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
         let global = js_sys::global();
-        if let Ok(f) = js_sys::Reflect::get(&global, &JsValue::from_str("tunesmithPanic")) {
-            if let Some(f) = f.dyn_ref::<js_sys::Function>() {
-                let _ = f.call1(&JsValue::NULL, &JsValue::from_str(&info.to_string()));
-            }
+        if let Ok(f) = js_sys::Reflect::get(&global, &JsValue::from_str("tunesmithPanic"))
+            && let Some(f) = f.dyn_ref::<js_sys::Function>()
+        {
+            let _ = f.call1(&JsValue::NULL, &JsValue::from_str(&info.to_string()));
         }
     }));
 }
@@ -252,8 +253,8 @@ impl Generator {
     pub fn generate(&self, request: JsValue, on_bar: Option<js_sys::Function>) -> js_sys::Promise {
         let loaded = self.loaded.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let request: Request = serde_wasm_bindgen::from_value(request)
-                .map_err(|e| JsValue::from(js_error(format!("bad request: {e}"))))?;
+            let request =
+                read_request(request).map_err(|e| JsValue::from(JsError::new(&format!("bad request: {e}"))))?;
             let mut hooks = Hooks(on_bar);
             let started = js_sys::Date::now();
             let out = match &loaded.engine {
@@ -289,6 +290,13 @@ impl<E: Engine> EngineInfo for E {
     fn name(&self) -> crate::engine::EngineName {
         Engine::name(self)
     }
+}
+
+/// A request from JavaScript, through JSON values: serde-wasm-bindgen reads only the fields a
+/// struct names, and a misspelt field must be an error, not a default.
+fn read_request(value: JsValue) -> Result<Request, String> {
+    let json: serde_json::Value = serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())?;
+    serde_json::from_value(json).map_err(|e| e.to_string())
 }
 
 async fn respond<E: Engine>(

@@ -31,7 +31,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { launch } from '../browser.mjs';
+import { launch } from '../testkit.mjs';
 import { writeBasicRnnCheckpoint } from './checkpoint.mjs';
 import { serveMounts } from '../server.mjs';
 

@@ -74,12 +74,12 @@ fn read_melodies(data: &Path, paths: &[PathBuf]) -> Result<Vec<Tune>, String> {
 fn regrid(tunes: &mut [Tune], trained_on: &TrainedOn) {
     let mut moved = 0;
     for t in tunes.iter_mut().filter(|t| corpus::is_midi(t)) {
-        if let Some(grid) = trained_on.rhythm.estimate(t.melody.notes(), None) {
-            if let Ok(mut m) = t.melody.starting_at(grid.phase) {
-                m.meter = grid.meter;
-                t.melody = m;
-                moved += 1;
-            }
+        if let Some(grid) = trained_on.rhythm.estimate(t.melody.notes(), None)
+            && let Ok(mut m) = t.melody.starting_at(grid.phase)
+        {
+            m.meter = grid.meter;
+            t.melody = m;
+            moved += 1;
         }
     }
     if moved > 0 {
@@ -114,7 +114,8 @@ pub fn run(args: EvalArgs) -> Result<(), String> {
     let neural =
         eval::with_missing_labels(&tunes, &loaded.trained_on, |t| eval::neural(&loaded.net, t, vocab, &device));
     let bars = |t: &Tune| t.melody.end().0.div_ceil(t.melody.meter.steps_per_bar());
-    let groups: [(&str, &dyn Fn(&Tune) -> bool); 3] =
+    type Group<'a> = (&'static str, &'a dyn Fn(&Tune) -> bool);
+    let groups: [Group; 3] =
         [("all melodies", &|_| true), ("≤ 16 bars", &|t| bars(t) <= 16), ("> 16 bars", &|t| bars(t) > 16)];
 
     let notes: usize = tunes.iter().map(|t| t.melody.notes().len()).sum();

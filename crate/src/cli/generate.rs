@@ -175,7 +175,7 @@ pub fn run(args: GenerateArgs) -> Result<(), String> {
             request.tempo,
             label(melody.key.map(|k| k.to_string()), g.key_from),
             label(g.conditioning.style.map(|s| s.name().to_string()), g.style_from),
-            g.form.as_ref().map_or(String::new(), |f| format!(", form {f}")),
+            label(g.form.as_ref().map(|f| format!("form {f}")), g.form_from),
             loaded.name,
         );
         let names: Vec<String> = melody.notes().iter().map(|n| n.pitch.to_string()).collect();

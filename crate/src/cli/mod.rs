@@ -70,14 +70,30 @@ mod tests {
     #[test]
     fn the_shipped_specs_record_the_training_split() {
         let train = corpus::load_split(&data_dir("models/data".into()), "train").unwrap();
-        let counted = crate::train::record(&train);
+        let counted = crate::train::record(&train, crate::encoding::Vocab::DEFAULT);
         for m in crate::catalog::built_in() {
             let (_, record) = crate::model::ModelSpec::parse_with_record(m.spec_json).unwrap();
             assert_eq!(record.styles, counted.styles, "models/{}.json", m.name);
             if !record.rhythm.is_empty() {
                 assert_eq!(record.rhythm, counted.rhythm, "models/{}.json", m.name);
+                assert_eq!(record.form, counted.form, "models/{}.json", m.name);
             }
         }
+    }
+
+    /// `./dev` installs the wasm-bindgen CLI that Cargo.lock pins and never edits Trunk.toml,
+    /// so Trunk.toml must name that version itself.
+    #[test]
+    fn trunk_names_the_locked_wasm_bindgen() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let lock = std::fs::read_to_string(format!("{root}/Cargo.lock")).unwrap();
+        let at = lock.find("name = \"wasm-bindgen\"\n").expect("wasm-bindgen is locked");
+        let version = lock[at..].lines().nth(1).unwrap().trim_start_matches("version = ").trim_matches('"');
+        let trunk = std::fs::read_to_string(format!("{root}/Trunk.toml")).unwrap();
+        assert!(
+            trunk.lines().any(|l| l == format!("wasm_bindgen = \"{version}\"")),
+            "Trunk.toml must name wasm-bindgen {version}"
+        );
     }
 
     /// The page downloads `models/lstm.pack`; it must be the packed form of the shipped weights.

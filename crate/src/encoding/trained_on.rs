@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{Conditioning, Style};
+use crate::form::FormModel;
 use crate::melody::{Key, Mode, PitchClass};
 use crate::rng::Rng;
 use crate::theory::meter::RhythmModel;
@@ -24,6 +25,9 @@ pub struct TrainedOn {
     pub styles: BTreeMap<String, BTreeMap<String, u32>>,
     #[serde(default, skip_serializing_if = "RhythmModel::is_empty")]
     pub rhythm: RhythmModel,
+    /// How the training tunes reuse their bars: what an automatic form is drawn from.
+    #[serde(default, skip_serializing_if = "FormModel::is_empty")]
+    pub form: FormModel,
 }
 
 const NONE: &str = "none";
@@ -36,7 +40,7 @@ impl TrainedOn {
             let mode = c.key.map_or(NONE, |k| k.mode.name()).to_string();
             *styles.entry(style).or_default().entry(mode).or_default() += 1;
         }
-        TrainedOn { styles, rhythm: RhythmModel::default() }
+        TrainedOn { styles, rhythm: RhythmModel::default(), form: FormModel::default() }
     }
 
     /// Reads the `trained_on` field of a model's JSON spec; a spec without one (a model from
@@ -77,7 +81,7 @@ impl TrainedOn {
             let style = c.style.map_or(NONE, Style::name);
             if let Some(modes) = self.styles.get(style) {
                 let options: Vec<(&String, u32)> = modes.iter().map(|(m, n)| (m, *n)).collect();
-                if let Some(mode) = draw(&options, rng).and_then(|m| Mode::parse(m)) {
+                if let Some(mode) = draw(&options, rng).and_then(Mode::parse) {
                     let tonic = PitchClass::new(rng.below(12) as u8);
                     c.key = Some(Key { tonic, mode });
                 }

@@ -14,7 +14,7 @@ use crate::model::{LstmConfig, ModelError};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn dot(w: &[i8], x: &[i16]) -> i32 {
     use core::arch::wasm32::*;
-    debug_assert!(w.len() == x.len() && w.len() % LANES == 0);
+    debug_assert!(w.len() == x.len() && w.len().is_multiple_of(LANES));
     let mut acc = i32x4_splat(0);
     let mut k = 0;
     while k < w.len() {
@@ -37,7 +37,7 @@ fn dot(w: &[i8], x: &[i16]) -> i32 {
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 fn dot(w: &[i8], x: &[i16]) -> i32 {
-    debug_assert!(w.len() == x.len() && w.len() % LANES == 0);
+    debug_assert!(w.len() == x.len() && w.len().is_multiple_of(LANES));
     w.iter().zip(x).map(|(&a, &b)| a as i32 * b as i32).sum()
 }
 
@@ -45,8 +45,8 @@ fn dot(w: &[i8], x: &[i16]) -> i32 {
 /// (`x.len() == stride`, zero-padded).
 fn matvec_add(m: &QMatrix, x: &[i16], out: &mut [f32]) {
     debug_assert_eq!(x.len(), m.stride);
-    for r in 0..m.rows {
-        out[r] += dot(m.row(r), x) as f32 * (m.scales[r] / H_SCALE);
+    for (r, (o, scale)) in out.iter_mut().zip(&m.scales).enumerate() {
+        *o += dot(m.row(r), x) as f32 * (scale / H_SCALE);
     }
 }
 

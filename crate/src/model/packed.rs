@@ -219,8 +219,7 @@ impl PackedLstm {
         let (hidden, classes, layers, tables) = (u()?, u()?, u()?, u()?);
         if hidden == 0
             || hidden > MAX_COLS / 2
-            || classes < 3
-            || classes > MAX_CLASSES
+            || !(3..=MAX_CLASSES).contains(&classes)
             || layers == 0
             || layers > MAX_LAYERS
             || tables > MAX_TABLES

@@ -104,7 +104,7 @@ impl TransformerConfig {
         check_width("d_model", self.d_model)?;
         check_width("d_ff", self.d_ff)?;
         check_common(self.layers, self.dropout, &self.lookback)?;
-        if self.heads == 0 || self.d_model % self.heads != 0 {
+        if self.heads == 0 || !self.d_model.is_multiple_of(self.heads) {
             return Err(ModelError::Config(format!(
                 "a Transformer needs d_model ({}) divisible by heads ({})",
                 self.d_model, self.heads

@@ -392,7 +392,7 @@ mod tests {
         let notes = line(0, &[(60, 2), (69, 2), (67, 2), (79, 2), (81, 2), (60, 2)]);
         let m = measure(&notes);
         assert_eq!((m.leaps, m.leaps_resolved), (2, 1));
-        assert!(m.unique_max && m.unique_min == false);
+        assert!(m.unique_max && !m.unique_min);
     }
 
     #[test]

@@ -68,10 +68,10 @@ pub fn examples(
         let (melody, conditioning, planned) = match augment.as_mut() {
             Some(a) => {
                 let mut melody = tune.melody.clone();
-                if a.rng.unit() < a.grid {
-                    if let Some(m) = regridded(&melody, a.grids.get(i).copied().flatten()) {
-                        melody = m;
-                    }
+                if a.rng.unit() < a.grid
+                    && let Some(m) = regridded(&melody, a.grids.get(i).copied().flatten())
+                {
+                    melody = m;
                 }
                 let shifts = if a.transpose { vocab.fitting_shifts(&melody) } else { vec![0] };
                 let shift = if shifts.is_empty() { 0 } else { shifts[a.rng.below(shifts.len())] };

@@ -1,0 +1,91 @@
+// Shared helpers of the browser tests: Debian's Chromium under playwright-core (never a
+// downloaded browser), the page opened and driven as a person would, MIDI read back with an
+// independent parser.
+
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+import midiFile from 'midi-file';
+
+export const SLOW = 240_000; // software WebGPU compiles its shaders on first use
+
+const BASE_FLAGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/**
+ * `webgpu: true` adds the flag that gives Chromium a (software, SwiftShader) WebGPU adapter;
+ * `extra`: more switches (benchmark experiments).
+ */
+export async function launch({ webgpu, extra = [] }) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: [...BASE_FLAGS, ...(webgpu ? ['--enable-unsafe-webgpu'] : []), ...extra],
+  });
+}
+
+/** Opens the page and waits until the worker reports ready; collects every error it shows. */
+export async function open(browser, server) {
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  const problems = [];
+  const requests = [];
+  page.on('request', (r) => requests.push(new URL(r.url()).pathname));
+  page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+  page.on('request', (r) => {
+    if (!r.url().startsWith(server.url) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) {
+      problems.push(`request off the page's origin: ${r.url()}`);
+    }
+  });
+  await page.goto(`${server.url}/`);
+  await page.waitForSelector('body[data-state="ready"]', { timeout: SLOW });
+  return { page, problems, requests };
+}
+
+/** Fills the form, clicks Generate and returns the melody the page shows. */
+export async function generate(page, { bars = 2, seed = 1, temperature = 1, backend = 'auto', meter = '4/4', model = 'lstm' } = {}) {
+  await page.selectOption('#model', model);
+  await page.fill('#bars', String(bars));
+  await page.fill('#seed', String(seed));
+  await page.selectOption('#meter', meter);
+  await page.selectOption('#backend', backend);
+  await page.$eval('#temperature', (el, t) => (el.value = t), String(temperature));
+  await page.click('#generate');
+  await page.waitForSelector('body[data-state="generating"]', { timeout: 5_000 }).catch(() => {});
+  await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: SLOW });
+  const error = await page.textContent('#error');
+  assert.equal(await page.getAttribute('body', 'data-state'), 'done', `generation failed: ${error}`);
+  return page.evaluate(() => ({ ...window.tunesmith.melody, midi: Array.from(window.tunesmith.melody.midi) }));
+}
+
+/** Notes of a MIDI file, in 16th steps, with an independent parser (npm midi-file). */
+export function notesOf(bytes) {
+  const smf = midiFile.parseMidi(bytes);
+  const stepTicks = smf.header.ticksPerBeat / 4;
+  const notes = [];
+  const sounding = new Map();
+  for (const track of smf.tracks) {
+    let tick = 0;
+    for (const e of track) {
+      tick += e.deltaTime;
+      const on = e.type === 'noteOn' && e.velocity > 0;
+      const off = e.type === 'noteOff' || (e.type === 'noteOn' && e.velocity === 0);
+      if (off && sounding.has(e.noteNumber)) {
+        const start = sounding.get(e.noteNumber);
+        sounding.delete(e.noteNumber);
+        notes.push({ pitch: e.noteNumber, onset: start / stepTicks, duration: (tick - start) / stepTicks });
+      }
+      if (on) sounding.set(e.noteNumber, tick);
+    }
+  }
+  assert.equal(sounding.size, 0, 'every note-on has its note-off');
+  return notes.sort((a, b) => a.onset - b.onset);
+}
+
