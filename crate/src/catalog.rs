@@ -40,7 +40,7 @@ const KEYS: [&str; 20] = [
     "D mixolydian",
     "A mixolydian",
 ];
-const METERS: [&str; 6] = ["4/4", "3/4", "2/4", "6/8", "9/8", "12/8"];
+const METERS: [&str; 8] = ["4/4", "3/4", "2/4", "2/2", "6/8", "9/8", "12/8", "3/8"];
 const FORMS: [(&str, &str); 5] = [
     ("AABB", "AABB: a phrase, again; another, again"),
     ("AABA", "AABA: a phrase, again, a bridge, the phrase"),

@@ -4,12 +4,13 @@
 //! new, the first again). Over a melody of N bars each section is N ÷ sections bars (rounded
 //! up; the last section may be cut), and every bar of a section whose letter came before is
 //! planned to repeat the bar at the same place in that letter's first section. The model reads
-//! the plan as an input — the event at the same place in the planned bar, or "new material" —
-//! and plays it.
+//! the plan as an input — the event at the same place in the planned bar, marked as a repeat or
+//! a variation, or "new material" — and plays it.
 //!
-//! Training derives the same kind of plan from each tune (a bar repeats the nearest earlier bar
-//! it equals, step for step), and learns from those plans how tunes reuse their bars
-//! ([`FormModel`]): an automatic form is drawn from that, as a key is for "any key".
+//! Training derives the same kind of plan from each tune: a bar repeats the nearest earlier bar
+//! it equals step for step, else varies the earlier bar it shares most steps with, if at least
+//! [`VARIED`] of them; the model learns from those plans how tunes reuse their bars
+//! ([`FormModel`]), and an automatic form is drawn from that, as a key is for "any key".
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,8 @@ use thiserror::Error;
 use crate::rng::Rng;
 
 pub const MAX_SECTIONS: usize = 16;
+/// Share of equal steps from which a bar counts as a variation of an earlier one.
+pub const VARIED: f64 = 0.5;
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum FormError {
@@ -66,7 +69,7 @@ impl Form {
             .map(|b| {
                 let (section, offset) = ((b / per) as usize, b % per);
                 let first = self.letters.iter().position(|&l| l == self.letters[section]).expect("its own letter");
-                (first < section).then_some(first as u32 * per + offset)
+                (first < section).then_some(Take { bar: first as u32 * per + offset, exact: true })
             })
             .collect();
         Plan { sources }
@@ -92,46 +95,68 @@ impl<'de> Deserialize<'de> for Form {
     }
 }
 
+/// An earlier bar that a bar takes up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Take {
+    pub bar: u32,
+    /// Step for step, or a variation.
+    pub exact: bool,
+}
+
 /// For each bar, the earlier bar it takes up, if any.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Plan {
-    pub sources: Vec<Option<u32>>,
+    pub sources: Vec<Option<Take>>,
 }
 
 impl Plan {
-    /// The plan a melody's own events (one per step) show: each bar repeats the nearest earlier
-    /// bar it equals step for step (bars of `bar` steps from step 0; a last bar cut short is
-    /// compared on the steps it has).
+    /// The plan a melody's own events (one per step) show (bars of `bar` steps from step 0; a
+    /// last bar cut short is compared on the steps it has): a bar repeats the nearest earlier
+    /// bar it equals, else varies the one it shares most steps with (the nearer of equals), if
+    /// at least [`VARIED`] of its steps.
     pub fn derive<E: PartialEq>(events: &[E], bar: usize) -> Plan {
         let bars: Vec<&[E]> = events.chunks(bar.max(1)).collect();
         let sources = (0..bars.len())
-            .map(|b| (0..b).rev().find(|&earlier| bars[earlier].starts_with(bars[b])).map(|earlier| earlier as u32))
+            .map(|b| {
+                if let Some(earlier) = (0..b).rev().find(|&e| bars[e].starts_with(bars[b])) {
+                    return Some(Take { bar: earlier as u32, exact: true });
+                }
+                let mut best: Option<(usize, usize)> = None;
+                for earlier in (0..b).rev() {
+                    let same = bars[b].iter().zip(bars[earlier]).filter(|(x, y)| x == y).count();
+                    if best.is_none_or(|(n, _)| same > n) {
+                        best = Some((same, earlier));
+                    }
+                }
+                best.filter(|&(same, _)| same as f64 >= VARIED * bars[b].len() as f64)
+                    .map(|(_, earlier)| Take { bar: earlier as u32, exact: false })
+            })
             .collect();
         Plan { sources }
     }
 
-    /// The source of `bar`: `None` for new material (and past the plan's end).
-    pub fn source(&self, bar: u32) -> Option<u32> {
+    /// What `bar` takes up: `None` for new material (and past the plan's end).
+    pub fn source(&self, bar: u32) -> Option<Take> {
         self.sources.get(bar as usize).copied().flatten()
     }
 
-    /// The plan as one letter a bar (`ABAC…`: a bar repeating another has its letter), when 26
-    /// letters are enough.
+    /// The plan as one letter a bar: a new bar gets the next capital, a repeat its source's
+    /// letter, a variation that letter in lower case (`ABaC`); `None` past 26 letters.
     pub fn letters(&self) -> Option<String> {
         let mut letters: Vec<u8> = Vec::with_capacity(self.sources.len());
         let mut next = b'A';
         for s in &self.sources {
             let letter = match s {
-                Some(b) => *letters.get(*b as usize)?,
-                None => {
-                    let l = next;
-                    next = next.checked_add(1).filter(|n| *n <= b'Z' + 1)?;
-                    l
+                Some(t) => {
+                    let l = letters.get(t.bar as usize)?.to_ascii_uppercase();
+                    if t.exact { l } else { l.to_ascii_lowercase() }
                 }
+                None if next <= b'Z' => {
+                    next += 1;
+                    next - 1
+                }
+                None => return None,
             };
-            if letter > b'Z' {
-                return None;
-            }
             letters.push(letter);
         }
         String::from_utf8(letters).ok()
@@ -142,12 +167,13 @@ impl Plan {
 const MAX_BAR: usize = 16;
 
 /// How tunes reuse their bars, learned from the plans of the training tunes: for each bar,
-/// given its index and what the bar before it did, how often it repeats the bar 1, 2, 3 … bars
-/// back, or is new. Bars of up to 8 steps (2/4, 3/8) are counted apart: their phrases span
-/// more bars.
+/// given its index and what the bar before it did, how often it repeats or varies the bar 1,
+/// 2, 3 … bars back, or is new. Bars of up to 8 steps (2/4, 3/8) are counted apart: their
+/// phrases span more bars.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct FormModel {
-    /// `"{short|long}/{bar}/{previous}"` → choice (0: new, d: the bar d back) → tunes.
+    /// `"{short|long}/{bar}/{previous}"` → choice → tunes; a choice is 0 for new, d for a
+    /// repeat of the bar d back, `MAX_BAR` + d for a variation of it.
     pub counts: BTreeMap<String, BTreeMap<u8, u32>>,
 }
 
@@ -160,9 +186,19 @@ impl FormModel {
         format!("{class}/{}/{previous}", bar.min(MAX_BAR))
     }
 
-    /// The choice a plan made for `bar`: 0 new, else how far back its source is.
+    /// The choice a plan made for `bar` (see `counts`).
     fn choice(plan: &Plan, bar: usize) -> u8 {
-        plan.source(bar as u32).map_or(0, |s| (bar - s as usize).min(MAX_BAR) as u8)
+        plan.source(bar as u32).map_or(0, |t| {
+            let back = (bar - t.bar as usize).min(MAX_BAR) as u8;
+            if t.exact { back } else { MAX_BAR as u8 + back }
+        })
+    }
+
+    /// The take a choice stands for at `bar` (`None`: new material).
+    fn take(choice: u8, bar: usize) -> Option<Take> {
+        let (back, exact) =
+            if choice as usize > MAX_BAR { (choice as usize - MAX_BAR, false) } else { (choice as usize, true) };
+        (choice > 0 && back <= bar).then(|| Take { bar: (bar - back) as u32, exact })
     }
 
     /// Counts `plans`, each with its bar length in steps.
@@ -193,7 +229,7 @@ impl FormModel {
                 .get(&Self::key(class, bar, previous))
                 .into_iter()
                 .flatten()
-                .filter(|&(&d, _)| (d as usize) <= bar)
+                .filter(|&(&d, _)| d == 0 || Self::take(d, bar).is_some())
                 .map(|(&d, &n)| (d, n))
                 .collect();
             let total: u32 = options.iter().map(|(_, n)| n).sum();
@@ -206,7 +242,7 @@ impl FormModel {
                 }
                 pick -= n;
             }
-            plan.sources.push((choice > 0).then(|| (bar - choice as usize) as u32));
+            plan.sources.push(Self::take(choice, bar));
         }
         plan.sources.truncate(bars as usize);
         plan
@@ -234,13 +270,15 @@ mod tests {
 
     #[test]
     fn plans_point_each_bar_at_its_letters_first_section() {
+        let r = |bar| Some(Take { bar, exact: true });
         let aaba = Form::parse("AABA").unwrap();
-        assert_eq!(aaba.plan(8).sources, vec![None, None, Some(0), Some(1), None, None, Some(0), Some(1)]);
+        assert_eq!(aaba.plan(8).sources, vec![None, None, r(0), r(1), None, None, r(0), r(1)]);
+        assert_eq!(aaba.plan(8).letters().as_deref(), Some("ABABCDAB"));
         // Six bars: sections of two, the last A cut off.
-        assert_eq!(aaba.plan(6).sources, vec![None, None, Some(0), Some(1), None, None]);
+        assert_eq!(aaba.plan(6).sources, vec![None, None, r(0), r(1), None, None]);
         // Fewer bars than sections: one bar each.
-        assert_eq!(Form::parse("ABAC").unwrap().plan(3).sources, vec![None, None, Some(0)]);
-        assert_eq!(Form::parse("ABBA").unwrap().plan(4).sources, vec![None, None, Some(1), Some(0)]);
+        assert_eq!(Form::parse("ABAC").unwrap().plan(3).sources, vec![None, None, r(0)]);
+        assert_eq!(Form::parse("ABBA").unwrap().plan(4).sources, vec![None, None, r(1), r(0)]);
         assert_eq!(aaba.plan(8).source(20), None);
     }
 
@@ -250,26 +288,29 @@ mod tests {
         let a = [on(60), Event::Hold, on(62), on(64)];
         let a_varied = [on(60), Event::Hold, on(62), on(65)];
         let b = [on(67), on(65), Event::Off, Event::Hold];
-        let events: Vec<Event> = [&a[..], &b, &a_varied, &a, &b, &a[..2]].concat();
+        let c = [on(72), on(71), on(69), on(67)];
+        let events: Vec<Event> = [&a[..], &b, &a_varied, &a, &b, &c, &a[..2]].concat();
         let plan = Plan::derive(&events, 4);
-        // A varied bar is new; a repeat points at the nearest equal bar; the cut bar matches
-        // the nearest bar that starts like it.
-        assert_eq!(plan.sources, vec![None, None, None, Some(0), Some(1), Some(3)]);
-        assert_eq!(plan.letters().as_deref(), Some("ABCABA"));
-        assert_eq!(Plan::derive::<Event>(&[], 4).sources, Vec::<Option<u32>>::new());
+        // a' (3 of 4 steps like a) varies bar 0; a repeat points at the nearest equal bar, c
+        // (nothing like it) is new, and the cut bar repeats the nearest bar that starts like it.
+        let (r, v) = (|bar| Some(Take { bar, exact: true }), |bar| Some(Take { bar, exact: false }));
+        assert_eq!(plan.sources, vec![None, None, v(0), r(0), r(1), None, r(3)]);
+        assert_eq!(plan.letters().as_deref(), Some("ABaABCA"));
+        assert!(Plan::derive::<Event>(&[], 4).sources.is_empty());
     }
 
     #[test]
     fn a_form_model_draws_plans_like_those_it_learned() {
-        // Tunes of 8 bars: ABAB CDCD (bars 2, 3 repeat 0, 1; 6, 7 repeat 4, 5).
-        let abab = Plan { sources: vec![None, None, Some(0), Some(1), None, None, Some(4), Some(5)] };
+        // Tunes of 8 bars: ABAB CDcD (bars 2, 3 repeat 0, 1; 6 varies 4, 7 repeats 5).
+        let (r, v) = (|bar| Some(Take { bar, exact: true }), |bar| Some(Take { bar, exact: false }));
+        let abab = Plan { sources: vec![None, None, r(0), r(1), None, None, v(4), r(5)] };
         let model = FormModel::learn(std::iter::repeat_n((abab.clone(), 16), 10));
         let json = serde_json::to_string(&model).unwrap();
         assert_eq!(serde_json::from_str::<FormModel>(&json).unwrap(), model);
         let mut rng = Rng::new(4);
         assert_eq!(model.draw(8, 16, &mut rng), abab);
         // Longer than anything learned: bars past what was seen are new; shorter: cut.
-        assert_eq!(model.draw(3, 16, &mut rng).sources, vec![None, None, Some(0)]);
+        assert_eq!(model.draw(3, 16, &mut rng).sources, vec![None, None, r(0)]);
         assert!(model.draw(12, 16, &mut rng).sources[8..].iter().all(Option::is_none));
         // Short bars (2/4) have their own statistics: none here, so all new.
         assert!(model.draw(8, 8, &mut rng).sources.iter().all(Option::is_none));

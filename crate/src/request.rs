@@ -45,7 +45,7 @@ pub struct Request {
     pub bars: u32,
     /// Beats (quarter notes) per minute.
     pub tempo: f64,
-    /// `None`: the primer's, else 4/4.
+    /// `None`: the primer's, else any — drawn with the seed from what the model learned.
     pub meter: Option<Meter>,
     /// `None`: any key — the primer's, else drawn with the seed from what the model learned.
     pub key: Option<Key>,
@@ -88,7 +88,7 @@ impl Request {
     /// Half of what a melody may hold, so a primer always leaves room for 64 bars of any meter.
     pub const MAX_PRIMER_STEPS: u32 = Melody::MAX_STEPS / 2;
     pub const MAX_CANDIDATES: u32 = 16;
-    /// The meter without a primer or a choice.
+    /// The meter of a primer whose grid is not looked for, when none is asked.
     pub const DEFAULT_METER: Meter = Meter::COMMON;
 
     pub fn check_bars(bars: u32) -> Result<u32, RequestError> {

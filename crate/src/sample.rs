@@ -10,7 +10,7 @@ use thiserror::Error;
 
 use crate::encoding::{Conditioning, Event, StepInputs, TrainedOn, Vocab, decode};
 use crate::engine::{Engine, EngineError, Job};
-use crate::form::Plan;
+use crate::form::{Plan, Take};
 use crate::melody::{Melody, MelodyError, Meter};
 use crate::request::{Origin, Phase, Request, RequestError, Response};
 use crate::rng::Rng;
@@ -72,25 +72,26 @@ fn stream(seed: u32, b: usize) -> u64 {
     (seed as u64).wrapping_add((b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
-/// The primer on its bar grid, with its meter and how the meter was found.
+/// The primer on its bar grid, and the meter that grid is of: the asked meter, or the one the
+/// primer's rhythm suggests (`Phase::Auto`), else none (to be drawn).
 fn place_primer(
     request: &Request,
     mut primer: Melody,
     trained: &TrainedOn,
-) -> Result<(Melody, Meter, Origin), GenerateError> {
+) -> Result<(Melody, Option<Meter>), GenerateError> {
     let grid = match request.phase {
         Phase::Auto if !primer.is_empty() => trained.rhythm.estimate(primer.notes(), request.meter),
         _ => None,
     };
     let Some(grid) = grid else {
-        // As given: on the asked meter's grid, or 4/4's.
-        primer.meter = request.meter.unwrap_or(Request::DEFAULT_METER);
-        return Ok((primer.clone(), primer.meter, Origin::Asked));
+        // As given: on the asked meter's grid, or 4/4's for a primer.
+        let meter = request.meter.or((!primer.is_empty()).then_some(Request::DEFAULT_METER));
+        primer.meter = meter.unwrap_or(Request::DEFAULT_METER);
+        return Ok((primer, meter));
     };
     let mut placed = primer.starting_at(grid.phase)?;
     placed.meter = grid.meter;
-    let from = if request.meter.is_some() { Origin::Asked } else { Origin::Estimated };
-    Ok((placed, grid.meter, from))
+    Ok((placed, Some(grid.meter)))
 }
 
 /// Generates `request.candidates` melodies with `engine`; `trained` is the model's record.
@@ -105,13 +106,19 @@ pub async fn generate<E: Engine>(
         return Err(GenerateError::NoForm);
     }
     let vocab = engine.vocab();
-    let (primer, meter, meter_from) = place_primer(request, primer, trained)?;
-    let bar = meter.steps_per_bar();
-    let primer_events = vocab.encode_primer(&primer, bar);
+    let (primer, meter) = place_primer(request, primer, trained)?;
     let primer_key =
         (!primer.is_empty()).then(|| primer.key.or_else(|| theory::estimate_key(primer.notes()))).flatten();
-    let asked = Conditioning { meter, key: request.key.or(primer_key), style: request.style };
-    let c = trained.resolve(asked, &mut Rng::new(request.seed as u64 ^ LABEL_STREAM));
+    let key = request.key.or(primer_key);
+    let c = trained.resolve(meter, key, request.style, &mut Rng::new(request.seed as u64 ^ LABEL_STREAM));
+    let meter_from = match (request.meter, meter) {
+        (Some(_), _) => Origin::Asked,
+        (None, Some(_)) => Origin::Estimated,
+        (None, None) if trained.meters.is_empty() => Origin::Asked,
+        (None, None) => Origin::Drawn,
+    };
+    let bar = c.meter.steps_per_bar();
+    let primer_events = vocab.encode_primer(&primer, bar);
     let key_from = match (request.key, primer_key) {
         (Some(_), _) => Origin::Asked,
         (None, Some(_)) => Origin::Estimated,
@@ -126,7 +133,8 @@ pub async fn generate<E: Engine>(
     let mut plan = Plan::derive(&primer_events, bar as usize);
     let form = match &request.form {
         Some(form) => {
-            plan.sources.extend(form.plan(request.bars).sources.into_iter().map(|s| s.map(|b| b + primer_bars)));
+            let shifted = |take: Take| Take { bar: take.bar + primer_bars, ..take };
+            plan.sources.extend(form.plan(request.bars).sources.into_iter().map(|s| s.map(shifted)));
             Some(form.to_string())
         }
         None if engine.lookback().form && !trained.form.is_empty() => {

@@ -167,8 +167,11 @@ pub struct ExportArgs {
     #[arg(long, default_value = "test")]
     pub split: String,
     /// Only this collection (a dataset source, e.g. oneills1850), from every split.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "leave_out")]
     pub source: Option<String>,
+    /// The split without this collection.
+    #[arg(long)]
+    pub leave_out: Option<String>,
     /// Start each file at its first note, as most MIDI files in the wild do, instead of
     /// keeping the pickup where the bar grid puts it.
     #[arg(long)]
@@ -190,7 +193,11 @@ pub fn export(args: ExportArgs) -> Result<(), String> {
             .flatten()
             .filter(|t| &t.source == source)
             .collect(),
-        None => corpus::load_split(&data, &args.split).map_err(|e| e.to_string())?,
+        None => corpus::load_split(&data, &args.split)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|t| args.leave_out.as_ref().is_none_or(|s| &t.source != s))
+            .collect(),
     };
     if tunes.is_empty() {
         return Err("no tunes to write".into());

@@ -49,7 +49,7 @@ pub struct RequestArgs {
     pub temperature: f32,
     #[arg(long, default_value_t = Request::default().tempo, value_parser = parse_tempo, allow_negative_numbers = true)]
     pub tempo: f64,
-    /// Default: the primer's, else 4/4.
+    /// Default: the primer's, else any (drawn with the seed from what the model learned).
     #[arg(long, value_parser = parse_meter)]
     pub meter: Option<Meter>,
     /// A key such as "G major", "E minor" or "D dorian"; default: the primer's, else the model

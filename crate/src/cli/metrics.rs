@@ -31,6 +31,25 @@ pub struct MetricsArgs {
     pub data: PathBuf,
 }
 
+/// Bars a form plan (one letter a bar) repeats, and how many of them repeat their letter's
+/// first bar step for step.
+fn plan_kept(letters: &str, melody: &crate::melody::Melody, primer_steps: u32) -> (usize, usize) {
+    let bar = melody.meter.steps_per_bar() as usize;
+    let events = crate::encoding::Vocab::DEFAULT.encode(melody);
+    let bars: Vec<&[crate::encoding::Event]> = events.chunks(bar).collect();
+    let letters = letters.as_bytes();
+    let mut out = (0, 0);
+    // A form of the generated part only starts after the primer's bars.
+    let offset = if letters.len() * bar < events.len() { primer_steps as usize / bar } else { 0 };
+    for (b, l) in letters.iter().enumerate() {
+        let Some(first) = letters.iter().position(|x| x == l).filter(|&f| f < b) else { continue };
+        out.0 += 1;
+        let (a, c) = (bars.get(first + offset), bars.get(b + offset));
+        out.1 += matches!((a, c), (Some(a), Some(c)) if a == c) as usize;
+    }
+    out
+}
+
 pub fn run(args: MetricsArgs) -> Result<(), String> {
     let (what, measured): (String, Vec<MelodyMetrics>) = match args.generate {
         Some(n) => {
@@ -41,11 +60,23 @@ pub fn run(args: MetricsArgs) -> Result<(), String> {
             let engine = loaded.engine()?;
             let last = args.first_seed.checked_add(n.saturating_sub(1)).ok_or("the seeds run past 4294967295")?;
             let mut out = Vec::with_capacity(n as usize);
+            let (mut planned, mut followed) = (0, 0);
             for seed in args.first_seed..=last {
                 let request = args.options.request(seed);
                 let g = burn::tensor::read_sync(sample::generate(&engine, &loaded.trained_on, &request, &mut ()))
                     .map_err(|e| e.to_string())?;
-                out.push(measure(g.melodies[0].notes()));
+                let melody = &g.melodies[0];
+                out.push(measure(melody.notes()));
+                if let Some(letters) = &g.form {
+                    let (p, f) = plan_kept(letters, melody, g.primer_steps);
+                    (planned, followed) = (planned + p, followed + f);
+                }
+            }
+            if planned > 0 {
+                println!(
+                    "bars the form plan repeats: {planned}, of which played exactly: {followed} ({:.1}%)",
+                    100.0 * followed as f64 / planned as f64
+                );
             }
             let o = &args.options;
             let form = o.form.as_ref().map_or("automatic".to_string(), |f| f.to_string());
@@ -90,7 +121,15 @@ pub fn run(args: MetricsArgs) -> Result<(), String> {
     );
     println!("{:<44}{:>10}{:>12}", "metric", "corpus", "measured");
     for ((name, c, percent), (_, m, _)) in reference.rows().into_iter().zip(ours.rows()) {
-        let cell = |x: f64| if percent { format!("{x:.1}%") } else { format!("{x:.2}") };
+        let cell = |x: f64| {
+            if percent {
+                format!("{x:.1}%")
+            } else if x.abs() >= 10.0 {
+                format!("{x:.1}")
+            } else {
+                format!("{x:.2}")
+            }
+        };
         println!("{name:<44}{:>10}{:>12}", cell(c), cell(m));
     }
     Ok(())

@@ -32,13 +32,22 @@ impl Lookback {
     }
 
     /// Rows of a lookback table: every event class, then "before the melody", "new material"
-    /// and "no plan".
+    /// and "no plan"; the form plan's table then has every class again, for variations.
     pub fn rows(vocab: Vocab) -> usize {
         Self::rows_for(vocab.size())
     }
 
     pub const fn rows_for(classes: usize) -> usize {
         classes + 3
+    }
+
+    /// Rows of each slot's table, in slot order (the form plan's last).
+    pub fn table_rows(&self, classes: usize) -> Vec<usize> {
+        let mut rows = vec![Self::rows_for(classes); self.bars.len()];
+        if self.form {
+            rows.push(Self::rows_for(classes) + classes);
+        }
+        rows
     }
 
     pub fn check(&self) -> Result<(), String> {
@@ -60,6 +69,8 @@ impl Lookback {
 pub enum Source {
     /// The event of that (earlier) step.
     Step(u32),
+    /// The event of that step, in a bar the plan says varies the bar it is in.
+    Vary(u32),
     /// The lookback reaches before the melody's first step.
     Before,
     /// The plan says this bar is new material.
@@ -72,11 +83,15 @@ impl Source {
     const BEFORE: u32 = u32::MAX;
     const NEW: u32 = u32::MAX - 1;
     const UNKNOWN: u32 = u32::MAX - 2;
+    /// Marks a variation's step (steps stay far below it).
+    const VARY: u32 = 1 << 30;
 
-    /// As the engines store it: a step index, or a code above every step.
+    /// As the engines store it: a step index (with `VARY` set for a variation), or a code
+    /// above every step.
     pub fn code(self) -> u32 {
         match self {
             Source::Step(s) => s,
+            Source::Vary(s) => s | Self::VARY,
             Source::Before => Self::BEFORE,
             Source::New => Self::NEW,
             Source::Unknown => Self::UNKNOWN,
@@ -88,6 +103,7 @@ impl Source {
             Self::BEFORE => Source::Before,
             Self::NEW => Source::New,
             Self::UNKNOWN => Source::Unknown,
+            s if s & Self::VARY != 0 => Source::Vary(s & !Self::VARY),
             s => Source::Step(s),
         }
     }
@@ -99,6 +115,7 @@ impl Source {
             Source::Before => vocab.size(),
             Source::New => vocab.size() + 1,
             Source::Unknown => vocab.size() + 2,
+            Source::Vary(s) => vocab.size() + 3 + class_at(s as usize),
         }
     }
 }
@@ -126,7 +143,10 @@ impl StepInputs {
             if lookback.form {
                 let source = match plan {
                     None => Source::Unknown,
-                    Some(p) => p.source(t / bar).map_or(Source::New, |b| Source::Step(b * bar + t % bar)),
+                    Some(p) => p.source(t / bar).map_or(Source::New, |take| {
+                        let step = take.bar * bar + t % bar;
+                        if take.exact { Source::Step(step) } else { Source::Vary(step) }
+                    }),
                 };
                 codes.push(source.code());
             }
@@ -189,14 +209,18 @@ mod tests {
     fn lookbacks_read_whole_bars_back_and_the_plan() {
         let c = Conditioning { meter: Meter::parse("2/4").unwrap(), key: None, style: None };
         let lookback = Lookback { bars: vec![1, 2], form: true };
-        let plan = Plan { sources: vec![None, None, Some(0)] };
+        let plan = Plan { sources: vec![None, None, Some(crate::form::Take { bar: 0, exact: false })] };
         let inputs = StepInputs::new(&c, &lookback, Some(&plan), 24);
         assert_eq!(inputs.len(), 24);
         let at = |t| inputs.codes(t).iter().map(|&c| Source::from_code(c)).collect::<Vec<_>>();
         use Source::*;
         assert_eq!(at(3), vec![Before, Before, New]);
         assert_eq!(at(9), vec![Step(1), Before, New]);
-        assert_eq!(at(19), vec![Step(11), Step(3), Step(3)]);
+        assert_eq!(at(19), vec![Step(11), Step(3), Vary(3)]);
+        let v = Vocab::DEFAULT;
+        assert_eq!(Vary(3).row(v, |_| 5), v.size() + 3 + 5);
+        assert_eq!(Source::from_code(Vary(3).code()), Vary(3));
+        assert_eq!(lookback.table_rows(v.size()), vec![42, 42, 81]);
         assert_eq!(inputs.features(9)[0], 1, "the place in the bar");
         let none = StepInputs::new(&c, &lookback, None, 4);
         assert_eq!(Source::from_code(none.codes(0)[2]), Unknown);

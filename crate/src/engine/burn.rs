@@ -97,6 +97,9 @@ impl Engine for BurnEngine {
                     .iter()
                     .map(|&code| match Source::from_code(code) {
                         Source::Step(s) => run.history[s as usize].clone(),
+                        Source::Vary(s) => {
+                            run.history[s as usize].clone().add_scalar(Lookback::rows(self.vocab) as i64)
+                        }
                         special => Tensor::full([b, 1], special.row(self.vocab, |_| 0) as i64, device),
                     })
                     .collect();

@@ -260,7 +260,9 @@ mod tests {
         let engine = Int8Engine::new(PackedLstm::from_lstm(&model).unwrap(), &spec).unwrap();
         let c = Conditioning { meter: Meter::parse("2/4").unwrap(), key: None, style: None };
         let steps = 40;
-        let plan = crate::form::Form::parse("AABA").unwrap().plan(5);
+        // A repeat and a variation: both ways a plan is read.
+        let mut plan = crate::form::Form::parse("AABA").unwrap().plan(5);
+        plan.sources[4] = Some(crate::form::Take { bar: 1, exact: false });
         let inputs = StepInputs::new(&c, &lookback, Some(&plan), steps);
         let mut rng = Rng::new(3);
         let v = Vocab::DEFAULT;

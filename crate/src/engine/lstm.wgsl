@@ -82,9 +82,12 @@ fn table_input(t: u32, r: u32) -> f32 {
   let lo = io[3];
   for (var k = 0u; k < SLOTS; k++) {
     let code = io[lo + t * SLOTS + k];
-    // Codes from 0xFFFFFFFD up: no plan, new material, before the melody (rows V+2, V+1, V).
+    // Codes from 0xFFFFFFFD up: no plan, new material, before the melody (rows V+2, V+1, V);
+    // below, a step, with bit 30 set in a bar the plan varies (rows from V+3 on).
     var row = V + (0xFFFFFFFFu - code);
-    if (code < 0xFFFFFFFDu) { row = class_of(code); }
+    if (code < 0xFFFFFFFDu) {
+      if ((code & 0x40000000u) != 0u) { row = V + 3u + class_of(code & 0x3FFFFFFFu); } else { row = class_of(code); }
+    }
     sum += prm[LOOKBACK + (k * LOOKBACK_ROWS + row) * g + r];
   }
   return sum;

@@ -64,7 +64,7 @@ mod network {
                 // One more row than the vocabulary: the start symbol.
                 token: init(vocab.start() + 1),
                 features: StepFeatures::CARDINALITIES.iter().map(|&n| init(n)).collect(),
-                lookback: (0..lookback.slots()).map(|_| init(Lookback::rows(vocab))).collect(),
+                lookback: lookback.table_rows(vocab.size()).into_iter().map(init).collect(),
                 reads: lookback.clone(),
             }
         }

@@ -10,7 +10,7 @@
 use half::f16;
 
 use super::{LstmConfig, ModelError};
-use crate::encoding::{Lookback, StepFeatures};
+use crate::encoding::StepFeatures;
 
 /// Hidden-state quantisation: h ∈ (−1, 1) ↦ round(h · H_SCALE). 13 bits keeps every dot product
 /// of up to [`MAX_COLS`] terms inside an i32 (127 · 8191 · 2048 < 2³¹).
@@ -147,9 +147,7 @@ impl PackedLstm {
                 vocab.size()
             )));
         }
-        let rows = StepFeatures::CARDINALITIES
-            .into_iter()
-            .chain(std::iter::repeat_n(Lookback::rows(vocab), spec.lookback.slots()));
+        let rows = StepFeatures::CARDINALITIES.into_iter().chain(spec.lookback.table_rows(vocab.size()));
         if self.tables.len() != StepFeatures::CARDINALITIES.len() + spec.lookback.slots() {
             return Err(mismatch(format!(
                 "{} input tables, the spec reads {}",
@@ -298,7 +296,7 @@ impl<'a> Reader<'a> {
 #[cfg(all(test, feature = "burn"))]
 mod tests {
     use super::*;
-    use crate::encoding::Vocab;
+    use crate::encoding::{Lookback, Vocab};
     use crate::model::PitchRange;
     use burn::prelude::*;
 

@@ -243,6 +243,8 @@ fn autocorrelation(slots: &[Slot], lag: usize) -> Option<f64> {
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Summary {
     pub melodies: usize,
+    /// Notes in the window, on average.
+    pub notes: f64,
     pub in_motif: f64,
     pub in_repeated_motif: f64,
     pub repeated_chunks: f64,
@@ -267,6 +269,7 @@ impl Summary {
         let flag = |f: fn(&MelodyMetrics) -> bool| move |m: &MelodyMetrics| (m.notes > 0).then(|| f(m) as u8 as f64);
         Summary {
             melodies: all.len(),
+            notes: mean(&|m| Some(m.notes as f64)),
             in_motif: mean(&of_notes(|m| m.in_motif)),
             in_repeated_motif: mean(&of_notes(|m| m.in_repeated_motif)),
             repeated_chunks: mean(&|m| (m.chunks > 0).then(|| m.repeated_chunks as f64 / m.chunks as f64)),
@@ -284,6 +287,7 @@ impl Summary {
     pub fn rows(&self) -> Vec<(&'static str, f64, bool)> {
         let pct = |x: f64| 100.0 * x;
         vec![
+            ("notes in the first 128 steps", self.notes, false),
             ("notes in a motif", pct(self.in_motif), true),
             ("notes in a repeated motif", pct(self.in_repeated_motif), true),
             ("16-step chunks equal to an earlier chunk", pct(self.repeated_chunks), true),
@@ -428,6 +432,6 @@ mod tests {
         assert!((s.in_motif - 1.0).abs() < 1e-12);
         assert!((s.repeated_chunks - 0.25).abs() < 1e-12, "one chunk of two, and none of one");
         assert!(s.leaps_resolved.is_nan(), "no melody has a leap");
-        assert_eq!(s.rows().len(), 12);
+        assert_eq!(s.rows().len(), 13);
     }
 }
