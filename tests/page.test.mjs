@@ -58,7 +58,7 @@ for (const webgpu of [false, true]) {
     assert.equal(other.keyFrom, 'drawn');
     assert.match(other.key, /^[A-G][#b]? (major|minor|dorian|phrygian|lydian|mixolydian|locrian)$/);
     assert.ok(['celtic', 'folk', 'chorale'].includes(other.style), other.style);
-    assert.match(await page.textContent('#status'), new RegExp(` in ${other.key} \\(drawn\\), [^,]+ \\(drawn\\) —`));
+    assert.match(await page.textContent('#status'), new RegExp(` in ${other.key} \\(drawn\\), [^,]+ \\(drawn\\)(, form \\S+ \\(drawn\\))? —`));
 
     // Play: the audio context runs and the first note sounds within 100 ms of the click (time
     // to schedule it, plus how far ahead of the audio clock it was put), although the melody
@@ -184,32 +184,37 @@ for (const webgpu of [false, true]) {
   });
 }
 
-test('the form control and the melody metrics', { timeout: 600_000 }, async (t) => {
-  const browser = await launch({ webgpu: false });
-  t.after(() => browser.close());
-  const { page, problems } = await open(browser);
-  // Automatic: the LSTM draws a form from how its training tunes reuse their bars, and says so.
-  const auto = await generate(page, { bars: 8, seed: 4, backend: 'cpu' });
-  assert.equal(auto.formFrom, 'drawn');
-  assert.match(auto.form, /^[A-Z]{8}$/);
-  assert.match(await page.textContent('#status'), new RegExp(`form ${auto.form} \\(drawn\\)`));
-  // A chosen form: its repeated sections are played again.
-  await page.selectOption('#form', 'AABA');
-  const aaba = await generate(page, { bars: 8, seed: 4, backend: 'cpu' });
-  assert.equal(aaba.form, 'AABA');
-  assert.equal(aaba.formFrom, 'asked');
-  const bar = (m, b) => m.notes.filter((n) => Math.floor(n.onset / m.stepsPerBar) === b).map((n) => [n.pitch, n.onset % m.stepsPerBar]);
-  const same = [[2, 0], [3, 1], [6, 0], [7, 1]].filter(([b, source]) => JSON.stringify(bar(aaba, b)) === JSON.stringify(bar(aaba, source)));
-  assert.ok(same.length >= 3, `the A sections repeat: ${JSON.stringify(same)}`);
-  // The metrics of the melody are on the page, as its own figures say.
-  const shown = await page.$$eval('#metrics dt, #metrics dd', (els) => els.map((e) => e.textContent));
-  assert.equal(shown[0], 'notes in a motif');
-  const m = aaba.metrics;
-  assert.equal(shown[1], `${Math.round((100 * m.inMotif) / m.notes)}%`);
-  assert.ok(m.inRepeatedMotif > 0, JSON.stringify(m));
-  // A model without a form input disables the control and says why.
-  await page.selectOption('#model', 'transformer');
-  const transformerForms = await page.evaluate(() => window.tunesmith.client.ready().then(({ catalog }) => catalog.models.find((x) => x.name === 'transformer').form));
-  assert.equal(await page.isDisabled('#form'), !transformerForms);
-  assert.deepEqual(problems, []);
-});
+for (const webgpu of [false, true]) {
+  test(`the form control and the melody metrics (${webgpu ? 'WebGPU' : 'CPU'})`, { timeout: 600_000 }, async (t) => {
+    const browser = await launch({ webgpu });
+    t.after(() => browser.close());
+    const { page, problems } = await open(browser);
+    const backend = webgpu ? 'webgpu' : 'cpu';
+    // Automatic: the LSTM draws a form from how its training tunes reuse their bars, says so,
+    // and plays the bars it repeats.
+    const auto = await generate(page, { bars: 8, seed: 4, backend });
+    assert.equal(auto.backend, backend);
+    assert.equal(auto.formFrom, 'drawn');
+    assert.match(auto.form, /^[A-Za-z]{8}$/);
+    assert.match(await page.textContent('#status'), new RegExp(`form ${auto.form} \\(drawn\\)`));
+    // A chosen form: its repeated sections are played again (the plan is read on both backends).
+    await page.selectOption('#form', 'AABA');
+    const aaba = await generate(page, { bars: 8, seed: 4, backend });
+    assert.equal(aaba.form, 'AABA');
+    assert.equal(aaba.formFrom, 'asked');
+    const bar = (m, b) => JSON.stringify(m.notes.filter((n) => Math.floor(n.onset / m.stepsPerBar) === b).map((n) => [n.pitch, n.onset % m.stepsPerBar]));
+    const same = [[2, 0], [3, 1], [6, 0], [7, 1]].filter(([b, source]) => bar(aaba, b) === bar(aaba, source));
+    assert.ok(same.length >= 3, `the A sections repeat: ${JSON.stringify(same)}`);
+    // The melody's metrics are on the page, as its own figures say.
+    const shown = await page.$$eval('#metrics dt, #metrics dd', (els) => els.map((e) => e.textContent));
+    assert.equal(shown[0], 'notes in a motif');
+    const m = aaba.metrics;
+    assert.equal(shown[1], `${Math.round((100 * m.inMotif) / m.notes)}%`);
+    assert.ok(m.inRepeatedMotif > 0, JSON.stringify(m));
+    // A model without a form input disables the control and says why.
+    await page.selectOption('#model', 'transformer');
+    const forms = await page.evaluate(() => window.tunesmith.client.ready().then(({ catalog }) => catalog.models.find((x) => x.name === 'transformer').form));
+    assert.equal(await page.isDisabled('#form'), !forms);
+    assert.deepEqual(problems, []);
+  });
+}

@@ -8,7 +8,7 @@
 
 use thiserror::Error;
 
-use crate::encoding::{Conditioning, Event, StepInputs, TrainedOn, Vocab, decode};
+use crate::encoding::{Conditioning, Event, StepInputs, TrainedOn, decode};
 use crate::engine::{Engine, EngineError, Job};
 use crate::form::{Plan, Take};
 use crate::melody::{Melody, MelodyError, Meter};
@@ -228,15 +228,10 @@ impl Generation {
     }
 }
 
-/// The vocabulary's events of a known melody, for tests and scoring.
-pub fn classes(vocab: Vocab, events: &[Event]) -> Vec<usize> {
-    events.iter().map(|&e| vocab.index(e)).collect()
-}
-
 #[cfg(all(test, feature = "burn"))]
 mod tests {
     use super::*;
-    use crate::encoding::Lookback;
+    use crate::encoding::{Lookback, Vocab};
     use crate::engine::Backend;
     use crate::engine::burn::BurnEngine;
     use crate::engine::int8::Int8Engine;

@@ -19,7 +19,7 @@ use crate::engine::gpu::Gpu;
 use crate::engine::int8::Int8Engine;
 #[cfg(feature = "webgpu")]
 use crate::engine::wgsl::WgslEngine;
-use crate::engine::{Backend, Engine};
+use crate::engine::{Backend, Engine, EngineName};
 use crate::model::ModelSpec;
 use crate::model::packed::PackedLstm;
 use crate::request::Request;
@@ -108,6 +108,19 @@ enum AnyEngine {
 struct Loaded {
     trained_on: TrainedOn,
     engine: AnyEngine,
+    name: EngineName,
+}
+
+impl AnyEngine {
+    fn name(&self) -> EngineName {
+        match self {
+            AnyEngine::Int8(e) => e.name(),
+            #[cfg(feature = "webgpu")]
+            AnyEngine::Wgsl(e) => e.name(),
+            #[cfg(feature = "burn")]
+            AnyEngine::Burn(e) => e.name(),
+        }
+    }
 }
 
 /// A model loaded onto a backend, ready to generate.
@@ -229,7 +242,7 @@ impl Generator {
         }
         let engine =
             engine(&spec, Weights::File(weights), backend).await.map_err(|e| JsError::new(&format!("{name}: {e}")))?;
-        Ok(Generator { loaded: Rc::new(Loaded { trained_on, engine }) })
+        Ok(Generator { loaded: Rc::new(Loaded { trained_on, name: engine.name(), engine }) })
     }
 
     /// A model of any spec with seeded random weights: benchmarks compare speed at a shape,
@@ -238,13 +251,13 @@ impl Generator {
         let backend = backend_of(&backend)?;
         let (spec, trained_on) = ModelSpec::parse_with_record(&spec_json).map_err(js_error)?;
         let engine = engine(&spec, Weights::Random(seed), backend).await.map_err(|e| JsError::new(&e))?;
-        Ok(Generator { loaded: Rc::new(Loaded { trained_on, engine }) })
+        Ok(Generator { loaded: Rc::new(Loaded { trained_on, name: engine.name(), engine }) })
     }
 
     /// The engine that runs this model (`"int8"`, `"wgsl"` or `"burn"`).
     #[wasm_bindgen(getter)]
     pub fn engine(&self) -> String {
-        self.with(|e| e.name().name().to_string())
+        self.loaded.name.name().to_string()
     }
 
     /// `request`: a `Request` (every field optional). `onBar(done, total)`: called between
@@ -266,29 +279,6 @@ impl Generator {
             };
             out.map_err(JsValue::from)
         })
-    }
-}
-
-impl Generator {
-    fn with<T>(&self, f: impl FnOnce(&dyn EngineInfo) -> T) -> T {
-        match &self.loaded.engine {
-            AnyEngine::Int8(e) => f(e),
-            #[cfg(feature = "webgpu")]
-            AnyEngine::Wgsl(e) => f(e),
-            #[cfg(feature = "burn")]
-            AnyEngine::Burn(e) => f(e),
-        }
-    }
-}
-
-/// What `Generator` reports about its engine, object-safe.
-trait EngineInfo {
-    fn name(&self) -> crate::engine::EngineName;
-}
-
-impl<E: Engine> EngineInfo for E {
-    fn name(&self) -> crate::engine::EngineName {
-        Engine::name(self)
     }
 }
 

@@ -31,8 +31,8 @@ pub struct MetricsArgs {
     pub data: PathBuf,
 }
 
-/// Bars a form plan (one letter a bar) repeats, and how many of them repeat their letter's
-/// first bar step for step.
+/// Bars a form plan (one letter a bar: a capital already seen repeats that letter's first bar)
+/// repeats, and how many of them are played step for step.
 fn plan_kept(letters: &str, melody: &crate::melody::Melody, primer_steps: u32) -> (usize, usize) {
     let bar = melody.meter.steps_per_bar() as usize;
     let events = crate::encoding::Vocab::DEFAULT.encode(melody);
@@ -41,11 +41,11 @@ fn plan_kept(letters: &str, melody: &crate::melody::Melody, primer_steps: u32) -
     let mut out = (0, 0);
     // A form of the generated part only starts after the primer's bars.
     let offset = if letters.len() * bar < events.len() { primer_steps as usize / bar } else { 0 };
-    for (b, l) in letters.iter().enumerate() {
+    for (b, l) in letters.iter().enumerate().filter(|(_, l)| l.is_ascii_uppercase()) {
         let Some(first) = letters.iter().position(|x| x == l).filter(|&f| f < b) else { continue };
         out.0 += 1;
         let (a, c) = (bars.get(first + offset), bars.get(b + offset));
-        out.1 += matches!((a, c), (Some(a), Some(c)) if a == c) as usize;
+        out.1 += matches!((a, c), (Some(a), Some(c)) if a.starts_with(c)) as usize;
     }
     out
 }

@@ -83,10 +83,6 @@ impl Int8Engine {
         Ok(Int8Engine { packed, vocab: spec.check()?, lookback: spec.lookback.clone() })
     }
 
-    pub fn packed(&self) -> &PackedLstm {
-        &self.packed
-    }
-
     fn scratch(&self) -> Scratch {
         let p = &self.packed;
         Scratch {
