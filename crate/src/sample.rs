@@ -58,6 +58,8 @@ pub struct Generation {
     /// shapes its melodies itself.
     pub form: Option<String>,
     pub form_from: Origin,
+    /// The plan the model was given, bar by bar from step 0 (the primer's bars included).
+    pub plan: Option<Plan>,
     pub primer_steps: u32,
     pub total_steps: u32,
 }
@@ -187,6 +189,7 @@ pub async fn generate<E: Engine>(
         meter_from,
         form,
         form_from,
+        plan,
         primer_steps: primer_events.len() as u32,
         total_steps: total as u32,
     })
@@ -270,7 +273,9 @@ mod tests {
 
     #[test]
     fn continuations_keep_the_primer_and_repeat_per_seed() {
-        for (burn, int8) in [engines(Lookback::default()), engines(Lookback { bars: vec![1, 2], form: true })] {
+        for (burn, int8) in
+            [engines(Lookback::default()), engines(Lookback { bars: vec![1, 2], half: false, form: true })]
+        {
             let request = Request { bars: 2, seed: 9, primer: primer(), phase: Phase::File, ..Request::default() };
             for g in [run(&burn, &request).unwrap(), run(&int8, &request).unwrap()] {
                 assert_eq!(g.primer_steps, 16);
@@ -290,7 +295,7 @@ mod tests {
 
     #[test]
     fn candidates_share_a_batch_and_the_first_is_the_single_melody() {
-        let (burn, int8) = engines(Lookback { bars: vec![1], form: true });
+        let (burn, int8) = engines(Lookback { bars: vec![1], half: false, form: true });
         let one = Request { bars: 2, seed: 5, form: Some(Form::parse("AB").unwrap()), ..Request::default() };
         let four = Request { candidates: 4, ..one.clone() };
         for (single, many) in [

@@ -8,6 +8,8 @@ use burn::prelude::*;
 use super::generate::RequestArgs;
 use super::model::{ModelArgs, data_dir, load_model};
 use crate::corpus;
+use crate::encoding::Event::Hold;
+use crate::form::{Plan, VARIED};
 use crate::sample;
 use crate::theory::metrics::{MelodyMetrics, Summary, measure};
 
@@ -31,23 +33,37 @@ pub struct MetricsArgs {
     pub data: PathBuf,
 }
 
-/// Bars a form plan (one letter a bar: a capital already seen repeats that letter's first bar)
-/// repeats, and how many of them are played step for step.
-fn plan_kept(letters: &str, melody: &crate::melody::Melody, primer_steps: u32) -> (usize, usize) {
+/// How a melody kept its plan: bars the plan repeats and how many of them are played step for
+/// step; bars it varies and how many share at least half their steps with their source.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Kept {
+    repeats: usize,
+    repeated: usize,
+    variations: usize,
+    varied: usize,
+}
+
+fn plan_kept(plan: &Plan, melody: &crate::melody::Melody, primer_steps: u32) -> Kept {
     let bar = melody.meter.steps_per_bar() as usize;
     let events = crate::encoding::Vocab::DEFAULT.encode(melody);
     let bars: Vec<&[crate::encoding::Event]> = events.chunks(bar).collect();
-    let letters = letters.as_bytes();
-    let mut out = (0, 0);
-    // A form of the generated part only starts after the primer's bars.
-    let offset = if letters.len() * bar < events.len() { primer_steps as usize / bar } else { 0 };
-    for (b, l) in letters.iter().enumerate().filter(|(_, l)| l.is_ascii_uppercase()) {
-        let Some(first) = letters.iter().position(|x| x == l).filter(|&f| f < b) else { continue };
-        out.0 += 1;
-        let (a, c) = (bars.get(first + offset), bars.get(b + offset));
-        out.1 += matches!((a, c), (Some(a), Some(c)) if a.starts_with(c)) as usize;
+    let mut kept = Kept::default();
+    // Only the generated bars count: the primer's were played, not sampled.
+    for b in primer_steps as usize / bar..plan.sources.len() {
+        let Some(take) = plan.source(b as u32) else { continue };
+        // A last bar the melody leaves silent has no events: compare it as empty.
+        let this: &[_] = bars.get(b).copied().unwrap_or(&[]);
+        let source: &[_] = bars.get(take.bar as usize).copied().unwrap_or(&[]);
+        let same = (0..bar).filter(|&i| this.get(i).unwrap_or(&Hold) == source.get(i).unwrap_or(&Hold)).count();
+        if take.exact {
+            kept.repeats += 1;
+            kept.repeated += (same == bar) as usize;
+        } else {
+            kept.variations += 1;
+            kept.varied += (same as f64 >= VARIED * bar as f64) as usize;
+        }
     }
-    out
+    kept
 }
 
 pub fn run(args: MetricsArgs) -> Result<(), String> {
@@ -60,22 +76,31 @@ pub fn run(args: MetricsArgs) -> Result<(), String> {
             let engine = loaded.engine()?;
             let last = args.first_seed.checked_add(n.saturating_sub(1)).ok_or("the seeds run past 4294967295")?;
             let mut out = Vec::with_capacity(n as usize);
-            let (mut planned, mut followed) = (0, 0);
+            let mut kept = Kept::default();
             for seed in args.first_seed..=last {
                 let request = args.options.request(seed);
                 let g = burn::tensor::read_sync(sample::generate(&engine, &loaded.trained_on, &request, &mut ()))
                     .map_err(|e| e.to_string())?;
                 let melody = &g.melodies[0];
                 out.push(measure(melody.notes()));
-                if let Some(letters) = &g.form {
-                    let (p, f) = plan_kept(letters, melody, g.primer_steps);
-                    (planned, followed) = (planned + p, followed + f);
+                if let Some(plan) = &g.plan {
+                    let k = plan_kept(plan, melody, g.primer_steps);
+                    kept.repeats += k.repeats;
+                    kept.repeated += k.repeated;
+                    kept.variations += k.variations;
+                    kept.varied += k.varied;
                 }
             }
-            if planned > 0 {
+            let share = |n: usize, of: usize| 100.0 * n as f64 / of.max(1) as f64;
+            if kept.repeats + kept.variations > 0 {
                 println!(
-                    "bars the form plan repeats: {planned}, of which played exactly: {followed} ({:.1}%)",
-                    100.0 * followed as f64 / planned as f64
+                    "form plan: {} bars to repeat, {} played step for step ({:.1}%); {} to vary, {} sharing at least half their steps ({:.1}%)",
+                    kept.repeats,
+                    kept.repeated,
+                    share(kept.repeated, kept.repeats),
+                    kept.variations,
+                    kept.varied,
+                    share(kept.varied, kept.variations)
                 );
             }
             let o = &args.options;
@@ -133,4 +158,30 @@ pub fn run(args: MetricsArgs) -> Result<(), String> {
         println!("{name:<44}{:>10}{:>12}", cell(c), cell(m));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding::{Event, decode};
+    use crate::form::Take;
+    use crate::melody::{Melody, Meter, Pitch, Tempo};
+
+    #[test]
+    fn plans_are_scored_by_what_was_played() {
+        let on = |p| Event::On(Pitch::new(p).unwrap());
+        let a = [on(60), Hold, on(62), Hold, on(64), Hold, Hold, Hold];
+        let varied = [on(60), Hold, on(62), Hold, on(65), Hold, on(67), Hold];
+        let other = [on(72), Hold, Hold, Hold, on(71), on(69), on(67), Hold];
+        let events: Vec<Event> = [a, a, varied, other, a].concat();
+        let meter = Meter::parse("2/4").unwrap();
+        let melody = Melody::new(decode(&events), Tempo::default(), meter, None).unwrap();
+        let (r, v) = (|bar| Some(Take { bar, exact: true }), |bar| Some(Take { bar, exact: false }));
+        let plan = Plan { sources: vec![None, r(0), v(0), r(0), v(1)] };
+        let kept = plan_kept(&plan, &melody, 0);
+        assert_eq!(kept, Kept { repeats: 2, repeated: 1, variations: 2, varied: 2 });
+        // The primer's bars were not sampled: with a 2-bar primer only bars 2–4 count.
+        let kept = plan_kept(&plan, &melody, 16);
+        assert_eq!(kept, Kept { repeats: 1, repeated: 0, variations: 2, varied: 2 });
+    }
 }

@@ -77,6 +77,7 @@ mod tests {
             if !record.rhythm.is_empty() {
                 assert_eq!(record.rhythm, counted.rhythm, "models/{}.json", m.name);
                 assert_eq!(record.form, counted.form, "models/{}.json", m.name);
+                assert_eq!(record.meters, counted.meters, "models/{}.json", m.name);
             }
         }
     }

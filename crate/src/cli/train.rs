@@ -74,6 +74,9 @@ pub struct TrainArgs {
     /// Let the model read a form plan (the Form control), shown with chance --plan.
     #[arg(long)]
     pub form: bool,
+    /// Also give the model the event half a bar back (a motif answered within its bar)
+    #[arg(long)]
+    pub half_bar: bool,
     #[arg(long, default_value_t = 0.1)]
     pub dropout: f64,
     #[arg(long, default_value_t = 64)]
@@ -116,7 +119,7 @@ pub struct TrainArgs {
 impl TrainArgs {
     fn spec(&self) -> ModelSpec {
         let range = PitchRange::from(Vocab::DEFAULT);
-        let lookback = Lookback { bars: self.lookback.clone(), form: self.form };
+        let lookback = Lookback { bars: self.lookback.clone(), half: self.half_bar, form: self.form };
         match self.model {
             Arch::Lstm => ModelSpec::Lstm(LstmConfig {
                 range,

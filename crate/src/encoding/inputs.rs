@@ -17,6 +17,9 @@ pub struct Lookback {
     /// Bars back, one input each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bars: Vec<u32>,
+    /// Whether the model also reads the event half a bar back (a motif answered within its bar).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub half: bool,
     /// Whether the model reads a form plan.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub form: bool,
@@ -28,7 +31,7 @@ impl Lookback {
 
     /// Inputs per step.
     pub fn slots(&self) -> usize {
-        self.bars.len() + self.form as usize
+        self.bars.len() + self.half as usize + self.form as usize
     }
 
     /// Rows of a lookback table: every event class, then "before the melody", "new material"
@@ -43,7 +46,7 @@ impl Lookback {
 
     /// Rows of each slot's table, in slot order (the form plan's last).
     pub fn table_rows(&self, classes: usize) -> Vec<usize> {
-        let mut rows = vec![Self::rows_for(classes); self.bars.len()];
+        let mut rows = vec![Self::rows_for(classes); self.bars.len() + self.half as usize];
         if self.form {
             rows.push(Self::rows_for(classes) + classes);
         }
@@ -140,6 +143,9 @@ impl StepInputs {
             for &back in &lookback.bars {
                 codes.push(t.checked_sub(back * bar).map_or(Source::Before, Source::Step).code());
             }
+            if lookback.half {
+                codes.push(t.checked_sub((bar / 2).max(1)).map_or(Source::Before, Source::Step).code());
+            }
             if lookback.form {
                 let source = match plan {
                     None => Source::Unknown,
@@ -208,7 +214,7 @@ mod tests {
     #[test]
     fn lookbacks_read_whole_bars_back_and_the_plan() {
         let c = Conditioning { meter: Meter::parse("2/4").unwrap(), key: None, style: None };
-        let lookback = Lookback { bars: vec![1, 2], form: true };
+        let lookback = Lookback { bars: vec![1, 2], half: false, form: true };
         let plan = Plan { sources: vec![None, None, Some(crate::form::Take { bar: 0, exact: false })] };
         let inputs = StepInputs::new(&c, &lookback, Some(&plan), 24);
         assert_eq!(inputs.len(), 24);
@@ -224,6 +230,16 @@ mod tests {
         assert_eq!(inputs.features(9)[0], 1, "the place in the bar");
         let none = StepInputs::new(&c, &lookback, None, 4);
         assert_eq!(Source::from_code(none.codes(0)[2]), Unknown);
+        // Half a bar back comes after the bars, before the plan.
+        let half = Lookback { bars: vec![1], half: true, form: true };
+        let inputs = StepInputs::new(&c, &half, Some(&plan), 24);
+        let at = |t| inputs.codes(t).iter().map(|&c| Source::from_code(c)).collect::<Vec<_>>();
+        assert_eq!(at(3), vec![Before, Before, New]);
+        assert_eq!(at(4), vec![Before, Step(0), New]);
+        assert_eq!(at(19), vec![Step(11), Step(15), Vary(3)]);
+        assert_eq!(half.table_rows(v.size()), vec![42, 42, 81]);
+        let json = serde_json::to_string(&half).unwrap();
+        assert_eq!(serde_json::from_str::<Lookback>(&json).unwrap(), half);
         // A model without lookbacks reads none.
         assert_eq!(StepInputs::new(&c, &Lookback::default(), None, 4).slots(), 0);
     }
@@ -232,7 +248,7 @@ mod tests {
     fn rows_resolve_steps_against_the_melody() {
         let c = Conditioning { meter: Meter::parse("2/4").unwrap(), key: None, style: None };
         let v = Vocab::DEFAULT;
-        let inputs = StepInputs::new(&c, &Lookback { bars: vec![1], form: true }, None, 10);
+        let inputs = StepInputs::new(&c, &Lookback { bars: vec![1], half: false, form: true }, None, 10);
         let classes: Vec<usize> = (0..10).map(|t| 2 + t).collect();
         let columns = inputs.columns(v, &classes, 10);
         assert_eq!(columns.len(), 10 * 7);
@@ -244,11 +260,11 @@ mod tests {
 
     #[test]
     fn lookback_specs_are_checked() {
-        assert!(Lookback { bars: vec![1, 2, 4, 8], form: true }.check().is_ok());
-        assert!(Lookback { bars: vec![1, 1], form: false }.check().is_err());
-        assert!(Lookback { bars: vec![0], form: false }.check().is_err());
-        assert!(Lookback { bars: vec![17], form: false }.check().is_err());
-        assert!(Lookback { bars: (1..=8).collect(), form: true }.check().is_err());
+        assert!(Lookback { bars: vec![1, 2, 4, 8], half: false, form: true }.check().is_ok());
+        assert!(Lookback { bars: vec![1, 1], half: false, form: false }.check().is_err());
+        assert!(Lookback { bars: vec![0], half: false, form: false }.check().is_err());
+        assert!(Lookback { bars: vec![17], half: false, form: false }.check().is_err());
+        assert!(Lookback { bars: (1..=8).collect(), half: false, form: true }.check().is_err());
         let json = serde_json::to_string(&Lookback::default()).unwrap();
         assert_eq!(json, "{}");
     }

@@ -243,7 +243,7 @@ mod tests {
     fn the_int8_engine_agrees_with_the_burn_model() {
         let device = Device::flex();
         device.seed(7);
-        let lookback = Lookback { bars: vec![1, 2], form: true };
+        let lookback = Lookback { bars: vec![1, 2], half: false, form: true };
         let spec = LstmConfig {
             range: PitchRange::from(Vocab::DEFAULT),
             embed: 24,

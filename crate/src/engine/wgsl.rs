@@ -470,7 +470,7 @@ mod tests {
 
     #[test]
     fn io_holds_tokens_rows_and_codes() {
-        let lookback = Lookback { bars: vec![1], form: true };
+        let lookback = Lookback { bars: vec![1], half: false, form: true };
         let layout = WgslLayout::new(&packed(20, &lookback), &lookback).unwrap();
         let c = Conditioning { meter: Meter::parse("2/4").unwrap(), key: None, style: None };
         let inputs = StepInputs::new(&c, &lookback, None, 10);
@@ -491,7 +491,7 @@ mod tests {
     #[test]
     fn shapes_the_kernel_cannot_take_are_refused() {
         assert!(WgslLayout::new(&packed(18, &Lookback::default()), &Lookback::default()).is_none());
-        let lookback = Lookback { bars: vec![1], form: false };
+        let lookback = Lookback { bars: vec![1], half: false, form: false };
         assert!(WgslLayout::new(&packed(20, &lookback), &Lookback::default()).is_none(), "tables and spec disagree");
     }
 
@@ -505,7 +505,7 @@ mod tests {
             .validate(&module)
             .unwrap_or_else(|e| panic!("{e:?}"));
         for hidden in [8, 64, 100] {
-            for lookback in [Lookback::default(), Lookback { bars: vec![1, 2, 4], form: true }] {
+            for lookback in [Lookback::default(), Lookback { bars: vec![1, 2, 4], half: false, form: true }] {
                 let layout = WgslLayout::new(&packed(hidden, &lookback), &lookback).unwrap();
                 let mut pipelines: Vec<(&str, Vec<(&str, f64)>)> =
                     (0..layout.layers()).map(|l| ("layer", layout.layer_constants(l))).collect();

@@ -230,7 +230,7 @@ mod tests {
             hidden: 8,
             layers: 1,
             dropout: 0.0,
-            lookback: Lookback { bars: vec![1], form: true },
+            lookback: Lookback { bars: vec![1], half: false, form: true },
         });
         let model = crate::model::build(&spec, &device).unwrap();
         let tunes = vec![tune(&[60, 62, 64]), tune(&[30, 100, 67, 67, 69])];
@@ -260,7 +260,7 @@ mod tests {
             hidden: 32,
             layers: 2,
             dropout: 0.0,
-            lookback: Lookback { bars: vec![1, 2], form: true },
+            lookback: Lookback { bars: vec![1, 2], half: false, form: true },
         };
         let model = config.init(&device).unwrap();
         let engine = Int8Engine::new(crate::model::packed::PackedLstm::from_lstm(&model).unwrap(), &config).unwrap();

@@ -306,7 +306,7 @@ mod tests {
 
     #[test]
     fn pack_files_round_trip_and_refuse_damage() {
-        let spec = config(20, Lookback { bars: vec![1, 2], form: true });
+        let spec = config(20, Lookback { bars: vec![1, 2], half: false, form: true });
         let packed = PackedLstm::from_lstm(&spec.init(&Device::flex()).unwrap()).unwrap();
         packed.check_against(&spec).unwrap();
         let bytes = packed.to_bytes();
@@ -338,7 +338,7 @@ mod tests {
         assert!(packed.check_against(&wider).unwrap_err().to_string().contains("does not fit"));
         let narrower_range = LstmConfig { range: PitchRange { lo: 48, hi: 96 }, ..spec.clone() };
         assert!(packed.check_against(&narrower_range).is_err());
-        let more_inputs = LstmConfig { lookback: Lookback { bars: vec![1], form: false }, ..spec };
+        let more_inputs = LstmConfig { lookback: Lookback { bars: vec![1], half: false, form: false }, ..spec };
         assert!(packed.check_against(&more_inputs).unwrap_err().to_string().contains("input tables"));
     }
 

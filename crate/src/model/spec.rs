@@ -147,11 +147,11 @@ impl ModelSpec {
     }
 
     /// The spec with a record of the training data beside it (`parse_with_record` reads it
-    /// back; `parse` ignores it).
+    /// back; `parse` ignores it). Compact: the record's tables run to thousands of counts.
     pub fn to_json_with(&self, trained_on: &TrainedOn) -> String {
         let mut value = serde_json::to_value(self).expect("a spec always serialises");
         value["trained_on"] = serde_json::to_value(trained_on).expect("counts always serialise");
-        serde_json::to_string_pretty(&value).expect("a spec always serialises")
+        serde_json::to_string(&value).expect("a spec always serialises")
     }
 
     pub fn vocab(&self) -> Result<Vocab, ModelError> {

@@ -71,6 +71,9 @@ impl TrainOptions {
             let bars: Vec<String> = lookback.bars.iter().map(u32::to_string).collect();
             inputs += &format!(" --lookback {}", bars.join(","));
         }
+        if lookback.half {
+            inputs += " --half-bar";
+        }
         if lookback.form {
             inputs += " --form";
         }

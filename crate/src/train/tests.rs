@@ -117,7 +117,7 @@ fn a_tiny_model_learns_a_scale() {
         hidden: 32,
         layers: 1,
         dropout: 0.0,
-        lookback: Lookback { bars: vec![1], form: true },
+        lookback: Lookback { bars: vec![1], half: false, form: true },
     });
     let tunes: Vec<Tune> = (0..8).map(|_| tune(&[60, 62, 64, 65, 67, 69, 71, 72])).collect();
     let dir = std::env::temp_dir().join(format!("tunesmith-train-{}", std::process::id()));
@@ -203,7 +203,7 @@ mod agreement {
         let vocab = Vocab::DEFAULT;
         let tunes = eval::folded(&tunes, vocab);
         let device = Device::flex();
-        let lookback = crate::encoding::Lookback { bars: vec![1, 2], form: true };
+        let lookback = crate::encoding::Lookback { bars: vec![1, 2], half: false, form: true };
         let spec = ModelSpec::Lstm(LstmConfig {
             range: PitchRange::from(vocab),
             embed: 16,
