@@ -3,7 +3,8 @@
 //!
 //! - The first layer's input half disappears: the input is a sum of embedding rows (token,
 //!   conditioning, lookbacks), so its product with the weights is a sum of rows of precomputed
-//!   tables, one per embedding, stored in f16.
+//!   tables, one per embedding: the token's (which carries layer 0's bias) stored in f16, the
+//!   conditioning and lookback tables in int8 with one scale per row.
 //! - The remaining weights are int8 with one scale per row; the engines keep the hidden state,
 //!   always in (−1, 1), as int16 with a fixed scale ([`H_SCALE`]).
 
@@ -75,7 +76,7 @@ pub struct PackedLstm {
     pub head_bias: Vec<f32>,
 }
 
-const PACK_MAGIC: &[u8; 8] = b"TSPACK01";
+const PACK_MAGIC: &[u8; 8] = b"TSPACK02";
 
 impl PackedLstm {
     /// Packs a model held on a CPU device (this reads its weights synchronously).
@@ -116,18 +117,18 @@ impl PackedLstm {
             Some(b) => read1(b.val())?,
             None => vec![0.0; classes],
         };
-        // Tables are shipped as f16 (see `to_bytes`); round them here so every packed engine,
-        // loaded from a file or packed in place, computes exactly the same thing.
-        let half = |v: Vec<f32>| -> Vec<f32> { v.into_iter().map(|x| f16::from_f32(x).to_f32()).collect() };
-        Ok(PackedLstm {
+        let packed = PackedLstm {
             hidden: first.hidden,
             classes,
-            token_table: half(token_table),
-            tables: tables.into_iter().map(half).collect(),
+            token_table,
+            tables,
             layers,
             head: QMatrix::from_input_major(&wo, cols, classes),
             head_bias,
-        })
+        };
+        // Through the file format, so every packed engine, loaded from a file or packed in
+        // place, computes exactly the same thing.
+        PackedLstm::from_bytes(&packed.to_bytes())
     }
 
     /// Checks that these weights are the network `spec` describes (a pack and a spec from
@@ -168,8 +169,9 @@ impl PackedLstm {
 
     /// The packed model as a file (`.pack`): what the page downloads for an LSTM, about half
     /// the bytes of the f16 burnpack. Little-endian: magic, hidden, classes, layers, tables,
-    /// then the token table and each input table (f16), each layer (int8 rows, f32 scales, f32
-    /// bias), the head (int8 rows, f32 scales) and its bias.
+    /// then the token table (f16), each input table (per row of gates: an f32 scale and int8
+    /// values), each layer (int8 rows, f32 scales, f32 bias), the head (int8 rows, f32 scales)
+    /// and its bias.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.bytes_per_step() + 2 * self.token_table.len() + 64);
         out.extend_from_slice(PACK_MAGIC);
@@ -189,7 +191,12 @@ impl PackedLstm {
         f16s(&mut out, &self.token_table);
         for t in &self.tables {
             u32s(&mut out, &[t.len()]);
-            f16s(&mut out, t);
+            for row in t.chunks(4 * self.hidden) {
+                let max = row.iter().fold(0f32, |m, x| m.max(x.abs()));
+                let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+                out.extend_from_slice(&scale.to_le_bytes());
+                out.extend(row.iter().map(|&x| (x / scale).round().clamp(-127.0, 127.0) as i8 as u8));
+            }
         }
         for l in &self.layers {
             matrix(&mut out, &l.weights);
@@ -228,15 +235,26 @@ impl PackedLstm {
         let finite = |v: Vec<f32>| {
             if v.iter().all(|x| x.is_finite()) { Ok(v) } else { Err(bad("a weight is not a finite number")) }
         };
-        let table = |r: &mut Reader| -> Result<Vec<f32>, ModelError> {
+        let size = |r: &mut Reader| -> Result<usize, ModelError> {
             let n = r.u32().ok_or_else(|| bad("truncated table"))?;
-            if n == 0 || n % gates != 0 {
-                return Err(bad("table width"));
-            }
+            if n == 0 || n % gates != 0 { Err(bad("table width")) } else { Ok(n) }
+        };
+        let token_table = |r: &mut Reader| -> Result<Vec<f32>, ModelError> {
+            let n = size(r)?;
             let raw = r.take(2 * n).ok_or_else(|| bad("truncated table"))?;
             finite(raw.chunks_exact(2).map(|b| f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32()).collect())
         };
-        let token_table = table(&mut r)?;
+        let table = |r: &mut Reader| -> Result<Vec<f32>, ModelError> {
+            let n = size(r)?;
+            let raw = r.take(n + 4 * (n / gates)).ok_or_else(|| bad("truncated table"))?;
+            let mut out = Vec::with_capacity(n);
+            for row in raw.chunks_exact(4 + gates) {
+                let scale = f32::from_le_bytes([row[0], row[1], row[2], row[3]]);
+                out.extend(row[4..].iter().map(|&q| q as i8 as f32 * scale));
+            }
+            finite(out)
+        };
+        let token_table = token_table(&mut r)?;
         if token_table.len() != (classes + 1) * gates {
             return Err(bad("token table size"));
         }
