@@ -46,6 +46,10 @@ var<workgroup> xs: array<vec4<f32>, MAX_KQ>;
 var<workgroup> logits: array<f32, MAX_CLASSES>;
 
 fn sigmoid(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
+// tanh as some drivers build it, (e^2x − 1) / (e^2x + 1), is NaN once e^2x overflows, and a
+// cell state can grow past that over a long melody (SwiftShader's did, near step 90). Past
+// ±15 tanh is ±1 in f32.
+fn tanh_(x: f32) -> f32 { return tanh(clamp(x, -15.0, 15.0)); }
 
 // Sign-extends the four int8s of a word (low byte first).
 fn i8x4(w: u32) -> vec4<f32> {
@@ -121,9 +125,9 @@ fn layer(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocatio
     z[k] = acc[k] * prm[SCALES + r] + base;
   }
   let cell = LAYER * 3u * H + 2u * H + j;
-  let c = sigmoid(z.y) * st[cell] + sigmoid(z.x) * tanh(z.z);
+  let c = sigmoid(z.y) * st[cell] + sigmoid(z.x) * tanh_(z.z);
   st[cell] = c;
-  st[LAYER * 3u * H + nxt * H + j] = sigmoid(z.w) * tanh(c);
+  st[LAYER * 3u * H + nxt * H + j] = sigmoid(z.w) * tanh_(c);
 }
 
 // Logits of the top layer's new h, plus this step's Gumbel noise: the argmax is the sample
