@@ -22,14 +22,44 @@ const TYPES = {
 };
 
 /**
- * `mounts`: {urlPrefix ending in '/': directory}. `headers`: extra response headers (e.g. COOP/COEP
- * for cross-origin isolation). Resolves to {url, close, requests: [{path, file, bytes, status}]}.
+ * The policy tunesmith's page works under, and that the tests serve it with: nothing but its own
+ * origin, wasm compilation allowed, no inline script or style.
  */
-export function serveMounts(mounts, { headers = {} } = {}) {
+export const CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self'",
+  "connect-src 'self'",
+  "style-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+/**
+ * `mounts`: {urlPrefix ending in '/': directory}. `headers`: extra response headers (e.g. COOP/COEP
+ * for cross-origin isolation). `csp`: send the strict policy above (the benchmark's peers need
+ * it off). Resolves to {url, close, requests: [{path, file, bytes, status}]}.
+ */
+export function serveMounts(mounts, { headers = {}, csp = true } = {}) {
   const table = Object.entries(mounts).map(([prefix, dir]) => [prefix, resolve(dir)]);
   const requests = [];
-  const server = createServer(async (req, res) => {
-    let path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+  const policy = csp ? { 'content-security-policy': CSP } : {};
+  const server = createServer((req, res) =>
+    respond(req, res).catch((e) => {
+      // Never let one request take the server down.
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`server error: ${e.message}`);
+    }),
+  );
+  async function respond(req, res) {
+    let path;
+    try {
+      path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    } catch {
+      requests.push({ path: req.url, file: null, bytes: 0, status: 400 });
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('malformed URL');
+      return;
+    }
     if (path.endsWith('/')) path += 'index.html';
     const mount = table.find(([prefix]) => path.startsWith(prefix));
     const file = mount && normalize(join(mount[1], path.slice(mount[0].length)));
@@ -45,10 +75,11 @@ export function serveMounts(mounts, { headers = {} } = {}) {
     res.writeHead(200, {
       'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
       'cache-control': 'no-store',
+      ...policy,
       ...headers,
     });
     res.end(body);
-  });
+  }
   return new Promise((ok) =>
     server.listen(0, '127.0.0.1', () =>
       ok({ url: `http://127.0.0.1:${server.address().port}`, requests, close: () => server.close() }),

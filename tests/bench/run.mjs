@@ -263,10 +263,12 @@ const mounts = {
   '/ckpt/': ckptDir,
   '/': DIST,
 };
-const server = await serveMounts(mounts);
+// No policy here: the harness pages and the peers' bundles were not written for one.
+const server = await serveMounts(mounts, { csp: false });
 // The same files from a second origin whose pages are cross-origin isolated: only there does
 // tfjs-wasm find SharedArrayBuffer and pick its threaded build.
 const isolated = await serveMounts(mounts, {
+  csp: false,
   headers: { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' },
 });
 // With a WebGPU adapter (SwiftShader). WebGL needs no flag: headless Chromium 156 runs ANGLE on
