@@ -306,17 +306,30 @@ addEventListener('resize', () => roll.draw());
 // A read-only handle for people poking at the page from the console (and for the tests).
 window.tunesmith = { melody: null, player, events, client };
 
-client
-  .ready(new URLSearchParams(location.search).get('model') ?? undefined)
-  .then(({ catalog: c, model }) => {
-    catalog = c;
-    buildForm(c, model);
-    performance.mark('tunesmith:ready');
-    setStatus('Ready.');
-    document.body.dataset.state = 'ready';
-    $('generate').disabled = false;
-  })
-  .catch((e) => {
-    showError(`tunesmith could not start: ${e.message}`);
-    document.body.dataset.state = 'error';
-  });
+/** Starts the generator; a failed start says why and offers Retry. */
+function start() {
+  $('retry').hidden = true;
+  showError('');
+  setStatus('Loading the model…');
+  document.body.dataset.state = 'loading';
+  client
+    .ready(new URLSearchParams(location.search).get('model') ?? undefined)
+    .then(({ catalog: c, model }) => {
+      const first = !catalog;
+      catalog = c;
+      if (first) buildForm(c, model);
+      performance.mark('tunesmith:ready');
+      setStatus('Ready.');
+      document.body.dataset.state = 'ready';
+      $('generate').disabled = false;
+    })
+    .catch((e) => {
+      showError(`tunesmith could not start: ${e.message}`);
+      setStatus('');
+      $('retry').hidden = false;
+      document.body.dataset.state = 'error';
+    });
+}
+
+$('retry').addEventListener('click', start);
+start();

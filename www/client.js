@@ -123,8 +123,21 @@ export class TunesmithClient {
   /** Resolves to {catalog, model} once `model` (default: the catalog's) can generate. */
   ready(model) {
     if (!this.readyPromise) {
-      this.readyPromise = this.request({ type: IN.init, model }, { timeoutMs: INIT_TIMEOUT_MS });
-      this.readyPromise.catch(() => (this.readyPromise = null)); // a failed start can be retried
+      // A retry after a failed start gets a fresh worker: nothing of the failure stays behind
+      // (a wasm module that did not load, a half-made generator).
+      if (this.startFailed) {
+        this.worker.terminate();
+        this.start();
+        this.startFailed = false;
+      }
+      const ready = this.request({ type: IN.init, model }, { timeoutMs: INIT_TIMEOUT_MS });
+      ready.catch(() => {
+        if (this.readyPromise === ready) {
+          this.readyPromise = null;
+          this.startFailed = true;
+        }
+      });
+      this.readyPromise = ready;
     }
     return this.readyPromise;
   }
@@ -137,6 +150,12 @@ export class TunesmithClient {
     await this.ready();
     const reply = await this.request({ type: IN.generate, model, backend, request }, options);
     return reply.result;
+  }
+
+  /** The worker's memory: {wasmBytes}. */
+  async stats() {
+    await this.ready();
+    return (await this.request({ type: IN.stats })).result;
   }
 
   /** The melody line of a MIDI file: {notes, meter, tempo, key}. */

@@ -58,6 +58,8 @@
  *   the generation `id` stops at its next bar and answers Error with `cancelled: true`
  * @typedef {{type: "readMidi", id: number, bytes: Uint8Array}} ReadMidiMessage
  *   → Done with `result`: {notes, meter, tempo, key} (the file's melody line)
+ * @typedef {{type: "stats", id: number}} StatsMessage
+ *   → Done with `result`: {wasmBytes} (the wasm memory's size: leaks show here; ./dev soak)
  */
 
 /**
@@ -77,7 +79,7 @@
  */
 
 /** Message types, so a typo is an error rather than a message nobody answers. */
-export const IN = Object.freeze({ wasm: 'wasm', init: 'init', generate: 'generate', cancel: 'cancel', readMidi: 'readMidi' });
+export const IN = Object.freeze({ wasm: 'wasm', init: 'init', generate: 'generate', cancel: 'cancel', readMidi: 'readMidi', stats: 'stats' });
 export const OUT = Object.freeze({
   ready: 'ready',
   progress: 'progress',

@@ -12,9 +12,13 @@ import { IN, OUT } from './protocol.js';
 // The page may hand over the wasm module, already compiled while its own scripts loaded;
 // otherwise wasm-bindgen fetches and compiles it here.
 let startWasm;
+let wasm; // the module's exports, once up
 const wasmReady = new Promise((resolve) => (startWasm = resolve))
   .then((module) => init(module ? { module_or_path: module } : undefined))
-  .then(() => readCatalog());
+  .then((exports) => {
+    wasm = exports;
+    return readCatalog();
+  });
 const downloads = new Map(); // model → Promise<Uint8Array>
 const generators = new Map(); // `${model}/${backend}` → Promise<Generator>
 const cancelled = new Set(); // ids of generations asked to stop
@@ -242,6 +246,9 @@ self.onmessage = ({ data: msg }) => {
       wasmReady
         .then(() => post({ type: OUT.done, id: msg.id, result: readMidi(msg.bytes) }))
         .catch(fail);
+      break;
+    case IN.stats:
+      wasmReady.then(() => post({ type: OUT.done, id: msg.id, result: { wasmBytes: wasm.memory.buffer.byteLength } })).catch(fail);
       break;
     default:
       fail(new Error(`unknown message type ${msg.type}`));

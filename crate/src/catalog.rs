@@ -71,6 +71,17 @@ pub fn spec_of(name: &str) -> Result<(ModelSpec, TrainedOn), ModelError> {
     ModelSpec::parse_with_record(model.spec_json)
 }
 
+/// Checks a downloaded weights file of built-in model `name` against the checksum its spec
+/// records (a `.pack` or a burnpack, told apart by their first bytes).
+pub fn check_weights(name: &str, bytes: &[u8]) -> Result<(), ModelError> {
+    use crate::model::checksum::{WeightsFile, verify};
+    let model = built_in()
+        .find(|m| m.name == name)
+        .ok_or_else(|| ModelError::Config(format!("no built-in model named {name:?}")))?;
+    let kind = if crate::model::packed::PackedLstm::is_pack(bytes) { WeightsFile::Pack } else { WeightsFile::Bpk };
+    verify(model.spec_json, kind, bytes)
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Choice {
     /// What goes into the request (`null`: any, automatic).

@@ -19,6 +19,9 @@ pub mod rng;
 pub mod sample;
 pub mod theory;
 
+#[cfg(all(test, feature = "burn"))]
+mod fuzz;
+
 #[cfg(feature = "native")]
 pub mod cli;
 #[cfg(feature = "native")]

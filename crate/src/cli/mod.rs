@@ -106,5 +106,21 @@ mod tests {
         let shipped = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/lstm.pack")).unwrap();
         let packed = crate::model::packed::PackedLstm::from_lstm(&lstm).unwrap().to_bytes();
         assert!(packed == shipped, "models/lstm.pack is stale: run `tunesmith pack models/lstm.bpk`");
+        // The page checks the file it downloads against the spec built into it.
+        crate::catalog::check_weights("lstm", &shipped).expect("lstm.json vouches for lstm.pack");
+        let mut damaged = shipped.clone();
+        damaged[shipped.len() / 2] ^= 1;
+        assert!(crate::catalog::check_weights("lstm", &damaged).is_err());
+    }
+
+    /// Every built-in model's spec vouches for its weights (`tunesmith pack`, or the trainer,
+    /// records the checksums).
+    #[test]
+    fn the_shipped_specs_carry_their_weights_checksums() {
+        for (name, bytes) in crate::catalog::EMBEDDED_WEIGHTS {
+            let m = crate::catalog::built_in().find(|m| m.name == *name).unwrap();
+            assert!(m.spec_json.contains("\"weights\""), "{name}.json records no checksums");
+            crate::catalog::check_weights(name, bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
     }
 }

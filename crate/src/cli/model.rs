@@ -8,6 +8,7 @@ use crate::catalog;
 use crate::encoding::TrainedOn;
 use crate::engine::Backend;
 use crate::engine::burn::BurnEngine;
+use crate::model::checksum::{self, WeightsFile};
 use crate::model::{MelodyModel, ModelSpec, weights};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -61,6 +62,7 @@ pub fn load_model(args: &ModelArgs, device: &Device) -> Result<Loaded, String> {
         }
     };
     let (spec, trained_on) = ModelSpec::parse_with_record(&json).map_err(|e| format!("{name}: {e}"))?;
+    checksum::verify(&json, WeightsFile::Bpk, &bytes).map_err(|e| format!("{name}: {e}"))?;
     let net = weights::load(&spec, bytes, device).map_err(|e| format!("{name}: {e}"))?;
     Ok(Loaded { name, spec, trained_on, net })
 }

@@ -232,6 +232,7 @@ pub fn pack(args: PackArgs) -> Result<(), String> {
     let model = ModelArgs { model: crate::catalog::DEFAULT_MODEL.into(), weights: Some(args.weights.clone()) };
     let net = load_model(&model, &Device::flex())?.net;
     let out = weights::save_pack(&net, &args.weights).map_err(|e| e.to_string())?;
+    weights::record_checksums(&args.weights).map_err(|e| e.to_string())?;
     println!("{}", out.display());
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! same whatever came before. `spec` (plain data) describes a model; `packed` is the LSTM's
 //! int8 form for the CPU engine. The networks and their weights need Burn (feature `burn`).
 
+pub mod checksum;
 pub mod packed;
 mod spec;
 

@@ -193,7 +193,13 @@ impl PackedLstm {
             u32s(&mut out, &[t.len()]);
             for row in t.chunks(4 * self.hidden) {
                 let max = row.iter().fold(0f32, |m, x| m.max(x.abs()));
-                let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+                // A row that is not all finite keeps a NaN scale, so the file is refused on
+                // load rather than read back as zeros.
+                let scale = match () {
+                    _ if row.iter().any(|x| !x.is_finite()) => f32::NAN,
+                    _ if max > 0.0 => max / 127.0,
+                    _ => 1.0,
+                };
                 out.extend_from_slice(&scale.to_le_bytes());
                 out.extend(row.iter().map(|&x| (x / scale).round().clamp(-127.0, 127.0) as i8 as u8));
             }

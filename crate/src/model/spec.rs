@@ -14,6 +14,10 @@ pub enum ModelError {
     Weights(String),
     #[error("reading a result from the device failed: {0}")]
     Read(String),
+    #[error(
+        "the {file} file does not match its spec (checksum {got}, the spec says {expected}): it is damaged, or from another version of the model"
+    )]
+    Checksum { file: &'static str, got: String, expected: String },
 }
 
 /// The pitch range of a model as stored in its configuration.

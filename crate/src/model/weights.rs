@@ -36,6 +36,22 @@ pub fn save_pack(model: &MelodyModel, weights: &std::path::Path) -> Result<std::
     Ok(path)
 }
 
+/// Records in the spec beside `weights` (`.json`) the checksums of the weights and, where there
+/// is one, of the packed form beside them (`.pack`), so a damaged or stale copy of either is
+/// refused on load ([`super::checksum`]).
+pub fn record_checksums(weights: &std::path::Path) -> Result<(), ModelError> {
+    use super::checksum::{WeightsFile, record};
+    let io = |p: &std::path::Path, e: std::io::Error| ModelError::Weights(format!("{}: {e}", p.display()));
+    let spec_path = weights.with_extension("json");
+    let mut json = std::fs::read_to_string(&spec_path).map_err(|e| io(&spec_path, e))?;
+    json = record(&json, WeightsFile::Bpk, &std::fs::read(weights).map_err(|e| io(weights, e))?)?;
+    let pack = weights.with_extension("pack");
+    if pack.exists() {
+        json = record(&json, WeightsFile::Pack, &std::fs::read(&pack).map_err(|e| io(&pack, e))?)?;
+    }
+    std::fs::write(&spec_path, json).map_err(|e| io(&spec_path, e))
+}
+
 fn model_name(model: &MelodyModel) -> &'static str {
     match model {
         MelodyModel::Lstm(_) => "lstm",

@@ -309,6 +309,7 @@ pub fn train(
                             std::fs::read(out).map_err(|e| ModelError::Weights(format!("{}: {e}", out.display())))?;
                         weights::save_pack(&weights::load(&options.spec, bytes, &device)?, out)?;
                     }
+                    weights::record_checksums(out)?;
                 } else {
                     since_best += 1;
                     // Halve the step size when validation stops improving.

@@ -1,0 +1,141 @@
+// Hostile and broken inputs, each expecting a readable error and a page that still works: a
+// missing, garbage or damaged model file (Retry once it is fixed), protocol messages of every bad
+// kind, and the longest primer for both models. All under the strict CSP the server sends.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launch, open, generate, SLOW } from './testkit.mjs';
+import { serveMounts } from './server.mjs';
+
+const DIST = new URL('../dist', import.meta.url).pathname;
+const models = mkdtempSync(join(tmpdir(), 'tunesmith-models-'));
+const PACK = join(models, 'lstm.pack');
+const real = readFileSync(join(DIST, 'models', 'lstm.pack'));
+let server;
+
+before(async () => {
+  copyFileSync(join(DIST, 'models', 'transformer.bpk'), join(models, 'transformer.bpk'));
+  server = await serveMounts({ '/models/': models, '/': DIST });
+});
+after(() => {
+  server?.close();
+  rmSync(models, { recursive: true, force: true });
+});
+
+/** Opens the page without waiting for it to be ready (it may never be). */
+async function openRaw(browser) {
+  const page = await (await browser.newContext()).newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  await page.goto(`${server.url}/`);
+  return { page, problems };
+}
+
+/** A copy of `bytes` with the byte at `at` inverted. */
+function flipped(bytes, at) {
+  const copy = Buffer.from(bytes);
+  copy[at] ^= 0xff;
+  return copy;
+}
+
+const broken = [
+  ['missing', null, /HTTP 404/],
+  ['garbage', Buffer.from('<!doctype html><p>Not found</p>'), /neither a \.pack nor a burnpack/],
+  ['truncated', real.subarray(0, real.length >> 1), /does not match its spec/],
+  ['a NaN in it', Buffer.concat([real.subarray(0, 64), Buffer.from([0xff, 0x7f, 0xff, 0x7f]), real.subarray(68)]), /does not match its spec/],
+  // Parses and loads (an int8 weight changed): only the spec's checksum tells.
+  ['one byte changed', flipped(real, real.length >> 1), /does not match its spec/],
+];
+
+test('a broken model file: a readable error, then Retry works once it is fixed', { timeout: 600_000 }, async (t) => {
+  const browser = await launch({ webgpu: false });
+  t.after(() => browser.close());
+  for (const [what, bytes, message] of broken) {
+    rmSync(PACK, { force: true });
+    if (bytes) writeFileSync(PACK, bytes);
+    const { page, problems } = await openRaw(browser);
+    await page.waitForSelector('body[data-state="error"]', { timeout: SLOW });
+    const error = await page.textContent('#error');
+    assert.match(error, /^tunesmith could not start: /, what);
+    assert.match(error, message, `${what}: ${error}`);
+    assert.equal(await page.isVisible('#retry'), true, what);
+    writeFileSync(PACK, real);
+    await page.click('#retry');
+    await page.waitForSelector('body[data-state="ready"]', { timeout: SLOW });
+    assert.equal(await page.isVisible('#retry'), false);
+    const m = await generate(page, { bars: 2, seed: 3, backend: 'cpu' });
+    assert.ok(m.notes.length > 0, what);
+    assert.deepEqual(problems, [], what);
+    await page.context().close();
+  }
+});
+
+test('protocol messages of every bad kind are refused, and the next Generate works', { timeout: 600_000 }, async (t) => {
+  writeFileSync(PACK, real);
+  const browser = await launch({ webgpu: false });
+  t.after(() => browser.close());
+  const { page, problems } = await open(browser, server);
+  const send = (message) =>
+    page.evaluate(async (m) => {
+      try {
+        await window.tunesmith.client.generate(m);
+        return 'accepted';
+      } catch (e) {
+        return e.message;
+      }
+    }, message);
+  const bad = [
+    [{ bars: 4294967300 }, /bars|invalid value/],
+    [{ bars: 2.9 }, /bars|invalid/],
+    [{ bars: '8' }, /invalid type/],
+    [{ seed: 4294967297 }, /seed|invalid value/],
+    [{ meter: 4 }, /meter|invalid type/],
+    [{ meter: { length: 2e8 } }, /meter|invalid type/],
+    [{ meter: 'x'.repeat(100_000) }, /meter/],
+    [{ temperature: -1 }, /temperature/],
+    [{ tempo: -120 }, /tempo/],
+    [{ candidates: 100 }, /candidates/],
+    [{ bar: 4 }, /unknown field/],
+    [{ primer: [{ pitch: 60, onset: 4294967295, duration: 1 }] }, /primer/],
+  ];
+  for (const [request, message] of bad) {
+    const answer = await send({ model: 'lstm', backend: 'cpu', request });
+    assert.match(answer, message, JSON.stringify(request).slice(0, 80));
+    assert.match(answer, /^bad request: |length|temperature|tempo|candidates|primer/, answer);
+  }
+  assert.match(await send({ model: 'nope', request: {} }), /Unknown model "nope"/);
+  assert.match(await send({ model: 'lstm', backend: 'tpu', request: {} }), /Unknown backend "tpu"/);
+  const m = await generate(page, { bars: 2, seed: 5, backend: 'cpu' });
+  assert.ok(m.notes.length > 0);
+  assert.deepEqual(problems, []);
+});
+
+test('the longest primer works for both models, and so does the next Generate', { timeout: 600_000 }, async (t) => {
+  writeFileSync(PACK, real);
+  const browser = await launch({ webgpu: false });
+  t.after(() => browser.close());
+  const { page, problems } = await open(browser, server);
+  const { maxPrimerSteps } = await page.evaluate(() => window.tunesmith.client.ready().then(({ catalog }) => catalog.limits));
+  const primer = Array.from({ length: maxPrimerSteps / 4 }, (_, i) => ({ pitch: 60 + ((i * 5) % 12), onset: 4 * i, duration: 4 }));
+  for (const model of ['lstm', 'transformer']) {
+    const reply = await page.evaluate(
+      ({ model, primer }) => window.tunesmith.client.generate({ model, backend: 'cpu', request: { bars: 1, primer, phase: 'file', meter: '4/4' } }),
+      { model, primer },
+    );
+    const [melody] = reply.melodies;
+    assert.equal(melody.primerSteps, maxPrimerSteps, model);
+    assert.equal(melody.totalSteps, maxPrimerSteps + 16, model);
+  }
+  const tooLong = [...primer, { pitch: 60, onset: maxPrimerSteps, duration: 4 }];
+  const refused = await page.evaluate(
+    (primer) => window.tunesmith.client.generate({ model: 'lstm', request: { bars: 1, primer } }).then(() => 'accepted', (e) => e.message),
+    tooLong,
+  );
+  assert.match(refused, /primer ends at step \d+; at most \d+ steps/);
+  const m = await generate(page, { bars: 2, seed: 6, backend: 'cpu' });
+  assert.ok(m.notes.length > 0);
+  assert.deepEqual(problems, []);
+});
