@@ -290,9 +290,19 @@ fn regressions() {
         .collect();
     let request = Request { bars: 1, primer: long, ..Request::default() };
     assert_eq!(generate(&engine, &trained, &request), Ok(1));
-    // A MIDI note that ends past the last step a melody may hold.
-    let mut bytes = crate::midi::export(&melody(&mut Rng::new(1), 3));
-    let end = bytes.len() - 4;
-    bytes.splice(end - 4..end - 4, [0x8F, 0xFF, 0xFF, 0x7F]);
-    let _ = crate::midi::import(&bytes);
+    // Notes whose ticks run past the last step a melody may hold (the onset and duration sums
+    // once wrapped): refused, not wrapped.
+    let vlq_max = [0xFF, 0xFF, 0xFF, 0x7F];
+    let mut track = vec![0x00, 0x90, 60, 80];
+    track.extend(vlq_max);
+    track.extend([0x80, 60, 0]);
+    track.extend(vlq_max);
+    track.extend([0x90, 62, 80]);
+    track.extend(vlq_max);
+    track.extend([0x80, 62, 0, 0x00, 0xFF, 0x2F, 0x00]);
+    let mut file = b"MThd\0\0\0\x06\0\0\0\x01\0\x01MTrk".to_vec();
+    file.extend((track.len() as u32).to_be_bytes());
+    file.extend(track);
+    let e = crate::midi::import(&file).expect_err("a melody longer than any allowed");
+    assert!(!e.to_string().is_empty());
 }
