@@ -246,6 +246,8 @@ fn regressions() {
         lstm(r#""embed": 8, "hidden": 4611686018427387904, "layers": 1"#),
         lstm(r#""embed": 68719476736, "hidden": 8, "layers": 1"#),
         lstm(r#""embed": 8, "hidden": 8, "layers": 1000000"#),
+        lstm(r#""embed": 4096, "hidden": 4096, "layers": 16"#),
+        r#"{"arch": "transformer", "range": {"lo": 48, "hi": 84}, "d_model": 4096, "heads": 8, "layers": 16, "d_ff": 4096}"#.into(),
         lstm(&format!(r#"{ok}, "lookback": {{"bars": [1, 1]}}"#)),
         r#"{"arch": "transformer", "range": {"lo": 48, "hi": 84}, "d_model": 8, "heads": 2, "layers": 1, "d_ff": 1099511627776}"#.into(),
         r#"{"arch": "transformer", "range": {"lo": 48, "hi": 84}, "d_model": 8, "heads": 3, "layers": 1, "d_ff": 8}"#.into(),

@@ -84,6 +84,18 @@ fn check_width(what: &str, n: usize) -> Result<(), ModelError> {
     }
 }
 
+/// At most this many weights in the layers (400 MB as f32 while loading); the shipped models
+/// have about a million.
+const MAX_WEIGHTS: usize = 100_000_000;
+
+fn check_weights(what: &str, weights: usize) -> Result<(), ModelError> {
+    if weights <= MAX_WEIGHTS {
+        Ok(())
+    } else {
+        Err(ModelError::Config(format!("{what} has {weights} weights; at most {MAX_WEIGHTS} are allowed")))
+    }
+}
+
 fn check_common(layers: usize, dropout: f64, lookback: &Lookback) -> Result<(), ModelError> {
     if !(1..=MAX_LAYERS).contains(&layers) {
         return Err(ModelError::Config(format!("layers must be 1–{MAX_LAYERS}, not {layers}")));
@@ -99,6 +111,9 @@ impl LstmConfig {
         check_width("embed", self.embed)?;
         check_width("hidden", self.hidden)?;
         check_common(self.layers, self.dropout, &self.lookback)?;
+        // Widths and layers are capped, so these products cannot overflow.
+        let (e, h) = (self.embed, self.hidden);
+        check_weights("this LSTM", 4 * h * (e + h) + (self.layers - 1) * 4 * h * 2 * h)?;
         self.range.vocab()
     }
 }
@@ -108,6 +123,8 @@ impl TransformerConfig {
         check_width("d_model", self.d_model)?;
         check_width("d_ff", self.d_ff)?;
         check_common(self.layers, self.dropout, &self.lookback)?;
+        let (d, f) = (self.d_model, self.d_ff);
+        check_weights("this Transformer", self.layers * (4 * d * d + 2 * d * f))?;
         if self.heads == 0 || !self.d_model.is_multiple_of(self.heads) {
             return Err(ModelError::Config(format!(
                 "a Transformer needs d_model ({}) divisible by heads ({})",
