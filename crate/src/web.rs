@@ -44,7 +44,7 @@ unsafe extern "C" {
 /// Runs once, when the module starts. It runs the constructors itself: a module that never
 /// calls `__wasm_call_ctors` is linked "command-style", every export running all of them
 /// first — and the glue calls exports for each value crossing into JavaScript, so a response of
-/// 240 notes paid for them thousands of times (a 16-bar melody took 530 ms instead of 60).
+/// 240 notes paid for them thousands of times (a 16-bar melody took 530 ms instead of 56).
 ///
 /// Panics are bugs, but a worker must not hang on one: the hook logs it and tells the worker
 /// (`self.tunesmithPanic(message)`, when defined), which reports and restarts.
@@ -121,7 +121,6 @@ enum AnyEngine {
 struct Loaded {
     trained_on: TrainedOn,
     engine: AnyEngine,
-    name: EngineName,
 }
 
 impl AnyEngine {
@@ -256,7 +255,7 @@ impl Generator {
         catalog::check_weights(&name, &weights).map_err(|e| JsError::new(&format!("{name}: {e}")))?;
         let engine =
             engine(&spec, Weights::File(weights), backend).await.map_err(|e| JsError::new(&format!("{name}: {e}")))?;
-        Ok(Generator { loaded: Rc::new(Loaded { trained_on, name: engine.name(), engine }) })
+        Ok(Generator { loaded: Rc::new(Loaded { trained_on, engine }) })
     }
 
     /// A model of any spec with seeded random weights: benchmarks compare speed at a shape,
@@ -265,13 +264,13 @@ impl Generator {
         let backend = backend_of(&backend)?;
         let (spec, trained_on) = ModelSpec::parse_with_record(&spec_json).map_err(js_error)?;
         let engine = engine(&spec, Weights::Random(seed), backend).await.map_err(|e| JsError::new(&e))?;
-        Ok(Generator { loaded: Rc::new(Loaded { trained_on, name: engine.name(), engine }) })
+        Ok(Generator { loaded: Rc::new(Loaded { trained_on, engine }) })
     }
 
     /// The engine that runs this model (`"int8"`, `"wgsl"` or `"burn"`).
     #[wasm_bindgen(getter)]
     pub fn engine(&self) -> String {
-        self.loaded.name.name().to_string()
+        self.loaded.engine.name().name().to_string()
     }
 
     /// `request`: a `Request` (every field optional). `onBar(done, total)`: called between

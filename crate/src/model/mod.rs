@@ -228,41 +228,4 @@ mod network {
             }
         }
     }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-        use crate::model::{PitchRange, TransformerConfig};
-
-        /// A primer longer than a slice primes to the same state as one call would.
-        #[test]
-        fn a_long_primer_goes_in_slices_to_the_same_state() {
-            let device = Device::flex();
-            let spec = ModelSpec::Transformer(TransformerConfig {
-                range: PitchRange::from(Vocab::DEFAULT),
-                d_model: 16,
-                heads: 2,
-                layers: 2,
-                d_ff: 32,
-                dropout: 0.0,
-                span: None,
-                lookback: Default::default(),
-            });
-            let m = build(&spec, &device).unwrap();
-            let n = MelodyModel::PRIME_CHUNK + 45;
-            let tokens: Vec<i32> = (0..n).map(|i| (i * 7 % 39) as i32).collect();
-            let tokens = Tensor::<2, Int>::from_data(TensorData::new(tokens, [1, n]), &device);
-            let columns = Tensor::<3, Int>::zeros([1, n, 5], &device);
-            let MelodyModel::Transformer(t) = &m else { unreachable!() };
-            let whole = State::Transformer(t.forward(tokens.clone(), columns.clone(), None).1);
-            let sliced = m.prime(tokens, columns, m.start(1, &device));
-            let x = Tensor::<2>::ones([1, 16], &device);
-            let (a, b) = (m.step(x.clone(), whole).0, m.step(x, sliced).0);
-            let (a, b): (Vec<f32>, Vec<f32>) =
-                (a.into_data().try_to_vec().unwrap(), b.into_data().try_to_vec().unwrap());
-            for (a, b) in a.iter().zip(&b) {
-                assert!((a - b).abs() < 1e-4, "{a} vs {b}");
-            }
-        }
-    }
 }
