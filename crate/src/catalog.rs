@@ -107,6 +107,9 @@ pub enum Kind {
 pub struct Control {
     /// The request field it sets.
     pub name: &'static str,
+    /// The `<tunesmith-generator>` attribute that sets it: the name, except where HTML or the
+    /// frameworks already own it (`key` is React's and Vue's, `style` is global HTML).
+    pub attribute: &'static str,
     pub label: &'static str,
     pub kind: Kind,
     pub default: Value,
@@ -170,6 +173,7 @@ pub fn catalog() -> Catalog {
     let d = Request::default();
     let number = |name, label, kind, default: Value, min: f64, max: f64, step: f64| Control {
         name,
+        attribute: name,
         label,
         kind,
         default,
@@ -181,6 +185,7 @@ pub fn catalog() -> Catalog {
     };
     let select = |name, label, default: Value, options: Vec<Choice>| Control {
         name,
+        attribute: name,
         label,
         kind: Kind::Choice,
         default,
@@ -200,13 +205,24 @@ pub fn catalog() -> Catalog {
             json!(Request::DEFAULT_METER.to_string()),
             METERS.iter().map(|&m| choice(m, m)).collect(),
         ),
-        select("key", "Key", Value::Null, std::iter::once(any()).chain(KEYS.iter().map(|&k| choice(k, k))).collect()),
-        select(
-            "style",
-            "Style",
-            Value::Null,
-            std::iter::once(any()).chain(Style::ALL.iter().map(|s| choice(s.name(), s.label()))).collect(),
-        ),
+        Control {
+            attribute: "tonality",
+            ..select(
+                "key",
+                "Key",
+                Value::Null,
+                std::iter::once(any()).chain(KEYS.iter().map(|&k| choice(k, k))).collect(),
+            )
+        },
+        Control {
+            attribute: "genre",
+            ..select(
+                "style",
+                "Style",
+                Value::Null,
+                std::iter::once(any()).chain(Style::ALL.iter().map(|s| choice(s.name(), s.label()))).collect(),
+            )
+        },
         Control {
             needs_form: true,
             ..select(
@@ -292,6 +308,28 @@ mod tests {
         let json = serde_json::to_value(&c).unwrap();
         assert_eq!(json["limits"]["maxBars"], 64);
         assert_eq!(json["controls"][1]["default"], 120.0, "one tempo default, the request's");
+    }
+
+    /// The element (`www/tunesmith-generator.js`) builds its attributes and controls from a copy
+    /// of the catalog, so they exist before the wasm has loaded: the copy must be this build's.
+    #[test]
+    fn the_elements_catalog_is_this_builds() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../www/catalog.js");
+        let json = serde_json::to_string_pretty(&catalog()).unwrap();
+        let text = format!(
+            "// The core's catalog (crate/src/catalog.rs) for the element, which needs it before the wasm\n\
+             // loads. Generated: `TUNESMITH_BLESS=1 cargo test -p tunesmith catalog` rewrites it, and\n\
+             // the test beside `catalog()` fails while it is stale.\n\
+             export default {json};\n"
+        );
+        if std::env::var_os("TUNESMITH_BLESS").is_some() {
+            std::fs::write(path, &text).unwrap();
+        }
+        let current = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            current == text,
+            "www/catalog.js is stale: run `TUNESMITH_BLESS=1 cargo test -p tunesmith catalog` and commit it"
+        );
     }
 
     /// The page's bundle must carry each built-in model's weights file (Trunk copies them).

@@ -4,7 +4,7 @@
 //! `form` (form plans), `theory` (keys, bar grids, melody metrics), `midi` (files in and out),
 //! `model` (specs, networks, weights), `engine` (the contract every runtime implements, and
 //! the runtimes), `sample` (the one sampler), `request` (the typed request and response),
-//! `catalog` (models, controls, limits), `rng`. `web` is the wasm-bindgen face the page's
+//! `catalog` (models, controls, limits), `share` (a melody in a link), `rng`. `web` is the wasm-bindgen face the page's
 //! worker uses; `cli`, `corpus`, `eval` and `train` are the native tool.
 
 pub mod catalog;
@@ -17,6 +17,7 @@ pub mod model;
 pub mod request;
 pub mod rng;
 pub mod sample;
+pub mod share;
 pub mod theory;
 
 #[cfg(all(test, feature = "burn"))]

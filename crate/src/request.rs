@@ -162,6 +162,8 @@ pub struct Response {
     /// The melody as a standard MIDI file.
     #[serde(with = "serde_bytes")]
     pub midi: Vec<u8>,
+    /// The melody in a share link's compact form (`share`).
+    pub share: String,
     /// Time spent generating, all candidates together.
     pub ms: f64,
 }

@@ -226,6 +226,7 @@ impl Generation {
             engine: engine.name(),
             backend: engine.backend(),
             midi: crate::midi::export(m),
+            share: crate::share::encode(m, self.total_steps, request.tempo),
             ms,
         }
     }

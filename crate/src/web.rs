@@ -109,6 +109,41 @@ pub fn read_midi(bytes: &[u8]) -> Result<JsValue, JsError> {
     to_js(&Read { notes: m.notes().to_vec(), meter: m.meter, tempo: m.tempo.bpm(), key: m.key })
 }
 
+/// A melody from a share link's code (`share`): the fields of a `Response` that describe the
+/// music (notes, key, meter, tempo, length, metrics, the MIDI file), with no model behind it.
+#[wasm_bindgen(js_name = openShared)]
+pub fn open_shared(code: &str) -> Result<JsValue, JsError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Opened {
+        notes: Vec<crate::melody::Note>,
+        key: Option<crate::melody::Key>,
+        meter: crate::melody::Meter,
+        tempo: f64,
+        steps_per_bar: u32,
+        total_steps: u32,
+        primer_steps: u32,
+        metrics: crate::theory::metrics::MelodyMetrics,
+        #[serde(with = "serde_bytes")]
+        midi: Vec<u8>,
+        share: String,
+    }
+    let s = crate::share::decode(code).map_err(js_error)?;
+    let m = &s.melody;
+    to_js(&Opened {
+        notes: m.notes().to_vec(),
+        key: m.key,
+        meter: m.meter,
+        tempo: s.bpm,
+        steps_per_bar: m.meter.steps_per_bar(),
+        total_steps: s.total_steps,
+        primer_steps: 0,
+        metrics: crate::theory::metrics::measure(m.notes()),
+        midi: crate::midi::export(m),
+        share: code.trim().to_string(),
+    })
+}
+
 /// How a loaded model runs.
 enum AnyEngine {
     Int8(Int8Engine),
