@@ -60,14 +60,14 @@ test('a broken model file: a readable error, then Retry works once it is fixed',
     rmSync(PACK, { force: true });
     if (bytes) writeFileSync(PACK, bytes);
     const { page, problems } = await openRaw(browser);
-    await page.waitForSelector('body[data-state="error"]', { timeout: SLOW });
+    await page.waitForSelector('tunesmith-generator[state="error"]', { timeout: SLOW });
     const error = await page.textContent('#error');
     assert.match(error, /^tunesmith could not start: /, what);
     assert.match(error, message, `${what}: ${error}`);
     assert.equal(await page.isVisible('#retry'), true, what);
     writeFileSync(PACK, real);
     await page.click('#retry');
-    await page.waitForSelector('body[data-state="ready"]', { timeout: SLOW });
+    await page.waitForSelector('tunesmith-generator[state="ready"]', { timeout: SLOW });
     assert.equal(await page.isVisible('#retry'), false);
     const m = await generate(page, { bars: 2, seed: 3, backend: 'cpu' });
     assert.ok(m.notes.length > 0, what);

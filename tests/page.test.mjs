@@ -24,8 +24,8 @@ for (const webgpu of [false, true]) {
     const browser = await launch({ webgpu });
     t.after(() => browser.close());
     const { page, problems, requests } = await open(browser);
-    await page.waitForSelector('body[data-webgpu]', { timeout: SLOW });
-    assert.equal(await page.getAttribute('body', 'data-webgpu'), webgpu ? 'yes' : 'no');
+    await page.waitForFunction(() => window.tunesmith.element.webgpu !== null, null, { timeout: SLOW });
+    assert.equal(await page.evaluate(() => window.tunesmith.element.webgpu === true), webgpu);
     assert.match(await page.textContent('#webgpu-status'), webgpu ? /WebGPU is available/ : /WebGPU unavailable .*CPU/);
 
     // With an adapter, ask for WebGPU by name: 'automatic' starts on the CPU (tested below).
@@ -67,13 +67,15 @@ for (const webgpu of [false, true]) {
     let played = other;
     for (let seed = 13; played.notes[0].onset < 4 && seed < 33; seed++) played = await generate(page, { bars: 2, seed, backend });
     assert.ok(played.notes[0].onset >= 4, `one of 20 seeds gives a melody that opens with a rest: ${JSON.stringify(played.notes[0])}`);
-    await page.evaluate(() => {
+    await page.evaluate(async () => {
       window.scheduled = [];
-      const { events, player } = window.tunesmith;
-      document.querySelector('#play').addEventListener('click', () => (window.clickedAt = performance.now()), { capture: true });
-      events.addEventListener('note', (e) => {
+      const { element } = window.tunesmith;
+      const ctx = (await import('/www/synth.js')).audioContext();
+      window.audio = ctx;
+      element.shadowRoot.querySelector('#play').addEventListener('click', () => (window.clickedAt = performance.now()), { capture: true });
+      element.addEventListener('note', (e) => {
         if (!window.scheduled.length) {
-          window.firstNoteLatency = (performance.now() - window.clickedAt) / 1000 + (e.detail.time - player.ctx.currentTime);
+          window.firstNoteLatency = (performance.now() - window.clickedAt) / 1000 + (e.detail.time - ctx.currentTime);
         }
         window.scheduled.push(e.detail.time);
       });
@@ -81,8 +83,8 @@ for (const webgpu of [false, true]) {
     await page.click('#play');
     await page.waitForFunction(() => window.scheduled.length >= 2, null, { timeout: 10_000 });
     const audio = await page.evaluate(() => ({
-      state: window.tunesmith.player.ctx.state,
-      playing: window.tunesmith.player.playing,
+      state: window.audio.state,
+      playing: window.tunesmith.element.playing,
       latency: window.firstNoteLatency,
       scheduled: window.scheduled,
     }));
@@ -94,7 +96,7 @@ for (const webgpu of [false, true]) {
     assert.ok(Math.abs(audio.scheduled[1] - audio.scheduled[0] - gap) < 1e-6, `notes keep their spacing: ${JSON.stringify(audio)}`);
     assert.equal(await page.textContent('#play'), 'Stop');
     await page.click('#play');
-    assert.equal(await page.evaluate(() => window.tunesmith.player.playing), false);
+    assert.equal(await page.evaluate(() => window.tunesmith.element.playing), false);
 
     // The page downloads only the model it uses, in its packed int8 form; specs are built in.
     assert.ok(requests.includes('/models/lstm.pack'), requests.join(' '));
@@ -127,8 +129,9 @@ test('automatic: starts on the CPU, then measures both backends and keeps the fa
   const { page, problems } = await open(browser);
   const first = await generate(page, { bars: 2, seed: 5 });
   assert.equal(first.backend, 'cpu', 'the CPU is ready first');
-  await page.waitForSelector('body[data-auto]', { timeout: SLOW });
-  const picked = await page.getAttribute('body', 'data-auto');
+  const auto = () => page.evaluate(() => window.tunesmith.element.autoBackend);
+  await page.waitForFunction(() => window.tunesmith.element.autoBackend !== null, null, { timeout: SLOW });
+  const picked = await auto();
   const label = await page.textContent('#backend option[value="auto"]');
   assert.match(label, /^automatic \((CPU|WebGPU): \d+ ms vs \d+ ms for 4 bars\)$/);
   assert.equal(label.includes('WebGPU:'), picked === 'webgpu');
@@ -136,10 +139,10 @@ test('automatic: starts on the CPU, then measures both backends and keeps the fa
   // LSTM brings its result back.
   await page.selectOption('#model', 'transformer');
   assert.equal(await page.textContent('#backend option[value="auto"]'), 'automatic');
-  assert.equal(await page.getAttribute('body', 'data-auto'), null);
+  assert.equal(await auto(), null);
   await page.selectOption('#model', 'lstm');
   assert.equal(await page.textContent('#backend option[value="auto"]'), label);
-  assert.equal(await page.getAttribute('body', 'data-auto'), picked);
+  assert.equal(await auto(), picked);
   const next = await generate(page, { bars: 2, seed: 5 });
   assert.equal(next.backend, picked);
   // Forcing a backend still works whatever was picked.
@@ -159,9 +162,9 @@ for (const webgpu of [false, true]) {
       const auto = await generate(page, { bars: 1, seed: 7, model: 'transformer' });
       assert.equal(auto.backend, 'cpu');
       const started = Date.now();
-      await page.waitForSelector('body[data-auto]', { timeout: SLOW });
+      await page.waitForFunction(() => window.tunesmith.element.autoBackend !== null, null, { timeout: SLOW });
       t.diagnostic(`calibration, shader compilation included: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      assert.equal(await page.getAttribute('body', 'data-auto'), 'cpu');
+      assert.equal(await page.evaluate(() => window.tunesmith.element.autoBackend), 'cpu');
       const label = await page.textContent('#backend option[value="auto"]');
       assert.match(label, /^automatic \(CPU: \d+ ms vs WebGPU ~\d+ s for 4 bars, estimated from 1 and 2 steps\)$/);
     }
@@ -228,7 +231,7 @@ for (const webgpu of [false, true]) {
     }
     // A model without a form input disables the control and says why.
     await page.selectOption('#model', 'transformer');
-    const forms = await page.evaluate(() => window.tunesmith.client.ready().then(({ catalog }) => catalog.models.find((x) => x.name === 'transformer').form));
+    const forms = await page.evaluate(() => window.tunesmith.element.constructor.catalog.models.find((x) => x.name === 'transformer').form);
     assert.equal(await page.isDisabled('#form'), !forms);
     assert.deepEqual(problems, []);
   });

@@ -21,7 +21,7 @@ const page = await browser.newPage();
 const problems = [];
 page.on('pageerror', (e) => problems.push(e.message));
 await page.goto(`${server.url}/`);
-await page.waitForSelector('body[data-state="ready"]', { timeout: 240_000 });
+await page.waitForSelector('tunesmith-generator[state="ready"]', { timeout: 240_000 });
 const cdp = await page.context().newCDPSession(page);
 
 /** The page's JS heap after a full collection, in bytes. */

@@ -45,8 +45,14 @@ export async function open(browser, server) {
     }
   });
   await page.goto(`${server.url}/`);
-  await page.waitForSelector('body[data-state="ready"]', { timeout: SLOW });
+  await page.waitForSelector('tunesmith-generator[state="ready"]', { timeout: SLOW });
   return { page, problems, requests };
+}
+
+/** The state of the page's generator, once it has left 'generating' (or `states`). */
+export async function settled(page, states = ['done', 'error']) {
+  await page.waitForSelector(states.map((s) => `tunesmith-generator[state="${s}"]`).join(', '), { timeout: SLOW });
+  return page.getAttribute('tunesmith-generator', 'state');
 }
 
 /** Fills the form, clicks Generate and returns the melody the page shows. */
@@ -56,13 +62,19 @@ export async function generate(page, { bars = 2, seed = 1, temperature = 1, back
   await page.fill('#seed', String(seed));
   await page.selectOption('#meter', meter);
   await page.selectOption('#backend', backend);
-  await page.$eval('#temperature', (el, t) => (el.value = t), String(temperature));
+  await page.$eval('#temperature', (el, t) => {
+    el.value = t;
+    el.dispatchEvent(new Event('input'));
+  }, String(temperature));
   await page.click('#generate');
-  await page.waitForSelector('body[data-state="generating"]', { timeout: 5_000 }).catch(() => {});
-  await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: SLOW });
+  await page.waitForSelector('tunesmith-generator[state="generating"]', { timeout: 5_000 }).catch(() => {});
+  const state = await settled(page);
   const error = await page.textContent('#error');
-  assert.equal(await page.getAttribute('body', 'data-state'), 'done', `generation failed: ${error}`);
-  return page.evaluate(() => ({ ...window.tunesmith.melody, midi: Array.from(window.tunesmith.melody.midi) }));
+  assert.equal(state, 'done', `generation failed: ${error}`);
+  return page.evaluate(() => {
+    const { element } = window.tunesmith;
+    return { ...element.melody, midi: Array.from(element.midi) };
+  });
 }
 
 /** Notes of a MIDI file, in 16th steps, with an independent parser (npm midi-file). */

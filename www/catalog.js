@@ -298,6 +298,7 @@ export default {
     "maxTempo": 400.0,
     "maxPrimerSteps": 8192,
     "maxCandidates": 16,
-    "maxSeed": 4294967295
+    "maxSeed": 4294967295,
+    "maxShareChars": 20000
   }
 };

@@ -9,6 +9,20 @@ const GENERATE_TIMEOUT_MS = 120_000;
 const CANCEL_GRACE_MS = 3_000;
 
 const clients = new Map(); // worker URL → TunesmithClient
+const shims = new Map(); // worker URL → the blob: URL that starts it from another origin
+
+/**
+ * What `new Worker` can start: the worker's own URL when it is on the page's origin; else a
+ * same-origin blob: module that imports it (a page may not start a worker from another origin,
+ * but a module may import one, with CORS). The worker's imports and fetches still resolve
+ * against its real URL (import.meta.url).
+ */
+function workerScript(url) {
+  const u = new URL(url, location.href);
+  if (u.origin === location.origin) return u;
+  if (!shims.has(u.href)) shims.set(u.href, URL.createObjectURL(new Blob([`import ${JSON.stringify(u.href)};\n`], { type: 'text/javascript' })));
+  return shims.get(u.href);
+}
 
 export class TunesmithClient {
   /** The page's one client for `workerUrl`: several users share one worker, one wasm, one GPU device. */
@@ -33,7 +47,7 @@ export class TunesmithClient {
 
   /** Starts (or restarts) the worker and hands it the wasm module. */
   start() {
-    this.worker = new Worker(this.workerUrl, { type: 'module' });
+    this.worker = new Worker(workerScript(this.workerUrl), { type: 'module' });
     this.worker.onmessage = ({ data }) => this.receive(data);
     // A worker that fails to load (bad script, wasm compile error) fails everything pending.
     this.worker.onerror = (e) => {
@@ -78,7 +92,7 @@ export class TunesmithClient {
     else p.resolve(data);
   }
 
-  /** Listens to messages without an id ('webgpu', 'backend', 'crashed') and to 'restart'. */
+  /** Listens to messages without an id ('webgpu', 'backend', 'download', 'crashed') and to 'restart'. */
   on(type, handler) {
     if (!this.listeners.has(type)) this.listeners.set(type, new Set());
     this.listeners.get(type).add(handler);
@@ -156,6 +170,12 @@ export class TunesmithClient {
   async stats() {
     await this.ready();
     return (await this.request({ type: IN.stats })).result;
+  }
+
+  /** The melody of a share code (see protocol.js, openShared). */
+  async openShared(code) {
+    await this.ready();
+    return (await this.request({ type: IN.openShared, code })).result;
   }
 
   /** The melody line of a MIDI file: {notes, meter, tempo, key}. */

@@ -1,4 +1,6 @@
 // Draws a melody as a piano roll on a canvas: one row per semitone, bar lines, a playhead.
+// Its colours are CSS custom properties of the canvas (--roll-background, --roll-note, …), so a
+// stylesheet themes it, light or dark.
 
 const COLORS = {
   background: '#fbfaf7',
@@ -10,6 +12,15 @@ const COLORS = {
   label: '#8a8170',
   playhead: '#ee6c4d',
 };
+const cssName = (k) => `--roll-${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** The colours the canvas's style gives, else the defaults above. */
+function colors(canvas) {
+  const style = globalThis.getComputedStyle?.(canvas);
+  const out = {};
+  for (const [k, fallback] of Object.entries(COLORS)) out[k] = style?.getPropertyValue(cssName(k)).trim() || fallback;
+  return out;
+}
 const BLACK = new Set([1, 3, 6, 8, 10]);
 
 export class PianoRoll {
@@ -43,6 +54,7 @@ export class PianoRoll {
       canvas.width = Math.round(cssW * dpr);
       canvas.height = Math.round(cssH * dpr);
     }
+    const COLORS = colors(canvas);
     const g = canvas.getContext('2d');
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.fillStyle = COLORS.background;

@@ -43,6 +43,7 @@
  * @property {"int8"|"wgsl"|"burn"} engine
  * @property {"cpu"|"webgpu"} backend
  * @property {Uint8Array} midi  a standard MIDI file
+ * @property {string} share  the melody in a share link's compact form (crate/src/share.rs)
  * @property {number} ms
  */
 
@@ -58,6 +59,9 @@
  *   the generation `id` stops at its next bar and answers Error with `cancelled: true`
  * @typedef {{type: "readMidi", id: number, bytes: Uint8Array}} ReadMidiMessage
  *   → Done with `result`: {notes, meter, tempo, key} (the file's melody line)
+ * @typedef {{type: "openShared", id: number, code: string}} OpenSharedMessage
+ *   → Done with `result`: the melody of a share code (a Response's notes, key, meter, tempo,
+ *   stepsPerBar, totalSteps, metrics, midi and share), or Error saying what is wrong with the code
  * @typedef {{type: "stats", id: number}} StatsMessage
  *   → Done with `result`: {wasmBytes} (the wasm memory's size: leaks show here; ./dev soak)
  */
@@ -74,12 +78,22 @@
  *   estimatedFrom?: number[]|null, error?: string}} BackendChoice
  *   (no id) what "auto" now picks for a model, once both backends were timed here, or why it
  *   went back to the CPU
+ * @typedef {{type: "download", model: string, loaded: number, total: number|null}} Download
+ *   (no id) bytes of a model's weights received so far (`total`: null when the server did not say)
  * @typedef {{type: "crashed", message: string}} Crashed
  *   (no id) the worker hit a bug it cannot recover from; the client restarts it
  */
 
 /** Message types, so a typo is an error rather than a message nobody answers. */
-export const IN = Object.freeze({ wasm: 'wasm', init: 'init', generate: 'generate', cancel: 'cancel', readMidi: 'readMidi', stats: 'stats' });
+export const IN = Object.freeze({
+  wasm: 'wasm',
+  init: 'init',
+  generate: 'generate',
+  cancel: 'cancel',
+  readMidi: 'readMidi',
+  openShared: 'openShared',
+  stats: 'stats',
+});
 export const OUT = Object.freeze({
   ready: 'ready',
   progress: 'progress',
@@ -87,5 +101,6 @@ export const OUT = Object.freeze({
   error: 'error',
   webgpu: 'webgpu',
   backend: 'backend',
+  download: 'download',
   crashed: 'crashed',
 });

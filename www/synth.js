@@ -82,11 +82,6 @@ export class MelodyPlayer {
     this.timer = null;
   }
 
-  /** Seconds into the melody (its own clock, rests before the first note included), or -1 when stopped. */
-  get position() {
-    return this.playing ? this.ctx.currentTime - this.t0 : -1;
-  }
-
   /**
    * Starts the audio device ahead of Play (call it from an earlier user gesture, such as the
    * Generate click): starting the device can take longer than the 100 ms Play is allowed.
@@ -111,7 +106,11 @@ export class MelodyPlayer {
     return this.out;
   }
 
-  async start(melody) {
+  /**
+   * Plays `melody`. With `loop` (also settable while playing), the melody starts again after
+   * its last bar, on the bar grid: its opening rests are skipped only the first time.
+   */
+  async start(melody, { loop = false } = {}) {
     this.stop();
     const ctx = audioContext();
     this.ctx = ctx;
@@ -126,6 +125,9 @@ export class MelodyPlayer {
       end: (n.onset + n.duration) * secondsPerStep,
     }));
     this.duration = this.events.length ? this.events[this.events.length - 1].end : 0;
+    this.length = Math.max(this.duration, (melody.totalSteps ?? 0) * secondsPerStep);
+    this.loop = loop;
+    this.cycle = 0;
     this.next = 0;
     const lead = this.events.length ? this.events[0].start : 0;
     this.t0 = ctx.currentTime + START_DELAY_S - lead; // the melody's time 0 on the audio clock
@@ -135,17 +137,33 @@ export class MelodyPlayer {
     this.timer = setInterval(() => this.pump(), TICK_MS);
   }
 
+  /** Seconds into the melody (its own clock, rests before the first note included), or -1 when stopped. */
+  get position() {
+    if (!this.playing) return -1;
+    const t = this.ctx.currentTime - this.t0;
+    return this.length > 0 && t > this.length ? t % this.length : t;
+  }
+
   pump() {
     if (!this.playing) return;
     const now = this.ctx.currentTime;
-    while (this.next < this.events.length && this.t0 + this.events[this.next].start < now + LOOKAHEAD_S) {
-      const e = this.events[this.next++];
-      const v = voice(this.ctx, this.out, e.note.pitch, this.t0 + e.start, this.t0 + e.end);
+    for (;;) {
+      if (this.next >= this.events.length) {
+        if (!this.loop || !this.events.length || this.length <= 0) break;
+        this.cycle += 1;
+        this.next = 0;
+      }
+      const base = this.t0 + this.cycle * this.length;
+      const e = this.events[this.next];
+      if (base + e.start >= now + LOOKAHEAD_S) break;
+      this.next += 1;
+      const v = voice(this.ctx, this.out, e.note.pitch, base + e.start, base + e.end);
       this.voices.add(v);
       v.oscs[0].onended = () => this.voices.delete(v);
-      this.target.dispatchEvent(new CustomEvent('note', { detail: { index: e.index, note: e.note, time: this.t0 + e.start } }));
+      this.target.dispatchEvent(new CustomEvent('note', { detail: { index: e.index, note: e.note, time: base + e.start } }));
     }
-    if (this.next >= this.events.length && now > this.t0 + this.duration + 0.2) this.stop();
+    const end = this.t0 + this.cycle * this.length + this.duration;
+    if (!this.loop && this.next >= this.events.length && now > end + 0.2) this.stop();
   }
 
   stop() {

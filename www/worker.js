@@ -6,7 +6,8 @@
 // WebGPU only if WebGPU measured faster here. If a WebGPU generation under 'auto' fails, that
 // model goes back to the CPU and the generation is retried there.
 
-import init, { Generator, catalog as readCatalog, readMidi, startWebGpu as startGpu } from '../tunesmith.js';
+import init, { Generator, catalog as readCatalog, openShared, readMidi, startWebGpu as startGpu } from '../tunesmith.js';
+import { countBytes } from './progress.js';
 import { IN, OUT } from './protocol.js';
 
 // The page may hand over the wasm module, already compiled while its own scripts loaded;
@@ -62,6 +63,7 @@ function download(name) {
       const { weights } = await entry(name);
       const r = await fetch(new URL(`../${weights}`, import.meta.url));
       if (!r.ok) throw new Error(`Could not load the ${name} model (${weights}): HTTP ${r.status}.`);
+      countBytes(r, (loaded, total) => post({ type: OUT.download, model: name, loaded, total })).catch(() => {});
       return new Uint8Array(await r.arrayBuffer());
     })();
     bytes.catch(() => downloads.delete(name));
@@ -245,6 +247,17 @@ self.onmessage = ({ data: msg }) => {
     case IN.readMidi:
       wasmReady
         .then(() => post({ type: OUT.done, id: msg.id, result: readMidi(msg.bytes) }))
+        .catch(fail);
+      break;
+    case IN.openShared:
+      wasmReady
+        .then(({ limits }) => {
+          const code = String(msg.code ?? '');
+          // Refused before it is copied into the wasm memory: a hostile page could send megabytes.
+          if (code.length > limits.maxShareChars) throw new Error(`the shared melody is ${code.length} characters long; a share link holds at most ${limits.maxShareChars}`);
+          const result = openShared(code);
+          post({ type: OUT.done, id: msg.id, result }, [result.midi.buffer]);
+        })
         .catch(fail);
       break;
     case IN.stats:

@@ -147,6 +147,7 @@ pub struct Limits {
     pub max_primer_steps: u32,
     pub max_candidates: u32,
     pub max_seed: u32,
+    pub max_share_chars: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -276,6 +277,7 @@ pub fn catalog() -> Catalog {
             max_primer_steps: Request::MAX_PRIMER_STEPS,
             max_candidates: Request::MAX_CANDIDATES,
             max_seed: u32::MAX,
+            max_share_chars: crate::share::MAX_CODE_CHARS,
         },
     }
 }

@@ -231,23 +231,25 @@ async function firstMelody(browser, server) {
   const context = await browser.newContext();
   await context.addInitScript(() => {
     new MutationObserver(() => {
-      if (document.body?.dataset.state === 'ready' && !window.clickedGenerate) {
+      const element = document.querySelector('tunesmith-generator');
+      if (element?.getAttribute('state') === 'ready' && !window.clickedGenerate) {
         window.clickedGenerate = true;
-        document.querySelector('#generate').click();
+        element.generate();
       }
-    }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-state'] });
+    }).observe(document, { subtree: true, attributes: true, attributeFilter: ['state'] });
   });
   const page = await context.newPage();
   try {
     const first = server.requests.length;
     await page.goto(`${server.url}/index.html`);
-    await page.waitForSelector('body[data-state="done"]', { timeout: 120_000 });
-    const bars = await page.evaluate(() => window.tunesmith.melody.totalSteps / window.tunesmith.melody.stepsPerBar);
+    await page.waitForSelector('tunesmith-generator[state="done"]', { timeout: 120_000 });
+    const melody = await page.evaluate(() => window.tunesmith.element.melody);
+    const bars = melody.totalSteps / melody.stepsPerBar;
     if (bars !== 8) throw new Error(`the first melody has ${bars} bars, not 8`);
     const mark = (name) => page.evaluate((n) => performance.getEntriesByName(n)[0]?.startTime, name);
     const ms = await mark('tunesmith:first-melody');
     const readyMs = await mark('tunesmith:ready');
-    const backend = await page.getAttribute('body', 'data-backend');
+    const { backend } = melody;
     const files = (await gzipSizes(server.requests.slice(first))).filter((f) => !f.path.startsWith('/bench/'));
     return { ms, readyMs, backend, files, transfer: total(files) };
   } finally {

@@ -1,0 +1,632 @@
+// <tunesmith-generator>: the whole generator as one custom element, for tunesmith's own page and
+// for any other site (README, "Embed it"). Its attributes are the core's controls (catalog.js,
+// generated from crate/src/catalog.rs) plus its own (model, backend, controls, autoplay, loop);
+// each is mirrored by a property. Every instance on a page shares one worker, one wasm module, one
+// copy of each model and one GPU device (the hub below); every asset resolves from this module's
+// own URL, never the page's.
+
+import catalog from './catalog.js';
+import { TunesmithClient } from './client.js';
+import { CSS } from './generator-style.js';
+import { PianoRoll } from './pianoroll.js';
+import { countBytes } from './progress.js';
+import { MelodyPlayer } from './synth.js';
+
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+const WASM_URL = new URL('../tunesmith_bg.wasm', import.meta.url);
+const NOTE_NAMES = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B'];
+const CONTROLS = catalog.controls;
+/** The element's own attributes, beside the catalog's controls. */
+const OWN = { model: catalog.defaultModel, backend: 'auto', controls: 'all' };
+const FLAGS = ['autoplay', 'loop'];
+const ATTRIBUTES = [...Object.keys(OWN), ...FLAGS, ...CONTROLS.map((c) => c.attribute)];
+
+// ---- What every instance on the page shares ----
+
+const hub = {
+  client: null,
+  events: new EventTarget(), // 'progress', 'webgpu', 'backend', 'restart'
+  progress: new Map(), // phase → the last {phase, loaded, total}
+  webgpu: null, // null until known, then true or the reason it cannot be used
+  auto: new Map(), // model → the worker's last 'backend' message for it
+  playing: null, // the instance whose melody is sounding
+  sheet: null,
+};
+
+function relay(type, detail) {
+  hub.events.dispatchEvent(new CustomEvent(type, { detail }));
+}
+
+function progress(phase, loaded, total) {
+  const p = { phase, loaded, total };
+  hub.progress.set(phase, p);
+  relay('progress', p);
+}
+
+/** Fetches and compiles the wasm here, while the worker's scripts load, and reports its bytes. */
+async function compileWasm() {
+  const r = await fetch(WASM_URL);
+  if (!r.ok) throw new Error(`HTTP ${r.status}`);
+  countBytes(r, (loaded, total) => progress('wasm', loaded, total)).catch(() => {});
+  return WebAssembly.compileStreaming(r);
+}
+
+/** The page's one client, started by the first instance that connects. */
+function client() {
+  if (!hub.client) {
+    const wasm = compileWasm();
+    wasm.catch(() => {}); // the worker then fetches it itself
+    const c = TunesmithClient.shared(WORKER_URL, { wasm });
+    c.on('webgpu', (m) => {
+      hub.webgpu = m.status;
+      relay('webgpu', m);
+    });
+    c.on('backend', (m) => {
+      hub.auto.set(m.model, m);
+      relay('backend', m);
+    });
+    c.on('download', (m) => progress('model', m.loaded, m.total));
+    c.on('restart', (m) => relay('restart', m));
+    hub.client = c;
+  }
+  return hub.client;
+}
+
+function sheet() {
+  if (!hub.sheet) {
+    hub.sheet = new CSSStyleSheet();
+    hub.sheet.replaceSync(CSS);
+  }
+  return hub.sheet;
+}
+
+// ---- Small helpers ----
+
+/** An element: `h('button', {id: 'play', part: 'button play'}, 'Play')`. */
+function h(tag, attributes = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attributes)) {
+    if (v === false || v === null || v === undefined) continue;
+    el.setAttribute(k, v === true ? '' : String(v));
+  }
+  el.append(...children);
+  return el;
+}
+
+const noteName = (p) => `${NOTE_NAMES[p % 12]}${Math.floor(p / 12) - 1}`;
+const megabytes = (bytes) => (bytes / 1e6).toFixed(1);
+const modelEntry = (name) => catalog.models.find((m) => m.name === name);
+const styleLabel = (name) => CONTROLS.find((c) => c.name === 'style')?.options.find((o) => o.value === name)?.label ?? name;
+
+/** " in D dorian (drawn), Celtic (drawn)": what the melody was made in, and which of it "any" chose. */
+function describeKeyAndStyle({ key, keyFrom, style, styleFrom }) {
+  const how = (from) => (from && from !== 'asked' ? ` (${from})` : '');
+  const parts = [];
+  if (key) parts.push(`${key}${how(keyFrom)}`);
+  if (style) parts.push(`${styleLabel(style)}${how(styleFrom)}`);
+  return parts.length ? ` in ${parts.join(', ')}` : '';
+}
+
+export class TunesmithGenerator extends HTMLElement {
+  static observedAttributes = ATTRIBUTES;
+  /** The catalog the element is built from: models, controls with limits and defaults. */
+  static catalog = catalog;
+
+  #ui = {};
+  #roll;
+  #inner = new EventTarget(); // the player's events, before they become the element's
+  #player = new MelodyPlayer(this.#inner);
+  #melody = null;
+  #state = 'loading';
+  #generating = null; // the generation in flight
+  #started = false;
+  #listening = null; // AbortController of the hub listeners while connected
+  #resize = null;
+
+  constructor() {
+    super();
+    const root = this.attachShadow({ mode: 'open' });
+    root.adoptedStyleSheets = [sheet()];
+    root.append(...this.#build());
+    this.#roll = new PianoRoll(this.#ui.roll);
+    this.#inner.addEventListener('start', (e) => this.#onStart(e.detail));
+    this.#inner.addEventListener('note', (e) => {
+      this.#roll.active = e.detail.index;
+      this.#emit('note', e.detail);
+    });
+    this.#inner.addEventListener('stop', () => this.#onStop());
+  }
+
+  // ---- Lifecycle ----
+
+  connectedCallback() {
+    // Properties set before the element was defined shadow the accessors: move them over.
+    for (const name of ATTRIBUTES) {
+      const prop = camel(name);
+      if (Object.hasOwn(this, prop)) {
+        const v = this[prop];
+        delete this[prop];
+        this[prop] = v;
+      }
+    }
+    this.#listening = new AbortController();
+    const signal = this.#listening.signal;
+    hub.events.addEventListener('progress', (e) => this.#onProgress(e.detail), { signal });
+    hub.events.addEventListener('webgpu', () => this.#showWebGpu(), { signal });
+    hub.events.addEventListener('backend', () => this.#showAuto(), { signal });
+    hub.events.addEventListener('restart', (e) => this.#showError(`The generator restarted: ${e.detail.message}`), { signal });
+    matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => this.#roll.draw(), { signal });
+    this.#resize = new ResizeObserver(() => this.#roll.draw());
+    this.#resize.observe(this.#ui.roll);
+    this.#showWebGpu();
+    this.#showAuto();
+    // A microtask later: attributes a page sets right after adding the element still count.
+    if (!this.#started) queueMicrotask(() => this.isConnected && !this.#started && this.#start());
+  }
+
+  disconnectedCallback() {
+    this.#listening?.abort();
+    this.#resize?.disconnect();
+    this.stop();
+  }
+
+  attributeChangedCallback(name, _old, value) {
+    const control = CONTROLS.find((c) => c.attribute === name);
+    if (control) {
+      const input = this.#ui.inputs[control.name];
+      const shown = value ?? (control.default === null ? '' : String(control.default));
+      if (input.tagName === 'SELECT' && ![...input.options].some((o) => o.value === shown)) input.add(new Option(shown, shown));
+      if (input.value !== shown) {
+        input.value = shown;
+        input.dispatchEvent(new Event('refresh'));
+      }
+    } else if (name === 'model' || name === 'backend') {
+      const select = this.#ui.inputs[name];
+      const shown = value ?? OWN[name];
+      if (![...select.options].some((o) => o.value === shown)) select.add(new Option(shown, shown));
+      select.value = shown;
+      if (name === 'model') {
+        this.#fitForm();
+        this.#showAuto();
+      }
+    } else if (name === 'loop') {
+      this.#player.loop = value !== null;
+    }
+  }
+
+  // ---- The public API (README, "Embed it"; tunesmith-generator.d.ts) ----
+
+  /** The melody on show: notes, key, meter, tempo, …; null before the first. */
+  get melody() {
+    if (!this.#melody) return null;
+    const { midi, ...rest } = this.#melody;
+    return structuredClone(rest);
+  }
+
+  /** The melody as a standard MIDI file (a copy); null before the first. */
+  get midi() {
+    return this.#melody ? new Uint8Array(this.#melody.midi) : null;
+  }
+
+  /** 'loading' | 'ready' | 'generating' | 'done' | 'error' (also the `state` attribute). */
+  get state() {
+    return this.#state;
+  }
+
+  /** Whether the melody is sounding. */
+  get playing() {
+    return this.#player.playing;
+  }
+
+  /** null until known, then true, or the reason WebGPU cannot be used here. */
+  get webgpu() {
+    return hub.webgpu;
+  }
+
+  /** What backend "auto" now picks for this model, once measured: 'cpu' | 'webgpu' | null. */
+  get autoBackend() {
+    if (hub.webgpu !== null && hub.webgpu !== true) return 'cpu';
+    return hub.auto.get(this.model)?.backend ?? null;
+  }
+
+  /** Generates a melody with the element's settings; resolves to it (also the `melody` event). */
+  generate() {
+    if (!this.#generating) {
+      this.#generating = this.#generate().finally(() => (this.#generating = null));
+    }
+    return this.#generating;
+  }
+
+  /** Plays the melody (stopping any other instance's); resolves once it has started. */
+  async play() {
+    if (!this.#melody) throw this.#fail(new Error('There is no melody to play yet: generate one first.'));
+    if (hub.playing && hub.playing !== this) hub.playing.stop();
+    hub.playing = this;
+    try {
+      await this.#player.start(this.#melody, { loop: this.loop });
+    } catch (e) {
+      throw this.#fail(new Error(`Could not play: ${e.message}`));
+    }
+  }
+
+  stop() {
+    this.#player.stop();
+  }
+
+  /** Saves the melody as a MIDI file. */
+  download() {
+    if (!this.#melody) throw this.#fail(new Error('There is no melody to download yet: generate one first.'));
+    const m = this.#melody;
+    const a = h('a', { href: URL.createObjectURL(new Blob([m.midi], { type: 'audio/midi' })) });
+    a.download = m.model ? `tunesmith-${m.model}-seed${m.seed}.mid` : 'tunesmith-shared.mid';
+    this.shadowRoot.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  }
+
+  /** The melody on show as a share code (crate/src/share.rs): `loadShared` opens it anywhere. */
+  get share() {
+    return this.#melody?.share ?? null;
+  }
+
+  /** Shows the melody of a share code, exactly as it was made (no model runs). */
+  async loadShared(code) {
+    try {
+      const m = await client().openShared(code);
+      this.stop();
+      this.#show({ ...m, model: null, shared: true });
+      this.#setState('done');
+      this.#setStatus(`A shared melody: ${m.totalSteps / m.stepsPerBar} bars, ${m.notes.length} notes${describeKeyAndStyle(m)}.`);
+      this.#emit('melody', { melody: this.melody });
+      return this.melody;
+    } catch (e) {
+      throw this.#fail(new Error(`Could not open the shared melody: ${e.message}`));
+    }
+  }
+
+  // ---- Internals ----
+
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  /** Shows `error`, tells the host (the `error` event) and returns it to throw. */
+  #fail(error) {
+    this.#showError(error.message);
+    this.#emit('error', { message: error.message });
+    return error;
+  }
+
+  #setState(state) {
+    this.#state = state;
+    this.setAttribute('state', state);
+  }
+
+  #setStatus(text) {
+    this.#ui.status.textContent = text;
+  }
+
+  #showError(message) {
+    this.#ui.error.textContent = message;
+    this.#ui.error.hidden = !message;
+  }
+
+  #start() {
+    this.#started = true;
+    this.#ui.retry.hidden = true;
+    this.#showError('');
+    this.#setStatus('Loading the model…');
+    this.#setState('loading');
+    // An unknown model must not stop the others on the page: the worker then starts the default.
+    const model = modelEntry(this.model) ? this.model : undefined;
+    client()
+      .ready(model)
+      .then(({ model: loaded }) => {
+        this.#ui.progress.hidden = true;
+        this.#setStatus('Ready.');
+        this.#setState('ready');
+        this.#ui.generate.disabled = false;
+        this.#emit('ready', { model: loaded });
+        if (this.autoplay) this.generate().catch(() => {});
+      })
+      .catch((e) => {
+        this.#ui.progress.hidden = true;
+        this.#setStatus('');
+        this.#ui.retry.hidden = false;
+        this.#setState('error');
+        this.#fail(new Error(`tunesmith could not start: ${e.message}`));
+      });
+  }
+
+  #onProgress(p) {
+    this.#emit('progress', p);
+    const bar = this.#ui.progress;
+    if (p.total && p.loaded >= p.total) {
+      bar.hidden = true;
+      return;
+    }
+    bar.hidden = false;
+    if (p.total) {
+      bar.max = p.total;
+      bar.value = p.loaded;
+    } else bar.removeAttribute('value');
+    const what = p.phase === 'wasm' ? 'the generator' : 'the model';
+    const of = p.total ? ` of ${megabytes(p.total)}` : '';
+    const text = `Downloading ${what}… ${megabytes(p.loaded)}${of} MB`;
+    bar.setAttribute('aria-valuetext', text);
+    if (this.#state === 'loading' || this.#state === 'generating') this.#setStatus(text);
+  }
+
+  /** Reads and checks the settings against the catalog; throws with a message a person can act on. */
+  #request() {
+    const model = modelEntry(this.model);
+    if (!model) throw new Error(`Unknown model "${this.model}": the models are ${catalog.models.map((m) => m.name).join(', ')}.`);
+    const request = {};
+    for (const c of CONTROLS) {
+      const raw = this.getAttribute(c.attribute);
+      if (c.kind === 'choice') {
+        request[c.name] = raw === null || raw === '' ? c.default : raw;
+        continue;
+      }
+      if (raw === null) {
+        request[c.name] = c.default;
+        continue;
+      }
+      const v = Number(raw);
+      const integer = c.kind === 'integer';
+      if (raw.trim() === '' || !Number.isFinite(v) || v < c.min || v > c.max || (integer && !Number.isInteger(v))) {
+        throw new Error(`${c.label} must be ${integer ? 'a whole number ' : ''}from ${c.min} to ${c.max}.`);
+      }
+      request[c.name] = v;
+    }
+    // A model without a form input shapes its melodies itself.
+    if (!model.form) request.form = null;
+    return { model: model.name, request };
+  }
+
+  async #generate() {
+    this.#showError('');
+    let asked;
+    try {
+      asked = this.#request();
+    } catch (e) {
+      throw this.#fail(e);
+    }
+    this.#ui.generate.disabled = true;
+    this.#setState('generating');
+    this.#setStatus('Generating…');
+    try {
+      const t0 = performance.now();
+      const reply = client().generate(
+        { model: asked.model, backend: this.backend, request: asked.request },
+        {
+          onProgress: ({ done, total }) => {
+            this.#setStatus(`Generating… ${done} of ${total} bars`);
+            this.#emit('progress', { phase: 'generate', loaded: done, total });
+          },
+        },
+      );
+      // In a click, start the audio device while the worker generates, so Play starts at once
+      // (outside a user gesture a browser would refuse, and warn).
+      if (navigator.userActivation?.isActive) this.#player.warmUp().catch(() => {});
+      const { melodies } = await reply;
+      this.stop();
+      this.#show({ ...melodies[0], ms: performance.now() - t0, model: asked.model });
+      const m = this.#melody;
+      const label = modelEntry(m.model)?.label ?? m.model;
+      const where = m.backend === 'webgpu' ? 'WebGPU' : 'the CPU';
+      const form = m.form ? `, form ${m.form}${m.formFrom === 'asked' ? '' : ` (${m.formFrom})`}` : '';
+      this.#setStatus(
+        `${m.totalSteps / m.stepsPerBar} bars, ${m.notes.length} notes${describeKeyAndStyle(m)}${form} — the ${label} generated it on ${where} in ${Math.round(m.ms)} ms.`,
+      );
+      this.#setState('done');
+      // For measuring the time to the first melody (navigation → melody on the page) in the field.
+      if (!performance.getEntriesByName('tunesmith:first-melody').length) performance.mark('tunesmith:first-melody');
+      const melody = this.melody;
+      this.#emit('melody', { melody });
+      if (this.autoplay) this.play().catch(() => {});
+      return melody;
+    } catch (e) {
+      this.#setStatus('');
+      this.#setState('error');
+      throw this.#fail(new Error(`Could not generate: ${e.message}`));
+    } finally {
+      this.#ui.generate.disabled = false;
+      this.#ui.progress.hidden = true;
+    }
+  }
+
+  #show(melody) {
+    this.#melody = melody;
+    this.#roll.set(melody);
+    this.#ui.notes.textContent = melody.notes.map((n) => noteName(n.pitch)).join(' ');
+    this.#ui.roll.setAttribute('aria-label', `Piano roll of the melody: ${melody.notes.length} notes`);
+    this.#showMetrics(melody.metrics);
+    this.#ui.play.disabled = false;
+    this.#ui.download.disabled = false;
+  }
+
+  /** A few of the melody's figures (crate/src/theory/metrics.rs), as shares of its notes. */
+  #showMetrics(m) {
+    const pct = (n, of) => (of ? `${Math.round((100 * n) / of)}%` : '–');
+    const rows = [
+      ['notes in a motif', pct(m.inMotif, m.notes)],
+      ['notes in a repeated motif', pct(m.inRepeatedMotif, m.notes)],
+      ['bars (16 steps) repeated', pct(m.repeatedChunks, m.chunks)],
+      ['notes not in the key', pct(m.notInKey, m.notes)],
+      ['leaps resolved', pct(m.leapsResolved, m.leaps)],
+    ];
+    this.#ui.metrics.replaceChildren(...rows.flatMap(([name, value]) => [h('dt', {}, name), h('dd', {}, value)]));
+  }
+
+  #onStart() {
+    const play = this.#ui.play;
+    play.textContent = 'Stop';
+    play.setAttribute('aria-pressed', 'true');
+    const tick = () => {
+      if (!this.#player.playing) return;
+      const secondsPerStep = 60 / this.#melody.tempo / 4;
+      this.#roll.mark(this.#roll.active, this.#player.position / secondsPerStep);
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+    this.#emit('start', { duration: this.#player.duration });
+  }
+
+  #onStop() {
+    const play = this.#ui.play;
+    play.textContent = 'Play';
+    play.setAttribute('aria-pressed', 'false');
+    this.#roll.mark(-1, -1);
+    if (hub.playing === this) hub.playing = null;
+    this.#emit('stop', {});
+  }
+
+  #showWebGpu() {
+    const status = hub.webgpu;
+    this.#ui.gpu.textContent =
+      status === null ? 'Checking for WebGPU…' : status === true ? 'WebGPU is available.' : `WebGPU unavailable (${status}); using the CPU.`;
+    this.#showAuto();
+  }
+
+  /** Says what 'automatic' means for the selected model: each model is measured on its own. */
+  #showAuto() {
+    const auto = this.#ui.inputs.backend.querySelector('option[value="auto"]');
+    const r = hub.auto.get(this.model);
+    const ms = (x) => `${Math.round(x)} ms`;
+    if (hub.webgpu !== null && hub.webgpu !== true) auto.textContent = 'automatic (CPU: no WebGPU here)';
+    else if (!r) auto.textContent = 'automatic';
+    else if (r.error) auto.textContent = `automatic (CPU; WebGPU failed: ${r.error})`;
+    else if (r.estimatedFrom) {
+      const seconds = Math.round(r.webgpuMs / 1000);
+      auto.textContent = `automatic (CPU: ${ms(r.cpuMs)} vs WebGPU ~${seconds} s for 4 bars, estimated from ${r.estimatedFrom.join(' and ')} steps)`;
+    } else {
+      const name = r.backend === 'webgpu' ? 'WebGPU' : 'CPU';
+      auto.textContent = `automatic (${name}: ${ms(Math.min(r.cpuMs, r.webgpuMs))} vs ${ms(Math.max(r.cpuMs, r.webgpuMs))} for 4 bars)`;
+    }
+  }
+
+  /** Controls that the selected model cannot take are disabled, and say why. */
+  #fitForm() {
+    const model = modelEntry(this.model);
+    for (const c of CONTROLS.filter((x) => x.needsForm)) {
+      const input = this.#ui.inputs[c.name];
+      input.disabled = !!model && !model.form;
+      input.title = input.disabled ? `The ${model.label} has no form input; it shapes its melodies itself.` : '';
+    }
+  }
+
+  /** The shadow tree: settings, actions, progress, status, piano roll, metrics, notes. */
+  #build() {
+    const ui = this.#ui;
+    ui.inputs = {};
+    const form = h('form', { class: 'full', part: 'controls', 'aria-label': 'Generation settings' });
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.generate().catch(() => {});
+    });
+    const select = (name, label, choices, value) => {
+      const s = h('select', { id: name, name });
+      for (const o of choices) s.add(new Option(o.label, o.value ?? ''));
+      s.value = value ?? '';
+      s.addEventListener('change', () => this.setAttribute(name, s.value));
+      ui.inputs[name] = s;
+      return h('label', {}, label, s);
+    };
+    form.append(select('model', 'Model', catalog.models.map((m) => ({ value: m.name, label: m.label })), OWN.model));
+    for (const c of CONTROLS) form.append(this.#control(c));
+    form.append(select('backend', 'Backend', catalog.backends, OWN.backend));
+    this.#fitForm();
+
+    const button = (id, text, extra = {}) => h('button', { id, type: 'button', part: `button ${id}`, ...extra }, text);
+    ui.generate = button('generate', 'Generate', { disabled: true });
+    ui.play = button('play', 'Play', { disabled: true, 'aria-pressed': 'false' });
+    ui.download = button('download', 'Download MIDI', { disabled: true });
+    ui.retry = button('retry', 'Retry', { hidden: true });
+    ui.generate.addEventListener('click', () => this.generate().catch(() => {}));
+    ui.play.addEventListener('click', () => (this.#player.playing ? this.stop() : this.play().catch(() => {})));
+    ui.download.addEventListener('click', () => this.download());
+    ui.retry.addEventListener('click', () => this.#start());
+
+    ui.progress = h('progress', { part: 'progress', hidden: true, 'aria-label': 'Download progress' });
+    ui.status = h('p', { id: 'status', class: 'status', part: 'status', role: 'status', 'aria-live': 'polite' });
+    ui.gpu = h('p', { id: 'webgpu-status', class: 'gpu full', part: 'gpu-status' }, 'Checking for WebGPU…');
+    ui.error = h('p', { id: 'error', class: 'error', part: 'error', role: 'alert', hidden: true });
+    ui.roll = h('canvas', { id: 'roll', part: 'roll', role: 'img', 'aria-label': 'Piano roll of the melody' });
+    ui.metrics = h('dl', { id: 'metrics', class: 'full', part: 'metrics', 'aria-label': "The melody's structure" });
+    ui.notes = h('p', { id: 'notes', class: 'notes' });
+    const details = h('details', { class: 'full', part: 'notes' }, h('summary', {}, 'Notes'), ui.notes);
+    return [form, h('div', { class: 'actions', part: 'actions' }, ui.generate, ui.play, ui.download, ui.retry), ui.progress, ui.status, ui.gpu, ui.error, ui.roll, ui.metrics, details];
+  }
+
+  /** One form control for a catalog control: its id is the request field, it sets the attribute. */
+  #control(c) {
+    const label = h('label', {}, c.label);
+    let input;
+    if (c.kind === 'choice') {
+      input = h('select', { id: c.name, name: c.name });
+      for (const o of c.options) input.add(new Option(o.label, o.value ?? ''));
+      input.value = c.default ?? '';
+    } else {
+      const range = c.name === 'temperature';
+      input = h('input', { id: c.name, name: c.name, type: range ? 'range' : 'number', min: c.min, max: c.max, step: c.step, required: true });
+      input.value = String(c.default);
+      if (range) {
+        const output = h('output', { id: `${c.name}-value`, for: c.name });
+        const show = () => (output.value = Number(input.value).toFixed(2));
+        input.addEventListener('input', show);
+        input.addEventListener('refresh', show);
+        show();
+        label.append(' ', output);
+      }
+    }
+    input.addEventListener(c.kind === 'choice' ? 'change' : 'input', () => {
+      if (c.kind === 'choice' && input.value === '') this.removeAttribute(c.attribute);
+      else this.setAttribute(c.attribute, input.value);
+    });
+    this.#ui.inputs[c.name] = input;
+    if (c.name === 'seed') {
+      const dice = h('button', { type: 'button', id: 'dice', part: 'button dice', title: 'New random seed', 'aria-label': 'New random seed' }, '🎲');
+      dice.addEventListener('click', () => this.setAttribute(c.attribute, String(Math.floor(Math.random() * (c.max + 1)))));
+      label.append(h('span', { class: 'seed' }, input, dice));
+    } else label.append(input);
+    return label;
+  }
+}
+
+const camel = (name) => name.replace(/-([a-z])/g, (_, ch) => ch.toUpperCase());
+
+// Properties mirroring the attributes: numbers as numbers, flags as booleans, unset as default.
+for (const name of ATTRIBUTES) {
+  const control = CONTROLS.find((c) => c.attribute === name);
+  let get;
+  let set;
+  if (FLAGS.includes(name)) {
+    get = function () {
+      return this.hasAttribute(name);
+    };
+    set = function (v) {
+      this.toggleAttribute(name, !!v);
+    };
+  } else {
+    const fallback = control ? control.default : OWN[name];
+    const numeric = control && control.kind !== 'choice';
+    get = function () {
+      const raw = this.getAttribute(name);
+      if (raw === null || raw === '') return fallback;
+      return numeric ? Number(raw) : raw;
+    };
+    set = function (v) {
+      if (v === null || v === undefined || v === '') this.removeAttribute(name);
+      else this.setAttribute(name, String(v));
+    };
+  }
+  Object.defineProperty(TunesmithGenerator.prototype, camel(name), { get, set, configurable: true, enumerable: true });
+}
+
+// Defining twice (two copies of the script on one page) is harmless: the first wins.
+if (!customElements.get('tunesmith-generator')) customElements.define('tunesmith-generator', TunesmithGenerator);
+
+/** The page's one worker client (www/client.js), shared by every instance: started on first use. */
+export const sharedClient = client;
