@@ -4,7 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launch, open, generate, SLOW } from './testkit.mjs';
@@ -74,6 +74,31 @@ test('a broken model file: a readable error, then Retry works once it is fixed',
     assert.deepEqual(problems, [], what);
     await page.context().close();
   }
+});
+
+test('a worker script that cannot load: a readable error and Retry, not a restart loop', { timeout: 600_000 }, async (t) => {
+  const www = mkdtempSync(join(tmpdir(), 'tunesmith-www-'));
+  t.after(() => rmSync(www, { recursive: true, force: true }));
+  cpSync(join(DIST, 'www'), www, { recursive: true });
+  const worker = readFileSync(join(www, 'worker.js'));
+  rmSync(join(www, 'worker.js'));
+  const site = await serveMounts({ '/www/': www, '/': DIST });
+  t.after(() => site.close());
+  const browser = await launch({ webgpu: false });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  let workers = 0;
+  page.on('worker', () => workers++);
+  await page.goto(`${site.url}/`);
+  await page.waitForSelector('tunesmith-generator[state="error"]', { timeout: SLOW });
+  assert.match(await page.textContent('#error'), /^tunesmith could not start: the generator worker failed to start/);
+  await page.waitForTimeout(2000);
+  assert.equal(workers, 1, 'a worker that cannot load is not started again by itself');
+  writeFileSync(join(www, 'worker.js'), worker);
+  await page.click('#retry');
+  await page.waitForSelector('tunesmith-generator[state="ready"]', { timeout: SLOW });
+  assert.equal(workers, 2);
+  assert.ok((await generate(page, { bars: 1, seed: 2 })).notes.length > 0);
 });
 
 for (const webgpu of [false, true]) {

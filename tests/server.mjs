@@ -37,13 +37,14 @@ export const CSP = [
 
 /**
  * `mounts`: {urlPrefix ending in '/': directory}. `headers`: extra response headers (e.g. COOP/COEP
- * for cross-origin isolation). `csp`: send the strict policy above (the benchmark's peers need
- * it off). Resolves to {url, close, requests: [{path, file, bytes, status}]}.
+ * for cross-origin isolation). `csp`: true sends the strict policy above, a string sends that
+ * policy, false none (the benchmark's peers need it off). Resolves to {url, close, requests:
+ * [{path, file, bytes, status}]}.
  */
 export function serveMounts(mounts, { headers = {}, csp = true } = {}) {
   const table = Object.entries(mounts).map(([prefix, dir]) => [prefix, resolve(dir)]);
   const requests = [];
-  const policy = csp ? { 'content-security-policy': CSP } : {};
+  const policy = csp ? { 'content-security-policy': csp === true ? CSP : csp } : {};
   const server = createServer((req, res) =>
     respond(req, res).catch((e) => {
       // Never let one request take the server down.

@@ -29,8 +29,11 @@ export async function launch({ webgpu, extra = [] }) {
   });
 }
 
-/** Opens the page and waits until the worker reports ready; collects every error it shows. */
-export async function open(browser, server) {
+/**
+ * Opens the page (at `path`) and waits until its generator is in one of `states`; collects every
+ * error it shows.
+ */
+export async function open(browser, server, { path = '/', states = ['ready'] } = {}) {
   const context = await browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
   const problems = [];
@@ -44,8 +47,8 @@ export async function open(browser, server) {
       problems.push(`request off the page's origin: ${r.url()}`);
     }
   });
-  await page.goto(`${server.url}/`);
-  await page.waitForSelector('tunesmith-generator[state="ready"]', { timeout: SLOW });
+  await page.goto(`${server.url}${path}`);
+  await page.waitForSelector(states.map((s) => `tunesmith-generator[state="${s}"]`).join(', '), { timeout: SLOW });
   return { page, problems, requests };
 }
 

@@ -47,25 +47,43 @@ export class TunesmithClient {
 
   /** Starts (or restarts) the worker and hands it the wasm module. */
   start() {
-    this.worker = new Worker(workerScript(this.workerUrl), { type: 'module' });
-    this.worker.onmessage = ({ data }) => this.receive(data);
-    // A worker that fails to load (bad script, wasm compile error) fails everything pending.
-    this.worker.onerror = (e) => {
-      e.preventDefault?.();
-      this.restart(new Error(e.message || 'the generator worker failed to start'));
+    const worker = new Worker(workerScript(this.workerUrl), { type: 'module' });
+    this.worker = worker;
+    this.up = false; // set by the worker's first message: its scripts loaded
+    worker.onmessage = ({ data }) => {
+      this.up = true;
+      this.receive(data);
     };
-    this.wasm.then((module) => this.worker.postMessage({ type: IN.wasm, module: module ?? null }));
+    // A worker that fails to load (a script blocked or missing, a wasm compile error) fails
+    // everything pending. It is not started again by itself: it would fail the same way, over
+    // and over; the next ready() (Retry) starts a fresh one.
+    worker.onerror = (e) => {
+      e.preventDefault?.();
+      if (this.worker !== worker) return;
+      const error = new Error(e.message || 'the generator worker failed to start (its script could not be loaded)');
+      if (this.up) this.restart(error);
+      else this.stopWorker(error);
+    };
+    this.wasm.then((module) => worker.postMessage({ type: IN.wasm, module: module ?? null }));
     this.readyPromise = null;
   }
 
-  /** Ends the worker, fails what it was doing with `error`, and starts a fresh one. */
-  restart(error) {
+  /** Ends the worker and fails what it was doing with `error`. */
+  stopWorker(error) {
     this.worker.terminate();
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
       p.reject(error);
     }
     this.pending.clear();
+    this.readyPromise = null;
+    this.startFailed = true;
+  }
+
+  /** Ends the worker, fails what it was doing with `error`, and starts a fresh one. */
+  restart(error) {
+    this.stopWorker(error);
+    this.startFailed = false;
     this.emit('restart', { message: error.message });
     this.start();
   }

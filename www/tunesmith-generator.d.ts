@@ -1,0 +1,138 @@
+// Types of <tunesmith-generator> (tunesmith-generator.js). README, "Embed it", documents each.
+
+/** A note in 16th-note steps: MIDI pitch, onset and duration. */
+export interface Note {
+  pitch: number;
+  onset: number;
+  duration: number;
+}
+
+/** How a setting of the melody was decided: as asked, drawn from the seed, or read from the primer. */
+export type Origin = 'asked' | 'drawn' | 'estimated';
+
+/** The melody on show (the `melody` property and event). */
+export interface Melody {
+  notes: Note[];
+  /** e.g. "D dorian"; null when none was asked or found. */
+  key: string | null;
+  /** e.g. "6/8". */
+  meter: string;
+  /** Beats per minute. */
+  tempo: number;
+  stepsPerBar: number;
+  totalSteps: number;
+  primerSteps: number;
+  /** Structure figures (crate/src/theory/metrics.rs): notes, inMotif, inRepeatedMotif, … */
+  metrics: Record<string, number>;
+  /** The melody in a share link's compact form: `loadShared(share)` shows it anywhere. */
+  share: string;
+  /** The model that made it; null for a shared melody. */
+  model: string | null;
+  /** True for a melody opened from a share code (no model ran). */
+  shared?: boolean;
+  keyFrom?: Origin;
+  style?: string | null;
+  styleFrom?: Origin;
+  meterFrom?: Origin;
+  form?: string | null;
+  formFrom?: Origin;
+  seed?: number;
+  temperature?: number;
+  engine?: 'int8' | 'wgsl' | 'burn';
+  backend?: 'cpu' | 'webgpu';
+  /** Milliseconds from Generate to the melody. */
+  ms?: number;
+}
+
+export interface ProgressDetail {
+  /** 'wasm' and 'model': bytes downloaded; 'generate': bars generated. */
+  phase: 'wasm' | 'model' | 'generate';
+  loaded: number;
+  /** null while the size is unknown. */
+  total: number | null;
+}
+
+export interface TunesmithGeneratorEventMap extends Omit<HTMLElementEventMap, 'error' | 'progress'> {
+  ready: CustomEvent<{ model: string }>;
+  progress: CustomEvent<ProgressDetail>;
+  melody: CustomEvent<{ melody: Melody }>;
+  start: CustomEvent<{ duration: number }>;
+  note: CustomEvent<{ index: number; note: Note; time: number }>;
+  stop: CustomEvent<Record<string, never>>;
+  error: CustomEvent<{ message: string }>;
+}
+
+export type State = 'loading' | 'ready' | 'generating' | 'done' | 'error';
+
+export declare class TunesmithGenerator extends HTMLElement {
+  static readonly observedAttributes: string[];
+  /** The core's catalog: models, controls with their limits and defaults. */
+  static readonly catalog: {
+    models: { name: string; label: string; arch: string; weights: string; form: boolean }[];
+    defaultModel: string;
+    controls: { name: string; attribute: string; label: string; kind: 'integer' | 'number' | 'choice'; default: unknown; min?: number; max?: number; step?: number; options?: { value: string | null; label: string }[] }[];
+    limits: Record<string, number>;
+    [more: string]: unknown;
+  };
+
+  // Attributes, mirrored (unset: the default).
+  /** "lstm" (default) or "transformer". */
+  model: string;
+  backend: 'auto' | 'cpu' | 'webgpu';
+  /** Which controls show: all (default), minimal (buttons, status, piano roll), none (piano roll). */
+  controls: 'all' | 'minimal' | 'none';
+  /** Generate once ready, and play each melody as it arrives (where the browser allows sound). */
+  autoplay: boolean;
+  /** Play the melody again and again, on its bar grid. */
+  loop: boolean;
+  bars: number;
+  tempo: number;
+  meter: string;
+  /** The key, e.g. "D dorian"; null: any. (`key` is React's and Vue's.) */
+  tonality: string | null;
+  /** "celtic" | "folk" | "chorale"; null: any. (`style` is HTML's.) */
+  genre: string | null;
+  /** e.g. "AABA"; null: automatic. */
+  form: string | null;
+  temperature: number;
+  seed: number;
+
+  readonly melody: Melody | null;
+  /** The melody as a standard MIDI file. */
+  readonly midi: Uint8Array | null;
+  readonly share: string | null;
+  readonly state: State;
+  readonly playing: boolean;
+  /** null until known, then true, or why WebGPU cannot be used here. */
+  readonly webgpu: true | string | null;
+  /** What "auto" picks for this model once measured. */
+  readonly autoBackend: 'cpu' | 'webgpu' | null;
+
+  generate(): Promise<Melody>;
+  play(): Promise<void>;
+  stop(): void;
+  download(): void;
+  loadShared(code: string): Promise<Melody>;
+
+  addEventListener<K extends keyof TunesmithGeneratorEventMap>(
+    type: K,
+    listener: (this: TunesmithGenerator, ev: TunesmithGeneratorEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof TunesmithGeneratorEventMap>(
+    type: K,
+    listener: (this: TunesmithGenerator, ev: TunesmithGeneratorEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | EventListenerOptions): void;
+}
+
+/** The page's one worker client (www/client.js; protocol.js documents its messages). */
+export declare function sharedClient(): unknown;
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'tunesmith-generator': TunesmithGenerator;
+  }
+}
