@@ -75,6 +75,7 @@ export function serveMounts(mounts, { headers = {}, csp = true } = {}) {
     Object.assign(entry, { bytes: body.length, status: 200 });
     res.writeHead(200, {
       'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'content-length': body.length,
       'cache-control': 'no-store',
       ...policy,
       ...headers,

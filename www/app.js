@@ -40,7 +40,7 @@ element.addEventListener('melody', ({ detail: { melody } }) => {
   link.href = location.href;
   link.parentElement.hidden = false;
   copied.textContent = '';
-  registerServiceWorker();
+  registerServiceWorker(melody);
 });
 
 copy.addEventListener('click', () => {
@@ -50,12 +50,22 @@ copy.addEventListener('click', () => {
   );
 });
 
+const used = new Set(); // the weights files of the models this page has generated with
 let registered = false;
-/** Offline use: after the first melody, so its downloads never compete with the first ones. */
-function registerServiceWorker() {
-  if (registered || !('serviceWorker' in navigator)) return;
-  registered = true;
-  navigator.serviceWorker.register(new URL('../sw.js', import.meta.url)).catch((e) => console.warn(`tunesmith works online only here: ${e.message}`));
+/**
+ * Offline use: registered after the first melody, so its downloads never compete with the first
+ * ones. The service worker keeps each model once used; those used before it took over, the page
+ * names to it.
+ */
+function registerServiceWorker(melody) {
+  const weights = TunesmithGenerator.catalog.models.find((m) => m.name === melody.model)?.weights;
+  if (weights) used.add(weights);
+  if (!('serviceWorker' in navigator)) return;
+  if (!registered) {
+    registered = true;
+    navigator.serviceWorker.register(new URL('../sw.js', import.meta.url)).catch((e) => console.warn(`tunesmith works online only here: ${e.message}`));
+  }
+  navigator.serviceWorker.ready.then((r) => r.active?.postMessage({ type: 'cache', paths: [...used] }));
 }
 
 // A read-only handle for people poking at the page from the console (and for the tests).

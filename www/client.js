@@ -19,9 +19,38 @@ const shims = new Map(); // worker URL → the blob: URL that starts it from ano
  */
 function workerScript(url) {
   const u = new URL(url, location.href);
-  if (u.origin === location.origin) return u;
-  if (!shims.has(u.href)) shims.set(u.href, URL.createObjectURL(new Blob([`import ${JSON.stringify(u.href)};\n`], { type: 'text/javascript' })));
-  return shims.get(u.href);
+  let script = u.href;
+  if (u.origin !== location.origin) {
+    if (!shims.has(u.href)) shims.set(u.href, URL.createObjectURL(new Blob([`import ${JSON.stringify(u.href)};\n`], { type: 'text/javascript' })));
+    script = shims.get(u.href);
+  }
+  return trusted(script);
+}
+
+let policy; // the Trusted Types policy, where the page enforces them
+const made = new Set(); // the worker URLs workerScript made, the only ones the policy passes
+
+/**
+ * A page that enforces Trusted Types (`require-trusted-types-for 'script'`) accepts only a
+ * TrustedScriptURL for a worker: this policy, named "tunesmith" (the page's `trusted-types`
+ * directive must allow it), passes only the worker URLs made above.
+ */
+function trusted(href) {
+  made.add(href);
+  if (policy === undefined) {
+    try {
+      policy =
+        globalThis.trustedTypes?.createPolicy('tunesmith', {
+          createScriptURL: (s) => {
+            if (made.has(s)) return s;
+            throw new TypeError(`tunesmith starts only its own worker, not ${s}`);
+          },
+        }) ?? null;
+    } catch {
+      policy = null; // the page's trusted-types directive leaves "tunesmith" out: plain URLs
+    }
+  }
+  return policy ? policy.createScriptURL(href) : href;
 }
 
 export class TunesmithClient {
@@ -172,6 +201,12 @@ export class TunesmithClient {
       this.readyPromise = ready;
     }
     return this.readyPromise;
+  }
+
+  /** Loads `model` too (on the CPU), beside the one ready() started with. */
+  async load(model) {
+    await this.ready();
+    return this.request({ type: IN.init, model }, { timeoutMs: INIT_TIMEOUT_MS });
   }
 
   /**

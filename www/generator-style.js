@@ -18,7 +18,11 @@ export const CSS = `
   --error-ink: var(--tunesmith-error-ink, #8a1c0f);
   --radius: var(--tunesmith-radius, 10px);
   display: block;
-  container-type: inline-size;
+  box-sizing: border-box;
+  padding: var(--tunesmith-padding, 0);
+  color-scheme: light dark;
+  background: var(--paper);
+  border-radius: var(--radius);
   font-family: var(--tunesmith-font, system-ui, -apple-system, 'Segoe UI', sans-serif);
   color: var(--ink);
   line-height: 1.45;
@@ -116,7 +120,7 @@ dl {
 }
 dt { color: var(--muted); }
 dd { margin: 0 0 0.25rem; font-variant-numeric: tabular-nums; }
-@container (max-width: 420px) {
+@media (max-width: 420px) {
   form { grid-template-columns: 1fr 1fr; padding: 0.75rem; }
 }
 `;

@@ -72,7 +72,8 @@ function voice(ctx, out, pitch, start, end) {
 /**
  * Plays a melody ({notes:[{pitch,onset,duration}], tempo}) from its first note: a melody that
  * opens with rests (most do: pickups) would otherwise keep Play silent for a second or two.
- * Events on `target` (an EventTarget): `start`, `note` (detail: {index, note, time}), `stop`.
+ * Events on `target` (an EventTarget): `start`, `note` as each note sounds (detail: {index,
+ * note, time}), `stop`.
  */
 export class MelodyPlayer {
   constructor(target) {
@@ -80,6 +81,8 @@ export class MelodyPlayer {
     this.playing = false;
     this.voices = new Set();
     this.timer = null;
+    this.token = 0; // each stop() or start() ends the starts before it
+    this.noteTimers = new Set();
   }
 
   /**
@@ -114,8 +117,12 @@ export class MelodyPlayer {
     this.stop();
     const ctx = audioContext();
     this.ctx = ctx;
+    const token = this.token;
     // Must follow a user gesture (iOS, Chrome autoplay policy): resume inside the click handler.
+    // Without one, resume() waits for the page's first gesture; a stop() or another start()
+    // meanwhile cancels this start.
     if (ctx.state !== 'running') await ctx.resume();
+    if (token !== this.token) return;
     this.output();
     const secondsPerStep = 60 / melody.tempo / 4;
     this.events = melody.notes.map((n, index) => ({
@@ -157,16 +164,26 @@ export class MelodyPlayer {
       const e = this.events[this.next];
       if (base + e.start >= now + LOOKAHEAD_S) break;
       this.next += 1;
-      const v = voice(this.ctx, this.out, e.note.pitch, base + e.start, base + e.end);
+      const time = base + e.start;
+      const v = voice(this.ctx, this.out, e.note.pitch, time, base + e.end);
       this.voices.add(v);
       v.oscs[0].onended = () => this.voices.delete(v);
-      this.target.dispatchEvent(new CustomEvent('note', { detail: { index: e.index, note: e.note, time: base + e.start } }));
+      // 'note' when it sounds (notes are scheduled up to LOOKAHEAD_S early), for a highlight
+      // or a cursor; `time` is its start on the audio clock.
+      const timer = setTimeout(() => {
+        this.noteTimers.delete(timer);
+        this.target.dispatchEvent(new CustomEvent('note', { detail: { index: e.index, note: e.note, time } }));
+      }, Math.max(0, (time - this.ctx.currentTime) * 1000));
+      this.noteTimers.add(timer);
     }
     const end = this.t0 + this.cycle * this.length + this.duration;
     if (!this.loop && this.next >= this.events.length && now > end + 0.2) this.stop();
   }
 
   stop() {
+    this.token += 1;
+    for (const t of this.noteTimers) clearTimeout(t);
+    this.noteTimers.clear();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     if (!this.playing) return;

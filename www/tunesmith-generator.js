@@ -26,11 +26,11 @@ const ATTRIBUTES = [...Object.keys(OWN), ...FLAGS, ...CONTROLS.map((c) => c.attr
 const hub = {
   client: null,
   events: new EventTarget(), // 'progress', 'webgpu', 'backend', 'restart'
-  progress: new Map(), // phase → the last {phase, loaded, total}
   webgpu: null, // null until known, then true or the reason it cannot be used
   auto: new Map(), // model → the worker's last 'backend' message for it
-  playing: null, // the instance whose melody is sounding
+  current: null, // the instance last asked to play: the one that may be sounding
   sheet: null,
+  wasm: null, // the wasm module being compiled here, once
 };
 
 function relay(type, detail) {
@@ -38,9 +38,7 @@ function relay(type, detail) {
 }
 
 function progress(phase, loaded, total) {
-  const p = { phase, loaded, total };
-  hub.progress.set(phase, p);
-  relay('progress', p);
+  relay('progress', { phase, loaded, total });
 }
 
 /** Fetches and compiles the wasm here, while the worker's scripts load, and reports its bytes. */
@@ -54,9 +52,11 @@ async function compileWasm() {
 /** The page's one client, started by the first instance that connects. */
 function client() {
   if (!hub.client) {
-    const wasm = compileWasm();
-    wasm.catch(() => {}); // the worker then fetches it itself
-    const c = TunesmithClient.shared(WORKER_URL, { wasm });
+    if (!hub.wasm) {
+      hub.wasm = compileWasm();
+      hub.wasm.catch(() => {}); // the worker then fetches it itself
+    }
+    const c = TunesmithClient.shared(WORKER_URL, { wasm: hub.wasm });
     c.on('webgpu', (m) => {
       hub.webgpu = m.status;
       relay('webgpu', m);
@@ -122,6 +122,7 @@ export class TunesmithGenerator extends HTMLElement {
   #started = false;
   #listening = null; // AbortController of the hub listeners while connected
   #resize = null;
+  #cancel = null; // AbortController of the generation in flight
 
   constructor() {
     super();
@@ -167,7 +168,9 @@ export class TunesmithGenerator extends HTMLElement {
   disconnectedCallback() {
     this.#listening?.abort();
     this.#resize?.disconnect();
+    this.#cancel?.abort(); // a removed element's generation would only hold the shared worker
     this.stop();
+    if (hub.current === this) hub.current = null;
   }
 
   attributeChangedCallback(name, _old, value) {
@@ -240,8 +243,11 @@ export class TunesmithGenerator extends HTMLElement {
   /** Plays the melody (stopping any other instance's); resolves once it has started. */
   async play() {
     if (!this.#melody) throw this.#fail(new Error('There is no melody to play yet: generate one first.'));
-    if (hub.playing && hub.playing !== this) hub.playing.stop();
-    hub.playing = this;
+    // One melody sounds at a time: the last one asked for. Stopping the other also cancels a
+    // start of it still waiting for the audio device.
+    const previous = hub.current;
+    hub.current = this;
+    if (previous && previous !== this) previous.stop();
     try {
       await this.#player.start(this.#melody, { loop: this.loop });
     } catch (e) {
@@ -312,31 +318,36 @@ export class TunesmithGenerator extends HTMLElement {
     this.#ui.error.hidden = !message;
   }
 
-  #start() {
+  async #start() {
     this.#started = true;
     this.#ui.retry.hidden = true;
     this.#showError('');
     this.#setStatus('Loading the model…');
     this.#setState('loading');
-    // An unknown model must not stop the others on the page: the worker then starts the default.
-    const model = modelEntry(this.model) ? this.model : undefined;
-    client()
-      .ready(model)
-      .then(({ model: loaded }) => {
-        this.#ui.progress.hidden = true;
+    try {
+      const c = client();
+      // The page's first instance decides what the worker starts with; an unknown model must
+      // not stop the others (the worker then starts the default), and an instance with another
+      // model has that one loaded too before it says it is ready.
+      const model = modelEntry(this.model) ? this.model : undefined;
+      const { model: loaded } = await c.ready(model);
+      if (model && model !== loaded) await c.load(model);
+      this.#ui.progress.hidden = true;
+      if (!this.#generating) {
         this.#setStatus('Ready.');
         this.#setState('ready');
-        this.#ui.generate.disabled = false;
-        this.#emit('ready', { model: loaded });
-        if (this.autoplay) this.generate().catch(() => {});
-      })
-      .catch((e) => {
-        this.#ui.progress.hidden = true;
-        this.#setStatus('');
-        this.#ui.retry.hidden = false;
-        this.#setState('error');
-        this.#fail(new Error(`tunesmith could not start: ${e.message}`));
-      });
+      }
+      this.#ui.generate.disabled = !!this.#generating;
+      if (!performance.getEntriesByName('tunesmith:ready').length) performance.mark('tunesmith:ready');
+      this.#emit('ready', { model: model ?? loaded });
+      if (this.autoplay && !this.#melody) this.generate().catch(() => {});
+    } catch (e) {
+      this.#ui.progress.hidden = true;
+      this.#setStatus('');
+      this.#ui.retry.hidden = false;
+      this.#setState('error');
+      this.#fail(new Error(`tunesmith could not start: ${e.message}`));
+    }
   }
 
   #onProgress(p) {
@@ -396,11 +407,14 @@ export class TunesmithGenerator extends HTMLElement {
     this.#ui.generate.disabled = true;
     this.#setState('generating');
     this.#setStatus('Generating…');
+    const cancel = new AbortController();
+    this.#cancel = cancel;
     try {
       const t0 = performance.now();
       const reply = client().generate(
         { model: asked.model, backend: this.backend, request: asked.request },
         {
+          signal: cancel.signal,
           onProgress: ({ done, total }) => {
             this.#setStatus(`Generating… ${done} of ${total} bars`);
             this.#emit('progress', { phase: 'generate', loaded: done, total });
@@ -425,13 +439,19 @@ export class TunesmithGenerator extends HTMLElement {
       if (!performance.getEntriesByName('tunesmith:first-melody').length) performance.mark('tunesmith:first-melody');
       const melody = this.melody;
       this.#emit('melody', { melody });
-      if (this.autoplay) this.play().catch(() => {});
+      if (this.autoplay && this.isConnected) this.play().catch(() => {});
       return melody;
     } catch (e) {
+      if (cancel.signal.aborted) {
+        // Taken off the page mid-generation: nothing to report.
+        this.#setState(this.#melody ? 'done' : 'ready');
+        throw e;
+      }
       this.#setStatus('');
       this.#setState('error');
       throw this.#fail(new Error(`Could not generate: ${e.message}`));
     } finally {
+      if (this.#cancel === cancel) this.#cancel = null;
       this.#ui.generate.disabled = false;
       this.#ui.progress.hidden = true;
     }
@@ -479,7 +499,6 @@ export class TunesmithGenerator extends HTMLElement {
     play.textContent = 'Play';
     play.setAttribute('aria-pressed', 'false');
     this.#roll.mark(-1, -1);
-    if (hub.playing === this) hub.playing = null;
     this.#emit('stop', {});
   }
 
