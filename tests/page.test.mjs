@@ -240,3 +240,45 @@ for (const webgpu of [false, true]) {
     assert.deepEqual(problems, []);
   });
 }
+
+for (const webgpu of [false, true]) {
+  test(`best of N: candidates ranked best first, auditioned and chosen (${webgpu ? 'WebGPU' : 'CPU'})`, { timeout: 600_000 }, async (t) => {
+    const browser = await launch({ webgpu });
+    t.after(() => browser.close());
+    const { page, problems } = await open(browser);
+    const backend = webgpu ? 'webgpu' : 'cpu';
+    const candidates = () => page.evaluate(() => window.tunesmith.element.candidateMelodies);
+    const best = await generate(page, { bars: 2, seed: 21, backend, candidates: 4 });
+    const all = await candidates();
+    assert.equal(all.length, 4);
+    assert.deepEqual(all[0].notes, best.notes);
+    assert.deepEqual(all.map((m) => m.candidate).sort(), [0, 1, 2, 3]);
+    for (let i = 0; i < 4; i++) {
+      const s = all[i].score;
+      assert.ok(s.logLikelihood < 0 && s.logLikelihood > -10 && s.theory >= 0 && s.theory <= 1, JSON.stringify(s));
+      if (i > 0) assert.ok(all[i - 1].score.total >= s.total, 'best first');
+    }
+    assert.match(await page.textContent('#status'), /The best of 4\.$/);
+    // The strip: one button a candidate, the shown one pressed; choosing one plays it.
+    const strip = () => page.$$eval('#candidates button', (bs) => bs.map((b) => [b.textContent, b.getAttribute('aria-pressed')]));
+    assert.deepEqual(await strip(), [['1', 'true'], ['2', 'false'], ['3', 'false'], ['4', 'false']]);
+    await page.click('#candidates button:nth-of-type(3)');
+    await page.waitForFunction(() => window.tunesmith.element.playing);
+    assert.deepEqual((await page.evaluate(() => window.tunesmith.element.melody)).notes, all[2].notes);
+    assert.deepEqual((await strip()).map((b) => b[1]), ['false', 'false', 'true', 'false']);
+    assert.match(await page.textContent('#status'), /Candidate 3 of 4\.$/);
+    await page.evaluate(() => window.tunesmith.element.stop());
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    assert.deepEqual(notesOf(await readFile(await download.path())), all[2].notes);
+    if (webgpu) {
+      // The WGSL kernels score as the int8 engine does: the same candidates, the same order,
+      // log-likelihoods equal to f32 rounding.
+      await generate(page, { bars: 2, seed: 21, backend: 'cpu', candidates: 4 });
+      const cpu = await candidates();
+      assert.deepEqual(cpu.map((m) => m.notes), all.map((m) => m.notes));
+      for (let i = 0; i < 4; i++) assert.ok(Math.abs(cpu[i].score.logLikelihood - all[i].score.logLikelihood) < 1e-3, `${cpu[i].score.logLikelihood} vs ${all[i].score.logLikelihood}`);
+      assert.equal(all[0].engine, 'wgsl');
+    }
+    assert.deepEqual(problems, []);
+  });
+}

@@ -58,10 +58,11 @@ export async function settled(page, states = ['done', 'error']) {
   return page.getAttribute('tunesmith-generator', 'state');
 }
 
-/** Fills the form, clicks Generate and returns the melody the page shows. */
-export async function generate(page, { bars = 2, seed = 1, temperature = 1, backend = 'auto', meter = '4/4', model = 'lstm' } = {}) {
+/** Fills the form, clicks Generate and returns the melody the page shows (one candidate unless asked). */
+export async function generate(page, { bars = 2, seed = 1, temperature = 1, backend = 'auto', meter = '4/4', model = 'lstm', candidates = 1 } = {}) {
   await page.selectOption('#model', model);
   await page.fill('#bars', String(bars));
+  await page.fill('#candidates', String(candidates));
   await page.fill('#seed', String(seed));
   await page.selectOption('#meter', meter);
   await page.selectOption('#backend', backend);

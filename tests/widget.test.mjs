@@ -254,6 +254,7 @@ test('attributes, properties, methods and events behave as documented', { timeou
     ['form', 'AABA', 'AABA', null],
     ['temperature', '0.8', 0.8, 1],
     ['seed', '42', 42, 1],
+    ['candidates', '4', 4, 8],
   ];
   assert.deepEqual(new Set(table.map((r) => r[0])), new Set(observed), 'the table covers every attribute');
   const rows = await page.evaluate((table) => {

@@ -289,6 +289,16 @@ export default {
       "min": 0.0,
       "max": 4294967295.0,
       "step": 1.0
+    },
+    {
+      "name": "candidates",
+      "attribute": "candidates",
+      "label": "Candidates",
+      "kind": "integer",
+      "default": 8,
+      "min": 1.0,
+      "max": 16.0,
+      "step": 1.0
     }
   ],
   "limits": {

@@ -57,7 +57,8 @@ export const CSS = `
 :host([controls='minimal']) .full,
 :host([controls='none']) .full,
 :host([controls='none']) .actions,
-:host([controls='none']) .status { display: none !important; }
+:host([controls='none']) .status,
+:host([controls='none']) .choices { display: none !important; }
 
 form {
   display: grid;
@@ -101,6 +102,10 @@ button:focus-visible, input:focus-visible, select:focus-visible, summary:focus-v
 progress { width: 100%; height: 0.5rem; accent-color: var(--accent); }
 .status { min-height: 1.5em; margin: 0.5rem 0; color: var(--muted); }
 .gpu { margin-top: -0.5rem; font-size: 0.85em; color: var(--muted); }
+.choices { display: flex; flex-wrap: wrap; align-items: center; gap: 0.35rem; margin: 0 0 0.5rem; }
+.choices .label { font-size: 0.85rem; color: var(--muted); margin-right: 0.25rem; }
+.choices button { min-width: 2.5rem; padding: 0.3rem 0.6rem; }
+.choices button[aria-pressed='true'] { background: var(--accent); color: var(--on-accent); }
 .error { padding: 0.6rem 0.8rem; border-radius: 6px; background: var(--error-bg); color: var(--error-ink); }
 canvas {
   display: block;

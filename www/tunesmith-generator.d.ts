@@ -42,6 +42,11 @@ export interface Melody {
   backend?: 'cpu' | 'webgpu';
   /** Milliseconds from Generate to the melody. */
   ms?: number;
+  /** Its place in the batch of candidates (0: the melody a single candidate would be). */
+  candidate?: number;
+  /** How it ranked: the model's mean log-likelihood a step (nats), its theory score (0–1), and
+   * their sum with the theory weighted (crate/src/sample.rs). */
+  score?: { logLikelihood: number; theory: number; total: number };
 }
 
 export interface ProgressDetail {
@@ -96,8 +101,12 @@ export declare class TunesmithGenerator extends HTMLElement {
   form: string | null;
   temperature: number;
   seed: number;
+  /** Candidates made in one batched pass and ranked, best shown first (default 8). */
+  candidates: number;
 
   readonly melody: Melody | null;
+  /** The last generation's candidates, best first. */
+  readonly candidateMelodies: Melody[];
   /** The melody as a standard MIDI file. */
   readonly midi: Uint8Array | null;
   readonly share: string | null;
@@ -113,6 +122,8 @@ export declare class TunesmithGenerator extends HTMLElement {
   stop(): void;
   download(): void;
   loadShared(code: string): Promise<Melody>;
+  /** Shows candidate `index` of the last generation (0 is the best). */
+  choose(index: number): Melody;
 
   addEventListener<K extends keyof TunesmithGeneratorEventMap>(
     type: K,

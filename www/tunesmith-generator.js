@@ -117,6 +117,7 @@ export class TunesmithGenerator extends HTMLElement {
   #inner = new EventTarget(); // the player's events, before they become the element's
   #player = new MelodyPlayer(this.#inner);
   #melody = null;
+  #choices = []; // the last generation's candidates, best first
   #state = 'loading';
   #generating = null; // the generation in flight
   #started = false;
@@ -206,6 +207,22 @@ export class TunesmithGenerator extends HTMLElement {
     return structuredClone(rest);
   }
 
+  /** The last generation's candidates, best first (one unless `candidates` asked for more). */
+  get candidateMelodies() {
+    return this.#choices.map(({ midi, ...rest }) => structuredClone(rest));
+  }
+
+  /** Shows candidate `index` of the last generation (0 is the best); resolves to it. */
+  choose(index) {
+    const m = this.#choices[index];
+    if (!m) throw this.#fail(new Error(`There is no candidate ${index + 1}: the last generation made ${this.#choices.length}.`));
+    this.stop();
+    this.#show(m);
+    this.#describe();
+    this.#emit('melody', { melody: this.melody });
+    return this.melody;
+  }
+
   /** The melody as a standard MIDI file (a copy); null before the first. */
   get midi() {
     return this.#melody ? new Uint8Array(this.#melody.midi) : null;
@@ -281,6 +298,7 @@ export class TunesmithGenerator extends HTMLElement {
     try {
       const m = await client().openShared(code);
       this.stop();
+      this.#choices = [];
       this.#show({ ...m, model: null, shared: true });
       this.#setState('done');
       this.#setStatus(`A shared melody: ${m.totalSteps / m.stepsPerBar} bars, ${m.notes.length} notes${describeKeyAndStyle(m)}.`);
@@ -426,14 +444,10 @@ export class TunesmithGenerator extends HTMLElement {
       if (navigator.userActivation?.isActive) this.#player.warmUp().catch(() => {});
       const { melodies } = await reply;
       this.stop();
-      this.#show({ ...melodies[0], ms: performance.now() - t0, model: asked.model });
-      const m = this.#melody;
-      const label = modelEntry(m.model)?.label ?? m.model;
-      const where = m.backend === 'webgpu' ? 'WebGPU' : 'the CPU';
-      const form = m.form ? `, form ${m.form}${m.formFrom === 'asked' ? '' : ` (${m.formFrom})`}` : '';
-      this.#setStatus(
-        `${m.totalSteps / m.stepsPerBar} bars, ${m.notes.length} notes${describeKeyAndStyle(m)}${form} — the ${label} generated it on ${where} in ${Math.round(m.ms)} ms.`,
-      );
+      const ms = performance.now() - t0;
+      this.#choices = melodies.map((m) => ({ ...m, ms, model: asked.model }));
+      this.#show(this.#choices[0]);
+      this.#describe();
       this.#setState('done');
       // For measuring the time to the first melody (navigation → melody on the page) in the field.
       if (!performance.getEntriesByName('tunesmith:first-melody').length) performance.mark('tunesmith:first-melody');
@@ -457,8 +471,50 @@ export class TunesmithGenerator extends HTMLElement {
     }
   }
 
+  /** The status line for a generated melody: what it is, what made it, and its rank. */
+  #describe() {
+    const m = this.#melody;
+    const label = modelEntry(m.model)?.label ?? m.model;
+    const where = m.backend === 'webgpu' ? 'WebGPU' : 'the CPU';
+    const form = m.form ? `, form ${m.form}${m.formFrom === 'asked' ? '' : ` (${m.formFrom})`}` : '';
+    const n = this.#choices.length;
+    const rank = this.#choices.indexOf(m);
+    const of = n > 1 ? ` ${rank === 0 ? 'The best' : `Candidate ${rank + 1}`} of ${n}.` : '';
+    this.#setStatus(
+      `${m.totalSteps / m.stepsPerBar} bars, ${m.notes.length} notes${describeKeyAndStyle(m)}${form} — the ${label} generated it on ${where} in ${Math.round(m.ms)} ms.${of}`,
+    );
+  }
+
+  /** The candidates to audition and choose, best first; hidden for one. */
+  #showChoices() {
+    const strip = this.#ui.choices;
+    strip.hidden = this.#choices.length < 2;
+    strip.replaceChildren(
+      h('span', { class: 'label' }, 'Candidates, best first:'),
+      ...this.#choices.map((m, i) => {
+        const b = h(
+          'button',
+          {
+            type: 'button',
+            part: 'button candidate',
+            'aria-pressed': String(m === this.#melody),
+            title: `log-likelihood ${m.score.logLikelihood.toFixed(3)} a step, theory ${m.score.theory.toFixed(2)}`,
+            'aria-label': `Candidate ${i + 1}: choose and play`,
+          },
+          String(i + 1),
+        );
+        b.addEventListener('click', () => {
+          this.choose(i);
+          this.play().catch(() => {});
+        });
+        return b;
+      }),
+    );
+  }
+
   #show(melody) {
     this.#melody = melody;
+    this.#showChoices();
     this.#roll.set(melody);
     this.#ui.notes.textContent = melody.notes.map((n) => noteName(n.pitch)).join(' ');
     this.#ui.roll.setAttribute('aria-label', `Piano roll of the melody: ${melody.notes.length} notes`);
@@ -572,11 +628,23 @@ export class TunesmithGenerator extends HTMLElement {
     ui.status = h('p', { id: 'status', class: 'status', part: 'status', role: 'status', 'aria-live': 'polite' });
     ui.gpu = h('p', { id: 'webgpu-status', class: 'gpu full', part: 'gpu-status' }, 'Checking for WebGPU…');
     ui.error = h('p', { id: 'error', class: 'error', part: 'error', role: 'alert', hidden: true });
+    ui.choices = h('div', { id: 'candidates', class: 'choices', part: 'candidates', role: 'group', 'aria-label': 'Candidates', hidden: true });
     ui.roll = h('canvas', { id: 'roll', part: 'roll', role: 'img', 'aria-label': 'Piano roll of the melody' });
     ui.metrics = h('dl', { id: 'metrics', class: 'full', part: 'metrics', 'aria-label': "The melody's structure" });
     ui.notes = h('p', { id: 'notes', class: 'notes' });
     const details = h('details', { class: 'full', part: 'notes' }, h('summary', {}, 'Notes'), ui.notes);
-    return [form, h('div', { class: 'actions', part: 'actions' }, ui.generate, ui.play, ui.download, ui.retry), ui.progress, ui.status, ui.gpu, ui.error, ui.roll, ui.metrics, details];
+    return [
+      form,
+      h('div', { class: 'actions', part: 'actions' }, ui.generate, ui.play, ui.download, ui.retry),
+      ui.progress,
+      ui.status,
+      ui.gpu,
+      ui.error,
+      ui.choices,
+      ui.roll,
+      ui.metrics,
+      details,
+    ];
   }
 
   /** One form control for a catalog control: its id is the request field, it sets the attribute. */

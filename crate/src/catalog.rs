@@ -16,6 +16,8 @@ include!(concat!(env!("OUT_DIR"), "/models.rs"));
 
 /// The model the page and the CLI use unless told otherwise.
 pub const DEFAULT_MODEL: &str = "lstm";
+/// Candidates the page generates at once, unless told otherwise (best of N).
+pub const PAGE_CANDIDATES: u32 = 8;
 
 /// Keys offered by name (any other key can be typed into the CLI or sent in a request).
 const KEYS: [&str; 20] = [
@@ -245,6 +247,16 @@ pub fn catalog() -> Catalog {
             0.05,
         ),
         number("seed", "Seed", Kind::Integer, json!(d.seed), 0.0, u32::MAX as f64, 1.0),
+        // Best of N: the page makes 8 and offers them best first (a request's own default is 1).
+        number(
+            "candidates",
+            "Candidates",
+            Kind::Integer,
+            json!(PAGE_CANDIDATES),
+            1.0,
+            Request::MAX_CANDIDATES as f64,
+            1.0,
+        ),
     ];
     let models = built_in()
         .filter_map(|m| {

@@ -347,6 +347,6 @@ async fn respond<E: Engine>(
     let generation = sample::generate(engine, trained, request, hooks).await.map_err(js_error)?;
     let ms = js_sys::Date::now() - started;
     let responses: Vec<_> =
-        (0..generation.melodies.len()).map(|i| generation.response(i, request, engine, ms)).collect();
+        generation.ranked().into_iter().map(|i| generation.response(i, request, engine, ms)).collect();
     to_js(&responses)
 }

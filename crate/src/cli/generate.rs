@@ -93,10 +93,11 @@ pub struct GenerateArgs {
     /// signature says, from its first tick (file).
     #[arg(long, value_enum, default_value = "auto")]
     pub phase: PhaseArg,
-    /// Melodies to generate in one pass; the first is written (all with --all).
+    /// Candidates to generate in one batched pass, ranked by the model's likelihood plus their
+    /// theory score; the best is written (all, best first, with --all).
     #[arg(long, default_value_t = 1)]
     pub candidates: u32,
-    /// With --candidates: write every candidate, as FILE-1.mid, FILE-2.mid, ….
+    /// With --candidates: write every candidate, best first, as FILE-1.mid, FILE-2.mid, ….
     #[arg(long)]
     pub all: bool,
     #[command(flatten)]
@@ -151,14 +152,22 @@ pub fn run(args: GenerateArgs) -> Result<(), String> {
     let g: Generation = burn::tensor::read_sync(sample::generate(&engine, &loaded.trained_on, &request, &mut ()))
         .map_err(|e| e.to_string())?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
+    // Best first: the best candidate is FILE; with --all every candidate, FILE-1.mid (the best),
+    // FILE-2.mid, ….
+    let ranked = g.ranked();
     let outputs: Vec<(PathBuf, usize)> = if args.all && g.melodies.len() > 1 {
         let stem = args.out.with_extension("");
-        (0..g.melodies.len()).map(|i| (PathBuf::from(format!("{}-{}.mid", stem.display(), i + 1)), i)).collect()
+        ranked
+            .iter()
+            .enumerate()
+            .map(|(r, &i)| (PathBuf::from(format!("{}-{}.mid", stem.display(), r + 1)), i))
+            .collect()
     } else {
-        vec![(args.out.clone(), 0)]
+        vec![(args.out.clone(), ranked[0])]
     };
     for (path, i) in outputs {
         let melody = &g.melodies[i];
+        let score = g.scores[i];
         std::fs::write(&path, midi::export(melody)).map_err(|e| format!("{}: {e}", path.display()))?;
         let bar = melody.meter.steps_per_bar();
         let primer = match g.primer_steps / bar {
@@ -178,8 +187,54 @@ pub fn run(args: GenerateArgs) -> Result<(), String> {
             label(g.form.as_ref().map(|f| format!("form {f}")), g.form_from),
             loaded.name,
         );
+        if g.melodies.len() > 1 {
+            println!(
+                "candidate {} of {}: log-likelihood {:.3} a step, theory {:.3}, score {:.3}",
+                i + 1,
+                g.melodies.len(),
+                score.log_likelihood,
+                score.theory,
+                score.total
+            );
+        }
         let names: Vec<String> = melody.notes().iter().map(|n| n.pitch.to_string()).collect();
         println!("{}", names.join(" "));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: GenerateArgs,
+    }
+
+    /// `--candidates N` writes the best; with `--all`, every candidate, best first.
+    #[test]
+    fn candidates_write_the_best_or_all_best_first() {
+        let dir = std::env::temp_dir().join(format!("tunesmith-candidates-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = |name: &str| dir.join(name);
+        let args = |out: &str, all: bool| {
+            let out = file(out);
+            let mut argv =
+                vec!["tunesmith", "--bars", "2", "--seed", "3", "--candidates", "3", "--out", out.to_str().unwrap()];
+            if all {
+                argv.push("--all");
+            }
+            Cli::parse_from(argv).args
+        };
+        run(args("all.mid", true)).unwrap();
+        run(args("best.mid", false)).unwrap();
+        let read = |name: &str| std::fs::read(file(name)).unwrap();
+        assert_eq!(read("best.mid"), read("all-1.mid"));
+        assert!(file("all-3.mid").exists() && !file("all-4.mid").exists() && !file("all.mid").exists());
+        assert_ne!(read("all-1.mid"), read("all-2.mid"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -24,6 +24,9 @@ pub struct MetricsArgs {
     /// The first seed of --generate.
     #[arg(long, default_value_t = 1)]
     pub first_seed: u32,
+    /// With --generate: make this many candidates a seed and measure the best (best of N).
+    #[arg(long, default_value_t = 1)]
+    pub candidates: u32,
     #[command(flatten)]
     pub options: RequestArgs,
     #[command(flatten)]
@@ -77,11 +80,16 @@ pub fn run(args: MetricsArgs) -> Result<(), String> {
             let last = args.first_seed.checked_add(n.saturating_sub(1)).ok_or("the seeds run past 4294967295")?;
             let mut out = Vec::with_capacity(n as usize);
             let mut kept = Kept::default();
+            let (mut chosen_ll, mut all_ll, mut all) = (0.0, 0.0, 0usize);
             for seed in args.first_seed..=last {
-                let request = args.options.request(seed);
+                let request = crate::request::Request { candidates: args.candidates, ..args.options.request(seed) };
                 let g = burn::tensor::read_sync(sample::generate(&engine, &loaded.trained_on, &request, &mut ()))
                     .map_err(|e| e.to_string())?;
-                let melody = &g.melodies[0];
+                let best = g.ranked()[0];
+                let melody = &g.melodies[best];
+                chosen_ll += g.scores[best].log_likelihood;
+                all_ll += g.scores.iter().map(|s| s.log_likelihood).sum::<f64>();
+                all += g.scores.len();
                 out.push(measure(melody.notes()));
                 if let Some(plan) = &g.plan {
                     let k = plan_kept(plan, melody, g.primer_steps);
@@ -91,6 +99,11 @@ pub fn run(args: MetricsArgs) -> Result<(), String> {
                     kept.varied += k.varied;
                 }
             }
+            println!(
+                "the model's log-likelihood a generated step (nats): {:.3} for the melodies measured, {:.3} for all {all} candidates",
+                chosen_ll / n.max(1) as f64,
+                all_ll / all.max(1) as f64
+            );
             let share = |n: usize, of: usize| 100.0 * n as f64 / of.max(1) as f64;
             if kept.repeats + kept.variations > 0 {
                 println!(
@@ -107,8 +120,16 @@ pub fn run(args: MetricsArgs) -> Result<(), String> {
             let form = o.form.as_ref().map_or("automatic".to_string(), |f| f.to_string());
             (
                 format!(
-                    "{n} melodies of {} bars ({}, seeds {}–{last}, temperature {}, form {form})",
-                    o.bars, loaded.name, args.first_seed, o.temperature
+                    "{n} melodies of {} bars ({}, seeds {}–{last}, temperature {}, form {form}{})",
+                    o.bars,
+                    loaded.name,
+                    args.first_seed,
+                    o.temperature,
+                    if args.candidates > 1 {
+                        format!(", best of {} candidates", args.candidates)
+                    } else {
+                        String::new()
+                    }
                 ),
                 out,
             )

@@ -5,7 +5,7 @@
 
 use burn::prelude::*;
 
-use super::{Backend, Engine, EngineError, EngineName, Job};
+use super::{Backend, Engine, EngineError, EngineName, Job, Sampled};
 use crate::encoding::{Lookback, Source, StepFeatures, Vocab};
 use crate::model::{MelodyModel, ModelError, ModelSpec, State};
 
@@ -40,6 +40,8 @@ pub struct BurnRun {
     features: Tensor<3>,
     /// `T·g` noise, [B, generated steps, classes].
     noise: Tensor<3>,
+    /// The samples' log-likelihood so far, [B, 1] (none before the first sample).
+    log_likelihood: Option<Tensor<2>>,
 }
 
 impl Engine for BurnEngine {
@@ -77,7 +79,7 @@ impl Engine for BurnEngine {
             state = self.model.prime(tokens, columns, state);
         }
         let history = job.primer.iter().map(|&c| Tensor::<2, Int>::full([b, 1], c as i64, device)).collect();
-        Ok(BurnRun { state: Some(state), history, features, noise })
+        Ok(BurnRun { state: Some(state), history, features, noise, log_likelihood: None })
     }
 
     async fn advance(&self, run: &mut BurnRun, job: &Job<'_>, until: usize) -> Result<(), EngineError> {
@@ -111,28 +113,39 @@ impl Engine for BurnEngine {
             run.state = Some(next);
             let g = t - first;
             let noise = run.noise.clone().slice(s![.., g..g + 1, ..]).reshape([b as i32, -1]);
-            run.history.push((logits + noise).argmax(1));
+            let chosen = (logits.clone() + noise).argmax(1);
+            let log_p = burn::tensor::activation::log_softmax(logits, 1).gather(1, chosen.clone());
+            run.log_likelihood = Some(match run.log_likelihood.take() {
+                Some(sum) => sum + log_p,
+                None => log_p,
+            });
+            run.history.push(chosen);
         }
         Ok(())
     }
 
-    async fn finish(&self, run: BurnRun, job: &Job<'_>) -> Result<Vec<Vec<usize>>, EngineError> {
+    async fn finish(&self, run: BurnRun, job: &Job<'_>) -> Result<Vec<Sampled>, EngineError> {
         let (b, steps) = (job.batch, job.steps());
-        if steps == 0 {
-            return Ok(vec![Vec::new(); b]);
-        }
+        let Some(log_likelihood) = run.log_likelihood else {
+            return Ok(vec![Sampled { classes: Vec::new(), log_likelihood: 0.0 }; b]);
+        };
+        let data = log_likelihood.into_data_async().await.map_err(|e| ModelError::Read(format!("{e:?}")))?;
+        let log_likelihood = data.try_to_vec_as::<f32>().map_err(|e| ModelError::Read(format!("{e:?}")))?;
         let sampled = Tensor::cat(run.history[job.primer.len()..].to_vec(), 1);
         let data = sampled.into_data_async().await.map_err(|e| ModelError::Read(format!("{e:?}")))?;
         let classes = data.try_to_vec_as::<i64>().map_err(|e| ModelError::Read(format!("{e:?}")))?;
         let v = self.vocab.size();
         classes
             .chunks(steps)
-            .map(|row| {
-                row.iter()
+            .zip(log_likelihood)
+            .map(|(row, ll)| {
+                let classes = row
+                    .iter()
                     .map(|&c| {
                         if (0..v as i64).contains(&c) { Ok(c as usize) } else { Err(EngineError::BadClass(c as usize)) }
                     })
-                    .collect()
+                    .collect::<Result<_, _>>()?;
+                Ok(Sampled { classes, log_likelihood: ll as f64 })
             })
             .collect()
     }

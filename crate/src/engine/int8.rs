@@ -5,7 +5,7 @@
 //! is exact integer arithmetic (`i32x4.dot_i16x8_s` in wasm) that any platform reproduces bit
 //! for bit. Every buffer is allocated once per sequence, none per step.
 
-use super::{Backend, Engine, EngineError, EngineName, Job, gumbel_argmax, token_at};
+use super::{Backend, Engine, EngineError, EngineName, Job, Sampled, gumbel_argmax, log_prob, token_at};
 use crate::encoding::{Lookback, StepInputs, Vocab};
 use crate::model::packed::{H_SCALE, LANES, PackedLstm, QMatrix};
 use crate::model::{LstmConfig, ModelError};
@@ -155,6 +155,7 @@ impl Int8Engine {
 pub struct Sequence {
     scratch: Scratch,
     classes: Vec<usize>,
+    log_likelihood: f64,
 }
 
 pub struct Int8Run {
@@ -182,7 +183,11 @@ impl Engine for Int8Engine {
     async fn start(&self, job: &Job<'_>) -> Result<Int8Run, EngineError> {
         let mut sequences = Vec::with_capacity(job.batch);
         for _ in 0..job.batch {
-            let mut seq = Sequence { scratch: self.scratch(), classes: Vec::with_capacity(job.inputs.len()) };
+            let mut seq = Sequence {
+                scratch: self.scratch(),
+                classes: Vec::with_capacity(job.inputs.len()),
+                log_likelihood: 0.0,
+            };
             for (t, &class) in job.primer.iter().enumerate() {
                 self.step(&mut seq.scratch, t, job.inputs, &seq.classes);
                 seq.classes.push(class);
@@ -197,15 +202,21 @@ impl Engine for Int8Engine {
         for (b, seq) in run.sequences.iter_mut().enumerate() {
             for t in run.t..until {
                 self.step(&mut seq.scratch, t, job.inputs, &seq.classes);
-                seq.classes.push(gumbel_argmax(&seq.scratch.logits, job.noise_at(b, t - first, self.packed.classes)));
+                let c = gumbel_argmax(&seq.scratch.logits, job.noise_at(b, t - first, self.packed.classes));
+                seq.log_likelihood += log_prob(&seq.scratch.logits, c);
+                seq.classes.push(c);
             }
         }
         run.t = run.t.max(until);
         Ok(())
     }
 
-    async fn finish(&self, run: Int8Run, job: &Job<'_>) -> Result<Vec<Vec<usize>>, EngineError> {
-        Ok(run.sequences.into_iter().map(|s| s.classes[job.primer.len()..].to_vec()).collect())
+    async fn finish(&self, run: Int8Run, job: &Job<'_>) -> Result<Vec<Sampled>, EngineError> {
+        Ok(run
+            .sequences
+            .into_iter()
+            .map(|s| Sampled { classes: s.classes[job.primer.len()..].to_vec(), log_likelihood: s.log_likelihood })
+            .collect())
     }
 }
 

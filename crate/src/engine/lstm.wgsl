@@ -7,8 +7,8 @@
 // neighbouring invocations (hidden units) read neighbouring words. The hidden state is f32.
 //
 // `io`: [0] the step to run, [1] the first sampled step (before it the primer supplies the
-// inputs), [2] where each step's static input rows start, [3] where its lookback codes start;
-// from IO_HEADER: the input token of every step (the class of the step before; the start
+// inputs), [2] where each step's static input rows start, [3] where its lookback codes start,
+// [4] the samples' log-likelihood so far (f32 bits); from IO_HEADER: the input token of every step (the class of the step before; the start
 // symbol first), then per step STATIC absolute table rows, then per step SLOTS lookback codes.
 
 @group(0) @binding(0) var<storage, read> wts: array<u32>;
@@ -17,7 +17,7 @@
 @group(0) @binding(3) var<storage, read_write> st: array<f32>;
 @group(0) @binding(4) var<storage, read_write> io: array<u32>;
 
-const IO_HEADER: u32 = 4u;
+const IO_HEADER: u32 = 5u;
 const WORKGROUP: u32 = 64u;
 // Inputs up to 2048 wide (vec4s), logits up to 256 classes: 9 KB of workgroup memory.
 const MAX_KQ: u32 = 512u;
@@ -44,6 +44,7 @@ override LOOKBACK_ROWS: u32 = 0u;
 
 var<workgroup> xs: array<vec4<f32>, MAX_KQ>;
 var<workgroup> logits: array<f32, MAX_CLASSES>;
+var<workgroup> noisy: array<f32, MAX_CLASSES>;
 
 fn sigmoid(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
 // tanh as some drivers build it, (e^2x − 1) / (e^2x + 1), is NaN once e^2x overflows, and a
@@ -151,13 +152,21 @@ fn head(@builtin(local_invocation_index) li: u32) {
     for (var q = 0u; q < KQ; q++) { acc += dot(i8x4(wts[W + q * V + c]), xs[q]); }
     var n = 0.0;
     if (t >= first) { n = noise[(t - first) * V + c]; }
-    logits[c] = acc * prm[SCALES + c] + prm[BIAS + c] + n;
+    logits[c] = acc * prm[SCALES + c] + prm[BIAS + c];
+    noisy[c] = logits[c] + n;
   }
   workgroupBarrier();
   if (li == 0u) {
     if (t >= first) {
       var best = 0u;
-      for (var c = 1u; c < V; c++) { if (logits[c] > logits[best]) { best = c; } }
+      var top = logits[0];
+      for (var c = 1u; c < V; c++) {
+        if (noisy[c] > noisy[best]) { best = c; }
+        top = max(top, logits[c]);
+      }
+      var sum = 0.0;
+      for (var c = 0u; c < V; c++) { sum += exp(logits[c] - top); }
+      io[4] = bitcast<u32>(bitcast<f32>(io[4]) + logits[best] - top - log(sum));
       io[IO_HEADER + t + 1u] = best;
     }
     io[0] = t + 1u;

@@ -134,9 +134,25 @@ pub fn gumbel_argmax(logits: &[f32], noise: &[f32]) -> usize {
     best
 }
 
+/// The log-probability of class `c` under `logits` (a log-softmax at temperature 1): what the
+/// model itself thinks of a sample, whatever temperature drew it.
+pub fn log_prob(logits: &[f32], c: usize) -> f64 {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let sum: f64 = logits.iter().map(|&l| (l as f64 - max).exp()).sum();
+    logits[c] as f64 - max - sum.ln()
+}
+
+/// One sampled sequence: its classes, [generated steps], and their log-likelihood under the
+/// model (natural log, summed over the generated steps).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sampled {
+    pub classes: Vec<usize>,
+    pub log_likelihood: f64,
+}
+
 /// What every runtime implements. A run is `start` (uploads and feeds the primer), `advance`
-/// (samples up to a step, called once per bar), `finish` (the sampled classes of every sequence,
-/// [batch][generated steps]).
+/// (samples up to a step, called once per bar), `finish` (every sequence's samples and their
+/// log-likelihood).
 #[allow(async_fn_in_trait)]
 pub trait Engine {
     /// An engine's state between calls.
@@ -150,7 +166,7 @@ pub trait Engine {
     async fn start(&self, job: &Job<'_>) -> Result<Self::Run, EngineError>;
     /// Samples every step before `until` (counted from the start of the melody, primer included).
     async fn advance(&self, run: &mut Self::Run, job: &Job<'_>, until: usize) -> Result<(), EngineError>;
-    async fn finish(&self, run: Self::Run, job: &Job<'_>) -> Result<Vec<Vec<usize>>, EngineError>;
+    async fn finish(&self, run: Self::Run, job: &Job<'_>) -> Result<Vec<Sampled>, EngineError>;
 }
 
 #[cfg(test)]
@@ -162,6 +178,10 @@ mod tests {
         assert_eq!(gumbel_argmax(&[1.0, 3.0, 2.0], &[0.0; 3]), 1);
         assert_eq!(gumbel_argmax(&[1.0, 3.0, 2.0], &[0.0, 0.0, 1.5]), 2);
         assert_eq!(gumbel_argmax(&[1.0, 1.0], &[0.0, 0.0]), 0, "ties keep the first");
+        assert!((log_prob(&[0.0, 0.0], 1) - 0.5f64.ln()).abs() < 1e-12);
+        assert!((log_prob(&[1000.0, 0.0, 1000.0], 0) - 0.5f64.ln()).abs() < 1e-9, "no overflow");
+        let p: f64 = (0..3).map(|c| log_prob(&[0.3, -1.0, 2.0], c).exp()).sum();
+        assert!((p - 1.0).abs() < 1e-12);
         assert_eq!(serde_json::to_string(&EngineName::Int8).unwrap(), "\"int8\"");
         assert_eq!(EngineName::ALL.map(EngineName::name), ["int8", "wgsl", "burn"]);
     }

@@ -15,7 +15,7 @@ pub const SHADER: &str = include_str!("lstm.wgsl");
 /// Invocations per workgroup of the layer kernels (`WORKGROUP` in the shader).
 const WORKGROUP: u32 = 64;
 /// Header words of `io` (`IO_HEADER` in the shader).
-const IO_HEADER: usize = 4;
+const IO_HEADER: usize = 5;
 /// The shader's workgroup arrays: inputs up to 2048 wide, up to 256 classes.
 const MAX_INPUT: usize = 2048;
 const MAX_CLASSES: usize = 256;
@@ -198,7 +198,7 @@ mod runtime {
     use super::super::gpu::{Gpu, bytes_f32, bytes_u32, wgpu};
     use super::WgslLayout;
     use crate::encoding::{Lookback, Vocab};
-    use crate::engine::{Backend, Engine, EngineError, EngineName, Job};
+    use crate::engine::{Backend, Engine, EngineError, EngineName, Job, Sampled};
     use crate::model::LstmConfig;
     use crate::model::packed::PackedLstm;
     use wgpu::util::DeviceExt;
@@ -375,7 +375,7 @@ mod runtime {
                 });
                 let readback = device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("samples"),
-                    size: (4 * count.max(1)) as u64,
+                    size: (4 * (count + 1)) as u64,
                     usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
                     mapped_at_creation: false,
                 });
@@ -406,26 +406,28 @@ mod runtime {
             Ok(())
         }
 
-        async fn finish(&self, run: WgslRun, job: &Job<'_>) -> Result<Vec<Vec<usize>>, EngineError> {
+        async fn finish(&self, run: WgslRun, job: &Job<'_>) -> Result<Vec<Sampled>, EngineError> {
             let (at, count) = WgslLayout::samples(job.primer.len(), job.steps());
             if count == 0 {
-                return Ok(vec![Vec::new(); job.batch]);
+                return Ok(vec![Sampled { classes: Vec::new(), log_likelihood: 0.0 }; job.batch]);
             }
             self.gpu.check()?;
             let mut encoder =
                 self.gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("read") });
+            // The log-likelihood word, then the samples.
             for seq in &run.sequences {
-                encoder.copy_buffer_to_buffer(&seq.io, (4 * at) as u64, &seq.readback, 0, (4 * count) as u64);
+                encoder.copy_buffer_to_buffer(&seq.io, 4 * 4, &seq.readback, 0, 4);
+                encoder.copy_buffer_to_buffer(&seq.io, (4 * at) as u64, &seq.readback, 4, (4 * count) as u64);
             }
             self.gpu.queue.submit([encoder.finish()]);
             let mut out = Vec::with_capacity(run.sequences.len());
             for seq in &run.sequences {
                 let words = self.gpu.read(&seq.readback).await?;
-                let classes: Vec<usize> = words.into_iter().map(|w| w as usize).collect();
+                let classes: Vec<usize> = words[1..].iter().map(|&w| w as usize).collect();
                 if let Some(&bad) = classes.iter().find(|&&c| c >= self.layout.classes) {
                     return Err(EngineError::BadClass(bad));
                 }
-                out.push(classes);
+                out.push(Sampled { classes, log_likelihood: f32::from_bits(words[0]) as f64 });
             }
             Ok(out)
         }
@@ -476,16 +478,16 @@ mod tests {
         let inputs = StepInputs::new(&c, &lookback, None, 10);
         let io = layout.io(&inputs, &[5, 7]);
         assert_eq!(&io[..2], &[0, 2]);
-        assert_eq!(&io[4..7], &[39, 5, 7], "start symbol, then the primer");
+        assert_eq!(&io[5..8], &[39, 5, 7], "start symbol, then the primer");
         let (rows, codes) = (io[2] as usize, io[3] as usize);
-        assert_eq!(rows, 4 + 11);
+        assert_eq!(rows, 5 + 11);
         // Step 9's place in the bar (1) as a row of the first feature table, after the 40
         // token rows.
         assert_eq!(io[rows + 9 * 5], 40 + 1);
         assert_eq!(io[rows + 9 * 5 + 1], 40 + 64 + c.at(9).meter as u32);
         assert_eq!(&io[codes + 9 * 2..codes + 10 * 2], inputs.codes(9));
         assert_eq!(io.len(), codes + 10 * 2);
-        assert_eq!(WgslLayout::samples(2, 8), (7, 8));
+        assert_eq!(WgslLayout::samples(2, 8), (8, 8));
     }
 
     #[test]

@@ -90,6 +90,33 @@ pub struct MelodyMetrics {
     pub autocorrelation: [Option<f64>; 3],
 }
 
+/// Autocorrelation RL Tuner let pass before it penalised a melody.
+const AUTOCORRELATION_ALLOWED: f64 = 0.15;
+
+/// How well a melody keeps the rules RL Tuner rewarded, from 0 to 1: the mean of its notes in
+/// the key, not excessively repeated, in a motif and in a repeated motif (as shares of its
+/// notes), its leaps resolved (as a share of its leaps; 1 without leaps), a start on the tonic,
+/// a unique highest and lowest note (half each), and autocorrelation within RL Tuner's 0.15 (less
+/// the excess at its largest lag). An empty melody scores 0.
+pub fn theory_score(m: &MelodyMetrics) -> f64 {
+    if m.notes == 0 {
+        return 0.0;
+    }
+    let share = |x: usize| x as f64 / m.notes as f64;
+    let excess = m.autocorrelation.iter().flatten().map(|a| a.abs()).fold(0.0, f64::max) - AUTOCORRELATION_ALLOWED;
+    let parts = [
+        1.0 - share(m.not_in_key),
+        1.0 - share(m.excessively_repeated),
+        share(m.in_motif),
+        share(m.in_repeated_motif),
+        if m.leaps == 0 { 1.0 } else { m.leaps_resolved as f64 / m.leaps as f64 },
+        if m.starts_with_tonic { 1.0 } else { 0.0 },
+        (m.unique_max as u8 as f64 + m.unique_min as u8 as f64) / 2.0,
+        1.0 - excess.max(0.0),
+    ];
+    parts.iter().sum::<f64>() / parts.len() as f64
+}
+
 /// Measures a melody (see the module's definitions).
 pub fn measure(notes: &[Note]) -> MelodyMetrics {
     let slots = slots(notes);
@@ -255,6 +282,8 @@ pub struct Summary {
     pub unique_max: f64,
     pub unique_min: f64,
     pub autocorrelation: [f64; 3],
+    /// `theory_score`, on average.
+    pub theory: f64,
 }
 
 impl Summary {
@@ -269,6 +298,7 @@ impl Summary {
         let flag = |f: fn(&MelodyMetrics) -> bool| move |m: &MelodyMetrics| (m.notes > 0).then(|| f(m) as u8 as f64);
         Summary {
             melodies: all.len(),
+            theory: mean(&|m| (m.notes > 0).then(|| theory_score(m))),
             notes: mean(&|m| Some(m.notes as f64)),
             in_motif: mean(&of_notes(|m| m.in_motif)),
             in_repeated_motif: mean(&of_notes(|m| m.in_repeated_motif)),
@@ -300,6 +330,7 @@ impl Summary {
             ("melodies starting with the tonic", pct(self.starts_with_tonic), true),
             ("melodies with a unique maximum", pct(self.unique_max), true),
             ("melodies with a unique minimum", pct(self.unique_min), true),
+            ("theory score (0–1, mean)", self.theory, false),
         ]
     }
 }
@@ -432,6 +463,18 @@ mod tests {
         assert!((s.in_motif - 1.0).abs() < 1e-12);
         assert!((s.repeated_chunks - 0.25).abs() < 1e-12, "one chunk of two, and none of one");
         assert!(s.leaps_resolved.is_nan(), "no melody has a leap");
-        assert_eq!(s.rows().len(), 13);
+        assert_eq!(s.rows().len(), 14);
+    }
+    #[test]
+    fn the_theory_score_rewards_the_rules() {
+        assert_eq!(theory_score(&MelodyMetrics::default()), 0.0);
+        // C major, tonic first, a motif stated twice, one leap resolved: near the top.
+        let motif = [(60, 2), (64, 2), (67, 2), (72, 2), (71, 2), (67, 2), (65, 2), (64, 2)];
+        let good: Vec<_> = motif.iter().chain(motif.iter()).copied().collect();
+        let good = theory_score(&measure(&line(0, &good)));
+        // The same note again and again, outside any key's pattern of motifs.
+        let bad = theory_score(&measure(&line(0, &[(61, 1); 32])));
+        assert!((0.0..=1.0).contains(&good) && (0.0..=1.0).contains(&bad));
+        assert!(good > bad + 0.15, "good {good}, bad {bad}");
     }
 }
