@@ -260,13 +260,35 @@ for (const webgpu of [false, true]) {
     }
     assert.match(await page.textContent('#status'), /The best of 4\.$/);
     // The strip: one button a candidate, the shown one pressed; choosing one plays it.
-    const strip = () => page.$$eval('#candidates button', (bs) => bs.map((b) => [b.textContent, b.getAttribute('aria-pressed')]));
+    const strip = () => page.$$eval('#choices button', (bs) => bs.map((b) => [b.textContent, b.getAttribute('aria-pressed')]));
     assert.deepEqual(await strip(), [['1', 'true'], ['2', 'false'], ['3', 'false'], ['4', 'false']]);
-    await page.click('#candidates button:nth-of-type(3)');
+    // By keyboard: focus stays on the chosen button (the strip is not rebuilt).
+    await page.focus('#choices button:nth-of-type(3)');
+    await page.keyboard.press('Enter');
     await page.waitForFunction(() => window.tunesmith.element.playing);
     assert.deepEqual((await page.evaluate(() => window.tunesmith.element.melody)).notes, all[2].notes);
     assert.deepEqual((await strip()).map((b) => b[1]), ['false', 'false', 'true', 'false']);
     assert.match(await page.textContent('#status'), /Candidate 3 of 4\.$/);
+    assert.equal(await page.evaluate(() => window.tunesmith.element.shadowRoot.activeElement?.textContent), '3');
+    // A candidate that is not there: a readable error.
+    const bad = await page.evaluate(() => {
+      try {
+        window.tunesmith.element.choose(9);
+      } catch (e) {
+        return e.message;
+      }
+    });
+    assert.match(bad, /There is no candidate 10: the last generation made 4\./);
+    if (!webgpu) {
+      // The address names the choice: its settings alone make the same candidates and pick it.
+      const link = page.url().replace(/#.*/, '');
+      assert.match(link, /candidates=4/);
+      assert.match(link, /choice=3/);
+      const again = await openPage(browser, server, { path: link.slice(server.url.length), states: ['done'] });
+      await again.page.waitForFunction((c) => window.tunesmith.element.melody?.candidate === c, all[2].candidate, { timeout: SLOW });
+      assert.deepEqual((await again.page.evaluate(() => window.tunesmith.element.melody)).notes, all[2].notes);
+      assert.deepEqual(again.problems, []);
+    }
     await page.evaluate(() => window.tunesmith.element.stop());
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
     assert.deepEqual(notesOf(await readFile(await download.path())), all[2].notes);

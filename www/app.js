@@ -16,14 +16,23 @@ const SETTINGS = ['model', ...TunesmithGenerator.catalog.controls.map((c) => c.a
 
 const query = new URLSearchParams(location.search);
 for (const name of SETTINGS) if (query.has(name)) element.setAttribute(name, query.get(name));
+// Links from before best-of-N made one candidate: without the setting, they still mean one.
+if (query.has('seed') && !query.has('candidates')) element.candidates = 1;
 const sharedCode = new URLSearchParams(location.hash.slice(1)).get('m');
+const choice = Number(query.get('choice')) || 1; // which candidate, by rank, the link's author chose
 
 element.addEventListener(
   'ready',
   () => {
-    // A link with notes shows those notes; a link with only settings makes them again.
+    // A link with notes shows those notes; a link with only settings makes them again (and
+    // picks the candidate its author picked).
     if (sharedCode) element.loadShared(sharedCode).catch(() => {});
-    else if (query.has('seed')) element.generate().catch(() => {});
+    else if (query.has('seed')) {
+      element
+        .generate()
+        .then(() => choice > 1 && element.choose(choice - 1))
+        .catch(() => {});
+    }
   },
   { once: true },
 );
@@ -32,9 +41,11 @@ element.addEventListener('melody', ({ detail: { melody } }) => {
   if (!melody.shared) {
     const q = new URLSearchParams();
     for (const name of SETTINGS) {
-      const value = name === 'seed' ? String(melody.seed) : element.getAttribute(name);
+      const value = name === 'seed' ? String(melody.seed) : name === 'candidates' ? String(element.candidates) : element.getAttribute(name);
       if (value !== null && value !== '') q.set(name, value);
     }
+    const rank = element.candidateMelodies.findIndex((m) => m.candidate === melody.candidate);
+    if (rank > 0) q.set('choice', String(rank + 1));
     history.replaceState(null, '', `${location.pathname}?${q}#m=${melody.share}`);
   }
   link.href = location.href;

@@ -212,10 +212,13 @@ export class TunesmithGenerator extends HTMLElement {
     return this.#choices.map(({ midi, ...rest }) => structuredClone(rest));
   }
 
-  /** Shows candidate `index` of the last generation (0 is the best); resolves to it. */
+  /** Shows candidate `index` of the last generation (0 is the best) and returns it. */
   choose(index) {
+    if (this.#generating) throw this.#fail(new Error('A new melody is being generated: choose once it is here.'));
+    if (!this.#choices.length) throw this.#fail(new Error('There are no candidates to choose from: generate first.'));
     const m = this.#choices[index];
     if (!m) throw this.#fail(new Error(`There is no candidate ${index + 1}: the last generation made ${this.#choices.length}.`));
+    this.#showError('');
     this.stop();
     this.#show(m);
     this.#describe();
@@ -299,6 +302,7 @@ export class TunesmithGenerator extends HTMLElement {
       const m = await client().openShared(code);
       this.stop();
       this.#choices = [];
+      this.#buildChoices();
       this.#show({ ...m, model: null, shared: true });
       this.#setState('done');
       this.#setStatus(`A shared melody: ${m.totalSteps / m.stepsPerBar} bars, ${m.notes.length} notes${describeKeyAndStyle(m)}.`);
@@ -446,6 +450,7 @@ export class TunesmithGenerator extends HTMLElement {
       this.stop();
       const ms = performance.now() - t0;
       this.#choices = melodies.map((m) => ({ ...m, ms, model: asked.model }));
+      this.#buildChoices();
       this.#show(this.#choices[0]);
       this.#describe();
       this.#setState('done');
@@ -485,8 +490,8 @@ export class TunesmithGenerator extends HTMLElement {
     );
   }
 
-  /** The candidates to audition and choose, best first; hidden for one. */
-  #showChoices() {
+  /** The candidates' strip, best first, built once a generation (hidden for one). */
+  #buildChoices() {
     const strip = this.#ui.choices;
     strip.hidden = this.#choices.length < 2;
     strip.replaceChildren(
@@ -497,7 +502,7 @@ export class TunesmithGenerator extends HTMLElement {
           {
             type: 'button',
             part: 'button candidate',
-            'aria-pressed': String(m === this.#melody),
+            'aria-pressed': 'false',
             title: `log-likelihood ${m.score.logLikelihood.toFixed(3)} a step, theory ${m.score.theory.toFixed(2)}`,
             'aria-label': `Candidate ${i + 1}: choose and play`,
           },
@@ -512,9 +517,15 @@ export class TunesmithGenerator extends HTMLElement {
     );
   }
 
+  /** Marks the candidate on show (the buttons stay, so keyboard focus stays on them). */
+  #markChoice() {
+    const buttons = this.#ui.choices.querySelectorAll('button');
+    this.#choices.forEach((m, i) => buttons[i]?.setAttribute('aria-pressed', String(m === this.#melody)));
+  }
+
   #show(melody) {
     this.#melody = melody;
-    this.#showChoices();
+    this.#markChoice();
     this.#roll.set(melody);
     this.#ui.notes.textContent = melody.notes.map((n) => noteName(n.pitch)).join(' ');
     this.#ui.roll.setAttribute('aria-label', `Piano roll of the melody: ${melody.notes.length} notes`);
@@ -628,7 +639,7 @@ export class TunesmithGenerator extends HTMLElement {
     ui.status = h('p', { id: 'status', class: 'status', part: 'status', role: 'status', 'aria-live': 'polite' });
     ui.gpu = h('p', { id: 'webgpu-status', class: 'gpu full', part: 'gpu-status' }, 'Checking for WebGPU…');
     ui.error = h('p', { id: 'error', class: 'error', part: 'error', role: 'alert', hidden: true });
-    ui.choices = h('div', { id: 'candidates', class: 'choices', part: 'candidates', role: 'group', 'aria-label': 'Candidates', hidden: true });
+    ui.choices = h('div', { id: 'choices', class: 'choices', part: 'candidates', role: 'group', 'aria-label': 'Candidates', hidden: true });
     ui.roll = h('canvas', { id: 'roll', part: 'roll', role: 'img', 'aria-label': 'Piano roll of the melody' });
     ui.metrics = h('dl', { id: 'metrics', class: 'full', part: 'metrics', 'aria-label': "The melody's structure" });
     ui.notes = h('p', { id: 'notes', class: 'notes' });

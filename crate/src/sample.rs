@@ -47,7 +47,8 @@ impl Progress for () {
 
 /// How a candidate ranks: the model's mean log-likelihood per generated step (natural log, at
 /// temperature 1) plus [`THEORY_WEIGHT`] × its theory score (`theory::metrics::theory_score`,
-/// 0–1).
+/// 0–1, over the melody's first 128 steps from its first note, primer included, against the key
+/// its notes suggest, as every metric is).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Score {
@@ -65,7 +66,12 @@ impl Score {
     pub fn new(log_likelihood: f64, steps: usize, melody: &Melody) -> Score {
         let log_likelihood = if steps == 0 { 0.0 } else { log_likelihood / steps as f64 };
         let theory = theory::metrics::theory_score(&theory::metrics::measure(melody.notes()));
-        Score { log_likelihood, theory, total: log_likelihood + THEORY_WEIGHT * theory }
+        // A broken engine's NaN must rank last, not first.
+        let total = match log_likelihood + THEORY_WEIGHT * theory {
+            t if t.is_nan() => f64::NEG_INFINITY,
+            t => t,
+        };
+        Score { log_likelihood, theory, total }
     }
 }
 

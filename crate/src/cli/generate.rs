@@ -168,6 +168,7 @@ pub fn run(args: GenerateArgs) -> Result<(), String> {
     for (path, i) in outputs {
         let melody = &g.melodies[i];
         let score = g.scores[i];
+        let rank = ranked.iter().position(|&r| r == i).unwrap_or(0);
         std::fs::write(&path, midi::export(melody)).map_err(|e| format!("{}: {e}", path.display()))?;
         let bar = melody.meter.steps_per_bar();
         let primer = match g.primer_steps / bar {
@@ -189,8 +190,8 @@ pub fn run(args: GenerateArgs) -> Result<(), String> {
         );
         if g.melodies.len() > 1 {
             println!(
-                "candidate {} of {}: log-likelihood {:.3} a step, theory {:.3}, score {:.3}",
-                i + 1,
+                "rank {} of {} candidates: log-likelihood {:.3} a step, theory {:.3}, score {:.3}",
+                rank + 1,
                 g.melodies.len(),
                 score.log_likelihood,
                 score.theory,

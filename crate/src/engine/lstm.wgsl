@@ -19,7 +19,8 @@
 
 const IO_HEADER: u32 = 5u;
 const WORKGROUP: u32 = 64u;
-// Inputs up to 2048 wide (vec4s), logits up to 256 classes: 9 KB of workgroup memory.
+// Inputs up to 2048 wide (vec4s), logits (raw and noisy) up to 256 classes: 10 KB of workgroup
+// memory.
 const MAX_KQ: u32 = 512u;
 const MAX_CLASSES: u32 = 256u;
 

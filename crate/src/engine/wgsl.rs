@@ -203,6 +203,9 @@ mod runtime {
     use crate::model::packed::PackedLstm;
     use wgpu::util::DeviceExt;
 
+    /// The `io` header word holding the samples' log-likelihood (f32 bits).
+    const LOG_LIKELIHOOD_WORD: u64 = 4;
+
     /// A packed LSTM uploaded to the GPU with its pipelines compiled.
     pub struct WgslEngine {
         gpu: Gpu,
@@ -416,7 +419,7 @@ mod runtime {
                 self.gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("read") });
             // The log-likelihood word, then the samples.
             for seq in &run.sequences {
-                encoder.copy_buffer_to_buffer(&seq.io, 4 * 4, &seq.readback, 0, 4);
+                encoder.copy_buffer_to_buffer(&seq.io, 4 * LOG_LIKELIHOOD_WORD, &seq.readback, 0, 4);
                 encoder.copy_buffer_to_buffer(&seq.io, (4 * at) as u64, &seq.readback, 4, (4 * count) as u64);
             }
             self.gpu.queue.submit([encoder.finish()]);
