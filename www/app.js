@@ -54,6 +54,14 @@ element.addEventListener('melody', ({ detail: { melody } }) => {
   registerServiceWorker(melody);
 });
 
+// The page is the generator: its shortcuts (Space, G, ← →) work wherever nothing else has focus.
+document.addEventListener('keydown', (e) => {
+  if (e.target !== document.body && e.target !== document.documentElement) return;
+  const forwarded = new KeyboardEvent('keydown', { key: e.key, code: e.code, cancelable: true });
+  element.dispatchEvent(forwarded);
+  if (forwarded.defaultPrevented) e.preventDefault();
+});
+
 copy.addEventListener('click', () => {
   navigator.clipboard.writeText(link.href).then(
     () => (copied.textContent = 'Link copied.'),

@@ -95,6 +95,8 @@ button {
 .seed button { padding: 0.35rem 0.6rem; }
 #generate { background: var(--accent); color: var(--on-accent); }
 button:disabled { opacity: 0.45; cursor: not-allowed; }
+:host(:focus-visible) { outline: 3px solid var(--hot); outline-offset: 2px; }
+.seed button svg { display: block; }
 button:focus-visible, input:focus-visible, select:focus-visible, summary:focus-visible {
   outline: 3px solid var(--hot);
   outline-offset: 2px;

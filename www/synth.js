@@ -15,9 +15,85 @@ export function audioContext() {
   if (!sharedContext) {
     const Ctx = globalThis.AudioContext || globalThis.webkitAudioContext;
     if (!Ctx) throw new Error('This browser has no Web Audio support, so it cannot play melodies.');
+    // iOS mutes Web Audio with the ring/silent switch unless the page's audio session says it
+    // plays media (Safari 16.4+); elsewhere there is no audioSession and nothing to do.
+    if (globalThis.navigator?.audioSession) navigator.audioSession.type = 'playback';
     sharedContext = new Ctx({ latencyHint: 'interactive' });
   }
   return sharedContext;
+}
+
+/**
+ * Starts the audio device on the page's first gesture (a tap or a key anywhere), so a Play that
+ * comes later, even from a script, is heard: iOS and Chrome only start audio inside a gesture.
+ */
+export function unlockOnFirstGesture() {
+  if (unlockOnFirstGesture.armed) return;
+  unlockOnFirstGesture.armed = true;
+  const unlock = () => {
+    for (const type of ['pointerdown', 'keydown']) removeEventListener(type, unlock, true);
+    try {
+      const ctx = audioContext();
+      if (ctx.state !== 'running') ctx.resume().catch(() => {});
+    } catch {
+      /* no Web Audio: Play says so */
+    }
+  };
+  for (const type of ['pointerdown', 'keydown']) addEventListener(type, unlock, true);
+}
+
+/** The voice's shared output: a gain into a gentle compressor (the same live and rendered). */
+function masterChain(ctx) {
+  const comp = ctx.createDynamicsCompressor();
+  comp.threshold.value = -18;
+  comp.connect(ctx.destination);
+  const out = ctx.createGain();
+  out.gain.value = 0.8;
+  out.connect(comp);
+  return out;
+}
+
+const firstOnset = (melody) => (melody.notes.length ? melody.notes[0].onset : 0);
+const lastEnd = (melody) => melody.notes.reduce((end, n) => Math.max(end, n.onset + n.duration), 0);
+
+/**
+ * The melody as a WAV file (16-bit mono PCM, `sampleRate`), rendered offline with the voice that
+ * plays it, from its first note to its last note's release.
+ */
+export async function renderWav(melody, sampleRate = 44100) {
+  const Offline = globalThis.OfflineAudioContext || globalThis.webkitOfflineAudioContext;
+  if (!Offline) throw new Error('This browser cannot render audio offline.');
+  const secondsPerStep = 60 / melody.tempo / 4;
+  const lead = firstOnset(melody);
+  const seconds = (lastEnd(melody) - lead) * secondsPerStep + 0.3;
+  const ctx = new Offline(1, Math.max(1, Math.ceil(seconds * sampleRate)), sampleRate);
+  const out = masterChain(ctx);
+  for (const n of melody.notes) {
+    voice(ctx, out, n.pitch, (n.onset - lead) * secondsPerStep, (n.onset + n.duration - lead) * secondsPerStep);
+  }
+  return encodeWav(await ctx.startRendering());
+}
+
+/** An AudioBuffer's first channel as a 16-bit PCM WAV file. */
+export function encodeWav(buffer) {
+  const samples = buffer.getChannelData(0);
+  const bytes = new DataView(new ArrayBuffer(44 + 2 * samples.length));
+  const text = (at, s) => [...s].forEach((c, i) => bytes.setUint8(at + i, c.charCodeAt(0)));
+  text(0, 'RIFF');
+  bytes.setUint32(4, 36 + 2 * samples.length, true);
+  text(8, 'WAVE');
+  text(12, 'fmt ');
+  bytes.setUint32(16, 16, true); // the format chunk's size
+  bytes.setUint16(20, 1, true); // PCM
+  bytes.setUint16(22, 1, true); // mono
+  bytes.setUint32(24, buffer.sampleRate, true);
+  bytes.setUint32(28, 2 * buffer.sampleRate, true); // bytes a second
+  bytes.setUint16(32, 2, true); // bytes a frame
+  bytes.setUint16(34, 16, true); // bits a sample
+  text(36, 'data');
+  bytes.setUint32(40, 2 * samples.length, true);
+  samples.forEach((x, i) => bytes.setInt16(44 + 2 * i, Math.max(-1, Math.min(1, x)) * 0x7fff, true));
+  return new Uint8Array(bytes.buffer);
 }
 
 const midiToHz = (m) => 440 * 2 ** ((m - 69) / 12);
@@ -70,8 +146,11 @@ function voice(ctx, out, pitch, start, end) {
 }
 
 /**
- * Plays a melody ({notes:[{pitch,onset,duration}], tempo}) from its first note: a melody that
- * opens with rests (most do: pickups) would otherwise keep Play silent for a second or two.
+ * Plays a melody ({notes:[{pitch,onset,duration}], tempo, totalSteps}) from its first note: a
+ * melody that opens with rests (most do: pickups) would otherwise keep Play silent for a second
+ * or two. Steps map to the audio clock through an anchor (a step and the time it sounds) and the
+ * seconds a step, so the tempo can change while it plays: notes already scheduled (at most
+ * LOOKAHEAD_S ahead) keep their time, the rest follow the new tempo, with no restart.
  * Events on `target` (an EventTarget): `start`, `note` as each note sounds (detail: {index,
  * note, time}), `stop`.
  */
@@ -97,16 +176,13 @@ export class MelodyPlayer {
   }
 
   output() {
-    const ctx = this.ctx;
-    if (!this.out) {
-      const comp = ctx.createDynamicsCompressor();
-      comp.threshold.value = -18;
-      comp.connect(ctx.destination);
-      this.out = ctx.createGain();
-      this.out.gain.value = 0.8;
-      this.out.connect(comp);
-    }
+    if (!this.out) this.out = masterChain(this.ctx);
     return this.out;
+  }
+
+  /** The audio-clock time of melody step `step` (counted across loops). */
+  timeOf(step) {
+    return this.anchorTime + (step - this.anchorStep) * this.secondsPerStep;
   }
 
   /**
@@ -124,60 +200,65 @@ export class MelodyPlayer {
     if (ctx.state !== 'running') await ctx.resume();
     if (token !== this.token) return;
     this.output();
-    const secondsPerStep = 60 / melody.tempo / 4;
-    this.events = melody.notes.map((n, index) => ({
-      index,
-      note: n,
-      start: n.onset * secondsPerStep,
-      end: (n.onset + n.duration) * secondsPerStep,
-    }));
-    this.duration = this.events.length ? this.events[this.events.length - 1].end : 0;
-    this.length = Math.max(this.duration, (melody.totalSteps ?? 0) * secondsPerStep);
+    this.notes = melody.notes;
+    this.end = lastEnd(melody);
+    this.length = Math.max(this.end, melody.totalSteps ?? 0); // steps a loop
     this.loop = loop;
     this.cycle = 0;
     this.next = 0;
-    const lead = this.events.length ? this.events[0].start : 0;
-    this.t0 = ctx.currentTime + START_DELAY_S - lead; // the melody's time 0 on the audio clock
+    this.secondsPerStep = 60 / melody.tempo / 4;
+    this.anchorStep = firstOnset(melody);
+    this.anchorTime = ctx.currentTime + START_DELAY_S;
+    this.duration = (this.end - this.anchorStep) * this.secondsPerStep;
     this.playing = true;
     this.target.dispatchEvent(new CustomEvent('start', { detail: { duration: this.duration } }));
     this.pump();
     this.timer = setInterval(() => this.pump(), TICK_MS);
   }
 
-  /** Seconds into the melody (its own clock, rests before the first note included), or -1 when stopped. */
-  get position() {
+  /** Changes the tempo from now on, without a restart (also before Play: the next start sets it). */
+  setTempo(bpm) {
+    if (!(bpm > 0) || !this.playing) return;
+    const now = this.ctx.currentTime;
+    this.anchorStep += (now - this.anchorTime) / this.secondsPerStep;
+    this.anchorTime = now;
+    this.secondsPerStep = 60 / bpm / 4;
+  }
+
+  /** Steps into the melody (rests before the first note included; within the loop), or -1 when stopped. */
+  get step() {
     if (!this.playing) return -1;
-    const t = this.ctx.currentTime - this.t0;
-    return this.length > 0 && t > this.length ? t % this.length : t;
+    const s = this.anchorStep + (this.ctx.currentTime - this.anchorTime) / this.secondsPerStep;
+    return this.length > 0 && s >= this.length ? s % this.length : s;
   }
 
   pump() {
     if (!this.playing) return;
     const now = this.ctx.currentTime;
     for (;;) {
-      if (this.next >= this.events.length) {
-        if (!this.loop || !this.events.length || this.length <= 0) break;
+      if (this.next >= this.notes.length) {
+        if (!this.loop || !this.notes.length || this.length <= 0) break;
         this.cycle += 1;
         this.next = 0;
       }
-      const base = this.t0 + this.cycle * this.length;
-      const e = this.events[this.next];
-      if (base + e.start >= now + LOOKAHEAD_S) break;
+      const base = this.cycle * this.length;
+      const n = this.notes[this.next];
+      const time = this.timeOf(base + n.onset);
+      if (time >= now + LOOKAHEAD_S) break;
+      const index = this.next;
       this.next += 1;
-      const time = base + e.start;
-      const v = voice(this.ctx, this.out, e.note.pitch, time, base + e.end);
+      const v = voice(this.ctx, this.out, n.pitch, time, this.timeOf(base + n.onset + n.duration));
       this.voices.add(v);
       v.oscs[0].onended = () => this.voices.delete(v);
       // 'note' when it sounds (notes are scheduled up to LOOKAHEAD_S early), for a highlight
       // or a cursor; `time` is its start on the audio clock.
       const timer = setTimeout(() => {
         this.noteTimers.delete(timer);
-        this.target.dispatchEvent(new CustomEvent('note', { detail: { index: e.index, note: e.note, time } }));
-      }, Math.max(0, (time - this.ctx.currentTime) * 1000));
+        this.target.dispatchEvent(new CustomEvent('note', { detail: { index, note: n, time } }));
+      }, Math.max(0, (time - now) * 1000));
       this.noteTimers.add(timer);
     }
-    const end = this.t0 + this.cycle * this.length + this.duration;
-    if (!this.loop && this.next >= this.events.length && now > end + 0.2) this.stop();
+    if (!this.loop && this.next >= this.notes.length && now > this.timeOf(this.cycle * this.length + this.end) + 0.2) this.stop();
   }
 
   stop() {

@@ -121,6 +121,8 @@ export declare class TunesmithGenerator extends HTMLElement {
   play(): Promise<void>;
   stop(): void;
   download(): void;
+  /** Saves the melody as a WAV file, rendered offline with the voice that plays it. */
+  downloadWav(): Promise<void>;
   loadShared(code: string): Promise<Melody>;
   /** Shows candidate `index` of the last generation (0 is the best). */
   choose(index: number): Melody;

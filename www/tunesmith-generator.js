@@ -10,7 +10,7 @@ import { TunesmithClient } from './client.js';
 import { CSS } from './generator-style.js';
 import { PianoRoll } from './pianoroll.js';
 import { countBytes } from './progress.js';
-import { MelodyPlayer } from './synth.js';
+import { MelodyPlayer, renderWav, unlockOnFirstGesture } from './synth.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 const WASM_URL = new URL('../tunesmith_bg.wasm', import.meta.url);
@@ -93,6 +93,19 @@ function h(tag, attributes = {}, ...children) {
   return el;
 }
 
+/** A die face, drawn (currentColor), for the new-seed button. */
+function die() {
+  const svg = (tag, attrs) => {
+    const el = document.createElementNS('http://www.w3.org/2000/svg', tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+    return el;
+  };
+  const icon = svg('svg', { viewBox: '0 0 16 16', width: 16, height: 16, 'aria-hidden': 'true', focusable: 'false' });
+  icon.append(svg('rect', { x: 1.5, y: 1.5, width: 13, height: 13, rx: 3, fill: 'none', stroke: 'currentColor', 'stroke-width': 1.5 }));
+  for (const [cx, cy] of [[5, 5], [11, 5], [8, 8], [5, 11], [11, 11]]) icon.append(svg('circle', { cx, cy, r: 1.3, fill: 'currentColor' }));
+  return icon;
+}
+
 const noteName = (p) => `${NOTE_NAMES[p % 12]}${Math.floor(p / 12) - 1}`;
 const megabytes = (bytes) => (bytes / 1e6).toFixed(1);
 const modelEntry = (name) => catalog.models.find((m) => m.name === name);
@@ -137,6 +150,7 @@ export class TunesmithGenerator extends HTMLElement {
       this.#emit('note', e.detail);
     });
     this.#inner.addEventListener('stop', () => this.#onStop());
+    this.addEventListener('keydown', (e) => this.#shortcut(e));
   }
 
   // ---- Lifecycle ----
@@ -151,6 +165,9 @@ export class TunesmithGenerator extends HTMLElement {
         this[prop] = v;
       }
     }
+    // Focusable, so its keyboard shortcuts work once it has focus (README, "Embed it").
+    if (!this.hasAttribute('tabindex')) this.setAttribute('tabindex', '0');
+    unlockOnFirstGesture();
     this.#listening = new AbortController();
     const signal = this.#listening.signal;
     hub.events.addEventListener('progress', (e) => this.#onProgress(e.detail), { signal });
@@ -177,6 +194,11 @@ export class TunesmithGenerator extends HTMLElement {
   attributeChangedCallback(name, _old, value) {
     const control = CONTROLS.find((c) => c.attribute === name);
     if (control) {
+      // A new tempo takes effect at once on the melody playing, without a restart.
+      if (name === 'tempo' && this.#player.playing && value !== null) {
+        const bpm = Number(value);
+        if (bpm >= control.min && bpm <= control.max) this.#player.setTempo(bpm);
+      }
       const input = this.#ui.inputs[control.name];
       const shown = value ?? (control.default === null ? '' : String(control.default));
       if (input.tagName === 'SELECT' && ![...input.options].some((o) => o.value === shown)) input.add(new Option(shown, shown));
@@ -283,12 +305,53 @@ export class TunesmithGenerator extends HTMLElement {
   download() {
     if (!this.#melody) throw this.#fail(new Error('There is no melody to download yet: generate one first.'));
     const m = this.#melody;
-    const a = h('a', { href: URL.createObjectURL(new Blob([m.midi], { type: 'audio/midi' })) });
-    a.download = m.model ? `tunesmith-${m.model}-seed${m.seed}.mid` : 'tunesmith-shared.mid';
+    this.#save(new Blob([m.midi], { type: 'audio/midi' }), m.model ? `tunesmith-${m.model}-seed${m.seed}.mid` : 'tunesmith-shared.mid');
+  }
+
+  #save(blob, name) {
+    const a = h('a', { href: URL.createObjectURL(blob) });
+    a.download = name;
     this.shadowRoot.append(a);
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  }
+
+  /**
+   * Space plays or stops, G generates, ← and → step the seed and generate. Not while typing in
+   * a field, and not over a button's own Space.
+   */
+  #shortcut(e) {
+    if (e.altKey || e.ctrlKey || e.metaKey || e.defaultPrevented) return;
+    const target = e.composedPath()[0];
+    if (target instanceof HTMLElement && (['INPUT', 'SELECT', 'TEXTAREA'].includes(target.tagName) || target.isContentEditable)) return;
+    const ready = this.#state !== 'loading' && this.#state !== 'error';
+    if (e.key === ' ' && target?.tagName !== 'BUTTON' && this.#melody) {
+      e.preventDefault();
+      if (this.#player.playing) this.stop();
+      else this.play().catch(() => {});
+    } else if ((e.key === 'g' || e.key === 'G') && ready) {
+      e.preventDefault();
+      this.generate().catch(() => {});
+    } else if ((e.key === 'ArrowLeft' || e.key === 'ArrowRight') && ready && !this.#generating) {
+      e.preventDefault();
+      const max = CONTROLS.find((c) => c.name === 'seed')?.max ?? 0xffffffff;
+      this.seed = (this.seed + (e.key === 'ArrowRight' ? 1 : max)) % (max + 1);
+      this.generate().catch(() => {});
+    }
+  }
+
+  /** Saves the melody as audio: a WAV file rendered offline with the voice that plays it. */
+  async downloadWav() {
+    if (!this.#melody) throw this.#fail(new Error('There is no melody to save yet: generate one first.'));
+    const m = this.#melody;
+    let wav;
+    try {
+      wav = await renderWav(m);
+    } catch (e) {
+      throw this.#fail(new Error(`Could not render the audio: ${e.message}`));
+    }
+    this.#save(new Blob([wav], { type: 'audio/wav' }), m.model ? `tunesmith-${m.model}-seed${m.seed}.wav` : 'tunesmith-shared.wav');
   }
 
   /** The melody on show as a share code (crate/src/share.rs): `loadShared` opens it anywhere. */
@@ -532,6 +595,7 @@ export class TunesmithGenerator extends HTMLElement {
     this.#showMetrics(melody.metrics);
     this.#ui.play.disabled = false;
     this.#ui.download.disabled = false;
+    this.#ui.wav.disabled = false;
   }
 
   /** A few of the melody's figures (crate/src/theory/metrics.rs), as shares of its notes. */
@@ -554,7 +618,7 @@ export class TunesmithGenerator extends HTMLElement {
     const tick = () => {
       if (!this.#player.playing) return;
       const secondsPerStep = 60 / this.#melody.tempo / 4;
-      this.#roll.mark(this.#roll.active, this.#player.position / secondsPerStep);
+      this.#roll.mark(this.#roll.active, this.#player.step);
       requestAnimationFrame(tick);
     };
     requestAnimationFrame(tick);
@@ -629,10 +693,12 @@ export class TunesmithGenerator extends HTMLElement {
     ui.generate = button('generate', 'Generate', { disabled: true });
     ui.play = button('play', 'Play', { disabled: true, 'aria-pressed': 'false' });
     ui.download = button('download', 'Download MIDI', { disabled: true });
+    ui.wav = button('download-wav', 'Download WAV', { disabled: true });
     ui.retry = button('retry', 'Retry', { hidden: true });
     ui.generate.addEventListener('click', () => this.generate().catch(() => {}));
     ui.play.addEventListener('click', () => (this.#player.playing ? this.stop() : this.play().catch(() => {})));
     ui.download.addEventListener('click', () => this.download());
+    ui.wav.addEventListener('click', () => this.downloadWav().catch(() => {}));
     ui.retry.addEventListener('click', () => this.#start());
 
     ui.progress = h('progress', { part: 'progress', hidden: true, 'aria-label': 'Download progress' });
@@ -646,7 +712,7 @@ export class TunesmithGenerator extends HTMLElement {
     const details = h('details', { class: 'full', part: 'notes' }, h('summary', {}, 'Notes'), ui.notes);
     return [
       form,
-      h('div', { class: 'actions', part: 'actions' }, ui.generate, ui.play, ui.download, ui.retry),
+      h('div', { class: 'actions', part: 'actions' }, ui.generate, ui.play, ui.download, ui.wav, ui.retry),
       ui.progress,
       ui.status,
       ui.gpu,
@@ -685,7 +751,8 @@ export class TunesmithGenerator extends HTMLElement {
     });
     this.#ui.inputs[c.name] = input;
     if (c.name === 'seed') {
-      const dice = h('button', { type: 'button', id: 'dice', part: 'button dice', title: 'New random seed', 'aria-label': 'New random seed' }, '🎲');
+      // An SVG die: an emoji shows as a missing-glyph box where no emoji font is installed.
+      const dice = h('button', { type: 'button', id: 'dice', part: 'button dice', title: 'New random seed', 'aria-label': 'New random seed' }, die());
       dice.addEventListener('click', () => this.setAttribute(c.attribute, String(Math.floor(Math.random() * (c.max + 1)))));
       label.append(h('span', { class: 'seed' }, input, dice));
     } else label.append(input);

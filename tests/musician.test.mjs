@@ -1,0 +1,119 @@
+// What musicians reach for first (part of the musicians' issue): keyboard shortcuts, a tempo
+// change while playing, WAV export, and sound on iPhones with the silent switch on.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { serveMounts } from './server.mjs';
+import { generate, launch, open } from './testkit.mjs';
+
+const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
+let server;
+before(async () => {
+  server = await serveMounts({ '/': DIST });
+});
+after(() => server?.close());
+
+test('keyboard alone: G generates, → and ← step the seed, Space plays and stops', { timeout: 300_000 }, async (t) => {
+  const browser = await launch({ webgpu: false });
+  t.after(() => browser.close());
+  const { page, problems } = await open(browser, server);
+  const el = () => page.evaluate(() => ({ seed: window.tunesmith.element.seed, state: window.tunesmith.element.state, playing: window.tunesmith.element.playing, notes: window.tunesmith.element.melody?.notes }));
+  await page.evaluate(() => Object.assign(window.tunesmith.element, { bars: 2, seed: 40, candidates: 2 }));
+  // Nothing focused: the page forwards the keys to the generator.
+  await page.keyboard.press('g');
+  await page.waitForFunction(() => window.tunesmith.element.state === 'done');
+  const first = await el();
+  assert.equal(first.seed, 40);
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction(() => window.tunesmith.element.melody?.seed === 41 && window.tunesmith.element.state === 'done');
+  await page.keyboard.press('ArrowLeft');
+  await page.waitForFunction(() => window.tunesmith.element.melody?.seed === 40 && window.tunesmith.element.state === 'done');
+  assert.deepEqual((await el()).notes, first.notes, 'back to the same seed, the same melody');
+  // Focus on the element itself.
+  await page.focus('tunesmith-generator');
+  await page.keyboard.press(' ');
+  await page.waitForFunction(() => window.tunesmith.element.playing);
+  await page.keyboard.press(' ');
+  assert.equal((await el()).playing, false);
+  // Typing in a field is typing, not a shortcut.
+  await page.focus('#bars');
+  await page.keyboard.press('g');
+  assert.equal((await el()).state, 'done');
+  assert.deepEqual(problems, []);
+});
+
+test('a tempo change while playing reschedules the notes still to come, without a restart', { timeout: 300_000 }, async (t) => {
+  const browser = await launch({ webgpu: false });
+  t.after(() => browser.close());
+  const { page, problems } = await open(browser, server);
+  await page.evaluate(() => (window.tunesmith.element.tempo = 60));
+  const m = await generate(page, { bars: 4, seed: 8 });
+  assert.equal(m.tempo, 60);
+  await page.evaluate(() => {
+    window.notes = [];
+    window.starts = 0;
+    const el = window.tunesmith.element;
+    el.addEventListener('note', (e) => window.notes.push(e.detail));
+    el.addEventListener('start', () => window.starts++);
+  });
+  await page.click('#play');
+  await page.waitForFunction(() => window.notes.length >= 2);
+  const changedAt = await page.evaluate(async () => {
+    window.tunesmith.element.tempo = 240;
+    return (await import('/www/synth.js')).audioContext().currentTime;
+  });
+  await page.waitForFunction((n) => window.notes.length >= n || !window.tunesmith.element.playing, Math.min(m.notes.length, 8), { timeout: 20_000 });
+  const { notes, starts } = await page.evaluate(() => ({ notes: window.notes, starts: window.starts }));
+  await page.evaluate(() => window.tunesmith.element.stop());
+  assert.equal(starts, 1, 'no restart');
+  // Notes scheduled before the change kept 60 bpm (a 16th = 0.25 s); those after follow 240.
+  const gaps = [];
+  for (let i = 1; i < notes.length; i++) {
+    const steps = notes[i].note.onset - notes[i - 1].note.onset;
+    gaps.push({ after: notes[i - 1].time > changedAt + 0.3, secondsPerStep: (notes[i].time - notes[i - 1].time) / steps });
+  }
+  assert.ok(Math.abs(gaps[0].secondsPerStep - 0.25) < 1e-6, JSON.stringify(gaps));
+  const later = gaps.filter((g) => g.after);
+  assert.ok(later.length >= 1, `notes after the change: ${JSON.stringify(gaps)}`);
+  for (const g of later) assert.ok(Math.abs(g.secondsPerStep - 0.0625) < 1e-6, JSON.stringify(gaps));
+  assert.deepEqual(problems, []);
+});
+
+test('WAV export: a RIFF file as long as the melody, not silent', { timeout: 300_000 }, async (t) => {
+  const browser = await launch({ webgpu: false });
+  t.after(() => browser.close());
+  const { page, problems } = await open(browser, server);
+  const m = await generate(page, { bars: 2, seed: 3 });
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-wav')]);
+  assert.match(download.suggestedFilename(), /^tunesmith-lstm-seed3\.wav$/);
+  const wav = await readFile(await download.path());
+  assert.equal(wav.toString('ascii', 0, 4), 'RIFF');
+  assert.equal(wav.toString('ascii', 8, 12), 'WAVE');
+  const rate = wav.readUInt32LE(24);
+  const samples = wav.readUInt32LE(40) / 2;
+  const seconds = samples / rate;
+  const last = m.notes.at(-1);
+  const expected = ((last.onset + last.duration - m.notes[0].onset) * 60) / m.tempo / 4;
+  assert.ok(Math.abs(seconds - expected) <= 1, `${seconds} s for a melody of ${expected} s`);
+  let peak = 0;
+  for (let i = 0; i < samples; i++) peak = Math.max(peak, Math.abs(wav.readInt16LE(44 + 2 * i)));
+  assert.ok(peak > 1000, `peak ${peak}`);
+  assert.deepEqual(problems, []);
+});
+
+test('iPhone: the audio session plays through the silent switch', { timeout: 300_000 }, async (t) => {
+  const browser = await launch({ webgpu: false });
+  t.after(() => browser.close());
+  const context = await browser.newContext();
+  // Safari's navigator.audioSession, stubbed: Chromium has none.
+  await context.addInitScript(() => Object.defineProperty(navigator, 'audioSession', { value: { type: 'auto' }, configurable: true }));
+  const page = await context.newPage();
+  await page.goto(`${server.url}/`);
+  await page.waitForSelector('tunesmith-generator[state="ready"]');
+  assert.equal(await page.evaluate(() => navigator.audioSession.type), 'auto', 'not before any sound is wanted');
+  await generate(page, { bars: 1, seed: 2 });
+  await page.click('#play');
+  assert.equal(await page.evaluate(() => navigator.audioSession.type), 'playback');
+});
