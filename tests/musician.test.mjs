@@ -117,3 +117,29 @@ test('iPhone: the audio session plays through the silent switch', { timeout: 300
   await page.click('#play');
   assert.equal(await page.evaluate(() => navigator.audioSession.type), 'playback');
 });
+
+test('ABC export: the melody in ABC notation, every note written, downloadable and copyable', { timeout: 300_000 }, async (t) => {
+  const browser = await launch({ webgpu: false });
+  t.after(() => browser.close());
+  const { page, problems } = await open(browser, server);
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  const m = await generate(page, { bars: 4, seed: 12, meter: '6/8' });
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-abc')]);
+  assert.match(download.suggestedFilename(), /^tunesmith-lstm-seed12\.abc$/);
+  const abc = await readFile(await download.path(), 'utf8');
+  assert.match(abc, /^X:1\nT:tunesmith, seed 12\nM:6\/8\nL:1\/16\nQ:1\/4=120\nK:[A-G][#b]?(m|dor|phr|lyd|mix|loc)?\n/);
+  // Note heads: tokens with a letter, less those that continue a tie.
+  const body = abc.split('\n').slice(6).join(' ');
+  let heads = 0;
+  let tied = false;
+  for (const token of body.split(/[\s|\]]+/).filter(Boolean)) {
+    if (/[A-Ga-g]/.test(token) && !tied) heads++;
+    tied = token.endsWith('-');
+  }
+  assert.equal(heads, m.notes.length, abc);
+  assert.equal((abc.match(/\|/g) ?? []).length, 4, 'four bars');
+  await page.click('#copy-abc');
+  await page.waitForFunction(() => /copied/.test(window.tunesmith.element.shadowRoot.querySelector('#status').textContent));
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), abc);
+  assert.deepEqual(problems, []);
+});

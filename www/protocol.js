@@ -44,6 +44,7 @@
  * @property {"cpu"|"webgpu"} backend
  * @property {Uint8Array} midi  a standard MIDI file
  * @property {string} share  the melody in a share link's compact form (crate/src/share.rs)
+ * @property {string} abc  the melody as ABC notation (crate/src/abc.rs)
  * @property {number} candidate  its place in the batch (0: what a single candidate makes)
  * @property {{logLikelihood: number, theory: number, total: number}} score  its rank's reasons
  *   (crate/src/sample.rs); a generation's responses come best first

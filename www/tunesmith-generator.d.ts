@@ -26,6 +26,8 @@ export interface Melody {
   metrics: Record<string, number>;
   /** The melody in a share link's compact form: `loadShared(share)` shows it anywhere. */
   share: string;
+  /** The melody as ABC notation. */
+  abc: string;
   /** The model that made it; null for a shared melody. */
   model: string | null;
   /** True for a melody opened from a share code (no model ran). */
@@ -110,6 +112,8 @@ export declare class TunesmithGenerator extends HTMLElement {
   /** The melody as a standard MIDI file. */
   readonly midi: Uint8Array | null;
   readonly share: string | null;
+  /** The melody as ABC notation. */
+  readonly abc: string | null;
   readonly state: State;
   readonly playing: boolean;
   /** null until known, then true, or why WebGPU cannot be used here. */
@@ -123,6 +127,9 @@ export declare class TunesmithGenerator extends HTMLElement {
   download(): void;
   /** Saves the melody as a WAV file, rendered offline with the voice that plays it. */
   downloadWav(): Promise<void>;
+  /** Saves the melody as an ABC file; `copyAbc()` copies it to the clipboard. */
+  downloadAbc(): void;
+  copyAbc(): Promise<void>;
   loadShared(code: string): Promise<Melody>;
   /** Shows candidate `index` of the last generation (0 is the best). */
   choose(index: number): Melody;

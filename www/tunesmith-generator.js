@@ -354,6 +354,29 @@ export class TunesmithGenerator extends HTMLElement {
     this.#save(new Blob([wav], { type: 'audio/wav' }), m.model ? `tunesmith-${m.model}-seed${m.seed}.wav` : 'tunesmith-shared.wav');
   }
 
+  /** The melody on show as ABC notation (crate/src/abc.rs); null before the first. */
+  get abc() {
+    return this.#melody?.abc ?? null;
+  }
+
+  /** Saves the melody as an ABC file. */
+  downloadAbc() {
+    if (!this.#melody) throw this.#fail(new Error('There is no melody to save yet: generate one first.'));
+    const m = this.#melody;
+    this.#save(new Blob([m.abc], { type: 'text/vnd.abc' }), m.model ? `tunesmith-${m.model}-seed${m.seed}.abc` : 'tunesmith-shared.abc');
+  }
+
+  /** Copies the melody's ABC notation to the clipboard. */
+  async copyAbc() {
+    if (!this.#melody) throw this.#fail(new Error('There is no melody to copy yet: generate one first.'));
+    try {
+      await navigator.clipboard.writeText(this.#melody.abc);
+    } catch (e) {
+      throw this.#fail(new Error(`Could not copy the ABC (${e.message}): use Download ABC instead.`));
+    }
+    this.#setStatus('ABC notation copied.');
+  }
+
   /** The melody on show as a share code (crate/src/share.rs): `loadShared` opens it anywhere. */
   get share() {
     return this.#melody?.share ?? null;
@@ -596,6 +619,8 @@ export class TunesmithGenerator extends HTMLElement {
     this.#ui.play.disabled = false;
     this.#ui.download.disabled = false;
     this.#ui.wav.disabled = false;
+    this.#ui.abc.disabled = false;
+    this.#ui.copyAbc.disabled = false;
   }
 
   /** A few of the melody's figures (crate/src/theory/metrics.rs), as shares of its notes. */
@@ -694,11 +719,15 @@ export class TunesmithGenerator extends HTMLElement {
     ui.play = button('play', 'Play', { disabled: true, 'aria-pressed': 'false' });
     ui.download = button('download', 'Download MIDI', { disabled: true });
     ui.wav = button('download-wav', 'Download WAV', { disabled: true });
+    ui.abc = button('download-abc', 'Download ABC', { disabled: true });
+    ui.copyAbc = button('copy-abc', 'Copy ABC', { disabled: true });
     ui.retry = button('retry', 'Retry', { hidden: true });
     ui.generate.addEventListener('click', () => this.generate().catch(() => {}));
     ui.play.addEventListener('click', () => (this.#player.playing ? this.stop() : this.play().catch(() => {})));
     ui.download.addEventListener('click', () => this.download());
     ui.wav.addEventListener('click', () => this.downloadWav().catch(() => {}));
+    ui.abc.addEventListener('click', () => this.downloadAbc());
+    ui.copyAbc.addEventListener('click', () => this.copyAbc().catch(() => {}));
     ui.retry.addEventListener('click', () => this.#start());
 
     ui.progress = h('progress', { part: 'progress', hidden: true, 'aria-label': 'Download progress' });
@@ -712,7 +741,7 @@ export class TunesmithGenerator extends HTMLElement {
     const details = h('details', { class: 'full', part: 'notes' }, h('summary', {}, 'Notes'), ui.notes);
     return [
       form,
-      h('div', { class: 'actions', part: 'actions' }, ui.generate, ui.play, ui.download, ui.wav, ui.retry),
+      h('div', { class: 'actions', part: 'actions' }, ui.generate, ui.play, ui.download, ui.wav, ui.abc, ui.copyAbc, ui.retry),
       ui.progress,
       ui.status,
       ui.gpu,

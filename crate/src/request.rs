@@ -164,6 +164,8 @@ pub struct Response {
     pub midi: Vec<u8>,
     /// The melody in a share link's compact form (`share`).
     pub share: String,
+    /// The melody as ABC notation (`abc`).
+    pub abc: String,
     /// Its place in the batch (0 is the melody a single-candidate request makes).
     pub candidate: u32,
     /// How it ranked among the candidates (`sample::Score`); responses come best first.

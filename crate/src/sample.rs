@@ -269,6 +269,7 @@ impl Generation {
             backend: engine.backend(),
             midi: crate::midi::export(m),
             share: crate::share::encode(m, self.total_steps, request.tempo),
+            abc: crate::abc::write(m, self.total_steps, request.tempo, &format!("tunesmith, seed {}", request.seed)),
             candidate: i as u32,
             score: self.scores[i],
             ms,

@@ -127,6 +127,7 @@ pub fn open_shared(code: &str) -> Result<JsValue, JsError> {
         #[serde(with = "serde_bytes")]
         midi: Vec<u8>,
         share: String,
+        abc: String,
     }
     let s = crate::share::decode(code).map_err(js_error)?;
     let m = &s.melody;
@@ -141,6 +142,7 @@ pub fn open_shared(code: &str) -> Result<JsValue, JsError> {
         metrics: crate::theory::metrics::measure(m.notes()),
         midi: crate::midi::export(m),
         share: code.trim().to_string(),
+        abc: crate::abc::write(m, s.total_steps, s.bpm, "tunesmith, shared"),
     })
 }
 
