@@ -103,6 +103,38 @@ test('WAV export: a RIFF file as long as the melody, not silent', { timeout: 300
   assert.deepEqual(problems, []);
 });
 
+test('four synthesized voices: each renders differently, an unknown one says so', { timeout: 300_000 }, async (t) => {
+  const browser = await launch({ webgpu: false });
+  t.after(() => browser.close());
+  const { page, problems } = await open(browser, server);
+  await generate(page, { bars: 1, seed: 5 });
+  const voices = await page.$$eval('#voice option', (os) => os.map((o) => o.value));
+  assert.deepEqual(voices, ['soft', 'flute', 'reed', 'pluck']);
+  const rendered = {};
+  for (const v of voices) {
+    await page.selectOption('#voice', v);
+    assert.equal(await page.evaluate(() => window.tunesmith.element.voice), v);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-wav')]);
+    const wav = await readFile(await download.path());
+    let energy = 0;
+    for (let i = 44; i + 1 < wav.length; i += 2) energy += Math.abs(wav.readInt16LE(i));
+    assert.ok(energy > 0, v);
+    rendered[v] = wav.toString('base64');
+  }
+  assert.equal(new Set(Object.values(rendered)).size, 4, 'four different sounds');
+  // Played, too; a voice that does not exist is refused with the list.
+  await page.click('#play');
+  await page.waitForFunction(() => window.tunesmith.element.playing);
+  await page.evaluate(() => window.tunesmith.element.stop());
+  const error = await page.evaluate(() => {
+    const el = window.tunesmith.element;
+    el.voice = 'theremin';
+    return el.play().then(() => null, (e) => e.message);
+  });
+  assert.match(error, /Unknown voice "theremin": the voices are soft, flute, reed, pluck\./);
+  assert.deepEqual(problems, []);
+});
+
 test('iPhone: the audio session plays through the silent switch', { timeout: 300_000 }, async (t) => {
   const browser = await launch({ webgpu: false });
   t.after(() => browser.close());

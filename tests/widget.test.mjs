@@ -244,6 +244,7 @@ test('attributes, properties, methods and events behave as documented', { timeou
     ['model', 'transformer', 'transformer', 'lstm'],
     ['backend', 'cpu', 'cpu', 'auto'],
     ['controls', 'minimal', 'minimal', 'all'],
+    ['voice', 'reed', 'reed', 'soft'],
     ['autoplay', '', true, false],
     ['loop', '', true, false],
     ['bars', '12', 12, 8],

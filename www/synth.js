@@ -53,6 +53,13 @@ function masterChain(ctx) {
   return out;
 }
 
+/** The VOICES entry `name`, or a readable error. */
+export function timbreOf(name) {
+  const t = VOICES[name];
+  if (!t) throw new Error(`Unknown voice "${name}": the voices are ${Object.keys(VOICES).join(', ')}.`);
+  return t;
+}
+
 const firstOnset = (melody) => (melody.notes.length ? melody.notes[0].onset : 0);
 const lastEnd = (melody) => melody.notes.reduce((end, n) => Math.max(end, n.onset + n.duration), 0);
 
@@ -60,7 +67,8 @@ const lastEnd = (melody) => melody.notes.reduce((end, n) => Math.max(end, n.onse
  * The melody as a WAV file (16-bit mono PCM, `sampleRate`), rendered offline with the voice that
  * plays it, from its first note to its last note's release.
  */
-export async function renderWav(melody, sampleRate = 44100) {
+export async function renderWav(melody, { voice: name = DEFAULT_VOICE, sampleRate = 44100 } = {}) {
+  const timbre = timbreOf(name);
   const Offline = globalThis.OfflineAudioContext || globalThis.webkitOfflineAudioContext;
   if (!Offline) throw new Error('This browser cannot render audio offline.');
   const secondsPerStep = 60 / melody.tempo / 4;
@@ -69,7 +77,7 @@ export async function renderWav(melody, sampleRate = 44100) {
   const ctx = new Offline(1, Math.max(1, Math.ceil(seconds * sampleRate)), sampleRate);
   const out = masterChain(ctx);
   for (const n of melody.notes) {
-    voice(ctx, out, n.pitch, (n.onset - lead) * secondsPerStep, (n.onset + n.duration - lead) * secondsPerStep);
+    voice(ctx, out, n.pitch, (n.onset - lead) * secondsPerStep, (n.onset + n.duration - lead) * secondsPerStep, timbre);
   }
   return encodeWav(await ctx.startRendering());
 }
@@ -99,36 +107,44 @@ export function encodeWav(buffer) {
 const midiToHz = (m) => 440 * 2 ** ((m - 69) / 12);
 
 /**
- * Plays one note: a triangle plus a quiet sine an octave up through a gentle low-pass, with an
- * attack/decay/sustain envelope and an exponential release. Returns the nodes to stop early.
+ * The synthesized voices, by name: a main oscillator, a quieter one an octave (or a twelfth) up,
+ * a low-pass at a multiple of the pitch, and an envelope. No samples: nothing to download.
  */
-function voice(ctx, out, pitch, start, end) {
+export const VOICES = Object.freeze({
+  soft: { label: 'Soft (triangle)', wave: 'triangle', partial: 2, blend: 0.12, bright: 6, attack: 0.012, decay: 0.08, peak: 0.32, sustain: 0.22, release: 0.09 },
+  flute: { label: 'Flute (sine)', wave: 'sine', partial: 2, blend: 0.06, bright: 4, attack: 0.04, decay: 0.15, peak: 0.34, sustain: 0.3, release: 0.12 },
+  reed: { label: 'Reed (square)', wave: 'square', partial: 3, blend: 0.08, bright: 3, attack: 0.02, decay: 0.1, peak: 0.16, sustain: 0.12, release: 0.08 },
+  pluck: { label: 'Pluck (sawtooth)', wave: 'sawtooth', partial: 2, blend: 0.1, bright: 8, attack: 0.004, decay: 0.25, peak: 0.22, sustain: 0.02, release: 0.1 },
+});
+export const DEFAULT_VOICE = 'soft';
+
+/**
+ * Plays one note in `timbre` (a VOICES entry), with an attack/decay/sustain envelope and an
+ * exponential release. Returns the nodes to stop early.
+ */
+function voice(ctx, out, pitch, start, end, timbre = VOICES[DEFAULT_VOICE]) {
   const f = midiToHz(pitch);
   const gain = ctx.createGain();
   const filter = ctx.createBiquadFilter();
   filter.type = 'lowpass';
-  filter.frequency.value = Math.min(8000, f * 6);
+  filter.frequency.value = Math.min(8000, f * timbre.bright);
   filter.Q.value = 0.5;
   const osc = ctx.createOscillator();
-  osc.type = 'triangle';
+  osc.type = timbre.wave;
   osc.frequency.value = f;
   const shimmer = ctx.createOscillator();
   shimmer.type = 'sine';
-  shimmer.frequency.value = f * 2;
+  shimmer.frequency.value = f * timbre.partial;
   const shimmerGain = ctx.createGain();
-  shimmerGain.gain.value = 0.12;
+  shimmerGain.gain.value = timbre.blend;
 
   osc.connect(filter);
   shimmer.connect(shimmerGain).connect(filter);
   filter.connect(gain).connect(out);
 
-  const attack = 0.012;
-  const release = 0.09;
-  const peak = 0.32;
-  const sustain = 0.22;
+  const { attack, release, peak, sustain, decay } = timbre;
   // Short notes still get their attack; the release always starts at the written end.
   const releaseAt = Math.max(start + attack, end - 0.01);
-  const decay = 0.08;
   const g = gain.gain;
   g.setValueAtTime(0, start);
   g.linearRampToValueAtTime(peak, start + attack);
@@ -189,8 +205,9 @@ export class MelodyPlayer {
    * Plays `melody`. With `loop` (also settable while playing), the melody starts again after
    * its last bar, on the bar grid: its opening rests are skipped only the first time.
    */
-  async start(melody, { loop = false } = {}) {
+  async start(melody, { loop = false, voice: name = DEFAULT_VOICE } = {}) {
     this.stop();
+    this.timbre = timbreOf(name);
     const ctx = audioContext();
     this.ctx = ctx;
     const token = this.token;
@@ -214,6 +231,11 @@ export class MelodyPlayer {
     this.target.dispatchEvent(new CustomEvent('start', { detail: { duration: this.duration } }));
     this.pump();
     this.timer = setInterval(() => this.pump(), TICK_MS);
+  }
+
+  /** Changes the voice from the next note on (notes already scheduled keep theirs). */
+  setVoice(name) {
+    this.timbre = timbreOf(name);
   }
 
   /** Changes the tempo from now on, without a restart (also before Play: the next start sets it). */
@@ -247,7 +269,7 @@ export class MelodyPlayer {
       if (time >= now + LOOKAHEAD_S) break;
       const index = this.next;
       this.next += 1;
-      const v = voice(this.ctx, this.out, n.pitch, time, this.timeOf(base + n.onset + n.duration));
+      const v = voice(this.ctx, this.out, n.pitch, time, this.timeOf(base + n.onset + n.duration), this.timbre);
       this.voices.add(v);
       v.oscs[0].onended = () => this.voices.delete(v);
       // 'note' when it sounds (notes are scheduled up to LOOKAHEAD_S early), for a highlight

@@ -86,6 +86,8 @@ export declare class TunesmithGenerator extends HTMLElement {
   /** "lstm" (default) or "transformer". */
   model: string;
   backend: 'auto' | 'cpu' | 'webgpu';
+  /** The synthesized voice that plays (and renders WAV): soft (default), flute, reed, pluck. */
+  voice: 'soft' | 'flute' | 'reed' | 'pluck';
   /** Which controls show: all (default), minimal (buttons, status, piano roll), none (piano roll). */
   controls: 'all' | 'minimal' | 'none';
   /** Generate once ready, and play each melody as it arrives (where the browser allows sound). */

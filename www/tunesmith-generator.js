@@ -10,14 +10,14 @@ import { TunesmithClient } from './client.js';
 import { CSS } from './generator-style.js';
 import { PianoRoll } from './pianoroll.js';
 import { countBytes } from './progress.js';
-import { MelodyPlayer, renderWav, unlockOnFirstGesture } from './synth.js';
+import { DEFAULT_VOICE, MelodyPlayer, VOICES, renderWav, unlockOnFirstGesture } from './synth.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 const WASM_URL = new URL('../tunesmith_bg.wasm', import.meta.url);
 const NOTE_NAMES = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B'];
 const CONTROLS = catalog.controls;
 /** The element's own attributes, beside the catalog's controls. */
-const OWN = { model: catalog.defaultModel, backend: 'auto', controls: 'all' };
+const OWN = { model: catalog.defaultModel, backend: 'auto', controls: 'all', voice: DEFAULT_VOICE };
 const FLAGS = ['autoplay', 'loop'];
 const ATTRIBUTES = [...Object.keys(OWN), ...FLAGS, ...CONTROLS.map((c) => c.attribute)];
 
@@ -206,8 +206,10 @@ export class TunesmithGenerator extends HTMLElement {
         input.value = shown;
         input.dispatchEvent(new Event('refresh'));
       }
-    } else if (name === 'model' || name === 'backend') {
+    } else if (name === 'model' || name === 'backend' || name === 'voice') {
       const select = this.#ui.inputs[name];
+      // A new voice takes over from the next note of the melody playing.
+      if (name === 'voice' && this.#player.playing && VOICES[value ?? OWN.voice]) this.#player.setVoice(value ?? OWN.voice);
       const shown = value ?? OWN[name];
       if (![...select.options].some((o) => o.value === shown)) select.add(new Option(shown, shown));
       select.value = shown;
@@ -291,7 +293,7 @@ export class TunesmithGenerator extends HTMLElement {
     hub.current = this;
     if (previous && previous !== this) previous.stop();
     try {
-      await this.#player.start(this.#melody, { loop: this.loop });
+      await this.#player.start(this.#melody, { loop: this.loop, voice: this.voice });
     } catch (e) {
       throw this.#fail(new Error(`Could not play: ${e.message}`));
     }
@@ -347,7 +349,7 @@ export class TunesmithGenerator extends HTMLElement {
     const m = this.#melody;
     let wav;
     try {
-      wav = await renderWav(m);
+      wav = await renderWav(m, { voice: this.voice });
     } catch (e) {
       throw this.#fail(new Error(`Could not render the audio: ${e.message}`));
     }
@@ -712,6 +714,7 @@ export class TunesmithGenerator extends HTMLElement {
     form.append(select('model', 'Model', catalog.models.map((m) => ({ value: m.name, label: m.label })), OWN.model));
     for (const c of CONTROLS) form.append(this.#control(c));
     form.append(select('backend', 'Backend', catalog.backends, OWN.backend));
+    form.append(select('voice', 'Voice', Object.entries(VOICES).map(([value, v]) => ({ value, label: v.label })), OWN.voice));
     this.#fitForm();
 
     const button = (id, text, extra = {}) => h('button', { id, type: 'button', part: `button ${id}`, ...extra }, text);
