@@ -3,7 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { serveMounts } from './server.mjs';
 import { generate, launch, open } from './testkit.mjs';
@@ -173,5 +173,63 @@ test('ABC export: the melody in ABC notation, every note written, downloadable a
   await page.click('#copy-abc');
   await page.waitForFunction(() => /copied/.test(window.tunesmith.element.shadowRoot.querySelector('#status').textContent));
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), abc);
+  assert.deepEqual(problems, []);
+});
+
+const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
+
+/** The id of the element that has focus, through shadow roots. */
+const focused = (page) =>
+  page.evaluate(() => {
+    let el = document.activeElement;
+    while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
+    return el?.id || el?.localName;
+  });
+
+test('by keyboard alone, at 360 and 1,440 px, light and dark: axe finds nothing serious, nothing is clipped', { timeout: 300_000 }, async (t) => {
+  const browser = await launch({ webgpu: false });
+  t.after(() => browser.close());
+  const { page, problems } = await open(browser, server);
+  // Tab to Generate, Enter; Tab to Play, Space.
+  for (let i = 0; i < 40 && (await focused(page)) !== 'generate'; i++) await page.keyboard.press('Tab');
+  assert.equal(await focused(page), 'generate');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('tunesmith-generator[state="done"]');
+  for (let i = 0; i < 5 && (await focused(page)) !== 'play'; i++) await page.keyboard.press('Tab');
+  assert.equal(await focused(page), 'play');
+  await page.keyboard.press(' ');
+  await page.waitForFunction(() => window.tunesmith.element.playing);
+  await page.keyboard.press(' ');
+  assert.equal(await page.evaluate(() => window.tunesmith.element.playing), false);
+  // The focus ring shows (an outline, not the browser's default nothing-on-click).
+  assert.notEqual(await page.$eval('#play', (b) => getComputedStyle(b).outlineStyle), 'none');
+
+  const axe = await readFile(fileURLToPath(new URL('./node_modules/axe-core/axe.min.js', import.meta.url)), 'utf8');
+  await mkdir(ARTIFACTS, { recursive: true });
+  for (const scheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme: scheme });
+    for (const width of [360, 1440]) {
+      await page.setViewportSize({ width, height: 1000 });
+      await page.evaluate(axe);
+      const { violations } = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+      const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+      assert.deepEqual(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [], `${scheme} at ${width} px`);
+      // Nothing wider than the viewport, in the page or the element's shadow tree.
+      const wide = await page.evaluate(() => {
+        const out = [];
+        const walk = (root) => {
+          for (const el of root.querySelectorAll('*')) {
+            if (el.getBoundingClientRect().right > innerWidth + 0.5) out.push(el.id || el.localName);
+            if (el.shadowRoot) walk(el.shadowRoot);
+          }
+        };
+        walk(document);
+        return out;
+      });
+      assert.deepEqual(wide, [], `${scheme} at ${width} px`);
+      await page.screenshot({ path: `${ARTIFACTS}page-${width}-${scheme}.png`, fullPage: true });
+    }
+  }
+  t.diagnostic(`screenshots in ${ARTIFACTS}`);
   assert.deepEqual(problems, []);
 });

@@ -62,7 +62,7 @@ export const CSS = `
 
 form {
   display: grid;
-  grid-template-columns: repeat(auto-fill, minmax(150px, 1fr));
+  grid-template-columns: repeat(auto-fill, minmax(min(150px, 100%), 1fr));
   gap: 0.75rem 1rem;
   padding: 1rem;
   background: var(--panel);
@@ -72,9 +72,12 @@ form label {
   display: flex;
   flex-direction: column;
   gap: 0.25rem;
+  min-width: 0;
   font-size: 0.85rem;
   color: var(--muted);
 }
+/* A select is as wide as its longest option unless told otherwise: fit the column instead. */
+form select, form input[type='number'] { width: 100%; min-width: 0; box-sizing: border-box; }
 input, select, button { font: inherit; color: var(--ink); }
 input[type='number'], select {
   padding: 0.35rem 0.5rem;
@@ -128,6 +131,6 @@ dl {
 dt { color: var(--muted); }
 dd { margin: 0 0 0.25rem; font-variant-numeric: tabular-nums; }
 @media (max-width: 420px) {
-  form { grid-template-columns: 1fr 1fr; padding: 0.75rem; }
+  form { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); padding: 0.75rem; }
 }
 `;
