@@ -135,6 +135,43 @@ test('four synthesized voices: each renders differently, an unknown one says so'
   assert.deepEqual(problems, []);
 });
 
+test('a click on a note of the piano roll sounds it', { timeout: 300_000 }, async (t) => {
+  const browser = await launch({ webgpu: false });
+  t.after(() => browser.close());
+  const { page, problems } = await open(browser, server);
+  const m = await generate(page, { bars: 2, seed: 6 });
+  await page.evaluate(() => {
+    window.auditions = [];
+    window.tunesmith.element.addEventListener('audition', (e) => window.auditions.push(e.detail));
+  });
+  // Where the roll draws note 2: its layout (pianoroll.js) from the melody and the canvas size.
+  const i = Math.min(2, m.notes.length - 1);
+  const at = await page.evaluate(({ m, i }) => {
+    const canvas = window.tunesmith.element.shadowRoot.querySelector('#roll');
+    const pitches = m.notes.map((n) => n.pitch);
+    let lo = Math.min(...pitches) - 2;
+    let hi = Math.max(...pitches) + 2;
+    while (hi - lo < 14) {
+      lo -= 1;
+      hi += 1;
+    }
+    const rowH = canvas.clientHeight / (hi - lo + 1);
+    const stepW = (canvas.clientWidth - 28) / m.totalSteps;
+    const n = m.notes[i];
+    return { x: 28 + (n.onset + Math.min(n.duration, 1) / 2) * stepW + 1, y: (hi - n.pitch + 0.5) * rowH + 1 };
+  }, { m, i });
+  await page.click('#roll', { position: at });
+  await page.waitForFunction(() => window.auditions.length === 1);
+  const [heard] = await page.evaluate(() => window.auditions);
+  assert.equal(heard.index, i);
+  assert.deepEqual(heard.note, m.notes[i]);
+  assert.equal(await page.evaluate(async () => (await import('/www/synth.js')).audioContext().state), 'running');
+  // Between the notes: nothing.
+  await page.click('#roll', { position: { x: 5, y: 5 } });
+  assert.equal(await page.evaluate(() => window.auditions.length), 1);
+  assert.deepEqual(problems, []);
+});
+
 test('iPhone: the audio session plays through the silent switch', { timeout: 300_000 }, async (t) => {
   const browser = await launch({ webgpu: false });
   t.after(() => browser.close());

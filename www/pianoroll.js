@@ -31,6 +31,11 @@ export class PianoRoll {
     this.playhead = -1;
   }
 
+  /** The note drawn at (`px`, `py`), CSS pixels inside the canvas, or -1. */
+  noteAt(px, py) {
+    return (this.boxes ?? []).findIndex(([x, y, w, h]) => px >= x && px <= x + w && py >= y && py <= y + h);
+  }
+
   set(melody) {
     this.melody = melody;
     this.active = -1;
@@ -60,6 +65,7 @@ export class PianoRoll {
     g.fillStyle = COLORS.background;
     g.fillRect(0, 0, cssW, cssH);
     const m = this.melody;
+    this.boxes = [];
     if (!m || m.notes.length === 0) return;
 
     const pitches = m.notes.map((n) => n.pitch);
@@ -94,13 +100,14 @@ export class PianoRoll {
       g.fillStyle = s % m.stepsPerBar === 0 ? COLORS.bar : COLORS.beat;
       g.fillRect(x(s), 0, s % m.stepsPerBar === 0 ? 1.5 : 1, cssH);
     }
-    m.notes.forEach((n, i) => {
+    this.boxes = m.notes.map((n, i) => {
       g.fillStyle = i === this.active ? COLORS.noteActive : COLORS.note;
       const w = Math.max(n.duration * stepW - 1.5, 2);
       const h = Math.max(rowH - 1, 2);
       g.beginPath();
       g.roundRect(x(n.onset) + 0.5, y(n.pitch) + 0.5, w, h, Math.min(3, h / 3));
       g.fill();
+      return [x(n.onset), y(n.pitch), w + 1.5, h + 1];
     });
     if (this.playhead >= 0) {
       g.fillStyle = COLORS.playhead;

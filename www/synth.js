@@ -233,6 +233,15 @@ export class MelodyPlayer {
     this.timer = setInterval(() => this.pump(), TICK_MS);
   }
 
+  /** Sounds one note now, apart from any melody playing (a click on the piano roll). */
+  async audition(pitch, seconds, name = DEFAULT_VOICE) {
+    const ctx = audioContext();
+    this.ctx = ctx;
+    if (ctx.state !== 'running') await ctx.resume();
+    const start = ctx.currentTime + 0.01;
+    voice(ctx, this.output(), pitch, start, start + Math.min(Math.max(seconds, 0.1), 2), timbreOf(name));
+  }
+
   /** Changes the voice from the next note on (notes already scheduled keep theirs). */
   setVoice(name) {
     this.timbre = timbreOf(name);

@@ -66,6 +66,8 @@ export interface TunesmithGeneratorEventMap extends Omit<HTMLElementEventMap, 'e
   start: CustomEvent<{ duration: number }>;
   note: CustomEvent<{ index: number; note: Note; time: number }>;
   stop: CustomEvent<Record<string, never>>;
+  /** A note of the piano roll was clicked and sounds. */
+  audition: CustomEvent<{ index: number; note: Note }>;
   error: CustomEvent<{ message: string }>;
 }
 

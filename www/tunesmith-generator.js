@@ -739,6 +739,15 @@ export class TunesmithGenerator extends HTMLElement {
     ui.error = h('p', { id: 'error', class: 'error', part: 'error', role: 'alert', hidden: true });
     ui.choices = h('div', { id: 'choices', class: 'choices', part: 'candidates', role: 'group', 'aria-label': 'Candidates', hidden: true });
     ui.roll = h('canvas', { id: 'roll', part: 'roll', role: 'img', 'aria-label': 'Piano roll of the melody' });
+    // A click on a note sounds it (offsetX/Y: inside the canvas's border, as it draws).
+    ui.roll.addEventListener('click', (e) => {
+      const index = this.#roll.noteAt(e.offsetX, e.offsetY);
+      const m = this.#melody;
+      if (index < 0 || !m) return;
+      const note = m.notes[index];
+      this.#player.audition(note.pitch, (note.duration * 60) / m.tempo / 4, this.voice).catch((err) => this.#fail(new Error(`Could not play: ${err.message}`)));
+      this.#emit('audition', { index, note });
+    });
     ui.metrics = h('dl', { id: 'metrics', class: 'full', part: 'metrics', 'aria-label': "The melody's structure" });
     ui.notes = h('p', { id: 'notes', class: 'notes' });
     const details = h('details', { class: 'full', part: 'notes' }, h('summary', {}, 'Notes'), ui.notes);
