@@ -30,23 +30,31 @@ export async function launch({ webgpu, extra = [] }) {
 }
 
 /**
+ * Every problem `page` shows, as it happens: console errors, page errors, failed requests, and
+ * requests to anything but `origins` (and blob:/data: URLs). Returns the list it fills.
+ */
+export function watch(page, origins) {
+  const problems = [];
+  page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  page.on('request', (r) => {
+    const url = r.url();
+    if (![...origins, 'blob:', 'data:'].some((o) => url.startsWith(o))) problems.push(`request off the page's origins: ${url}`);
+  });
+  return problems;
+}
+
+/**
  * Opens the page (at `path`) and waits until its generator is in one of `states`; collects every
  * error it shows.
  */
 export async function open(browser, server, { path = '/', states = ['ready'] } = {}) {
   const context = await browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
-  const problems = [];
+  const problems = watch(page, [server.url]);
   const requests = [];
   page.on('request', (r) => requests.push(new URL(r.url()).pathname));
-  page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
-  page.on('request', (r) => {
-    if (!r.url().startsWith(server.url) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) {
-      problems.push(`request off the page's origin: ${r.url()}`);
-    }
-  });
   await page.goto(`${server.url}${path}`);
   await page.waitForSelector(states.map((s) => `tunesmith-generator[state="${s}"]`).join(', '), { timeout: SLOW });
   return { page, problems, requests };

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serveMounts } from './server.mjs';
-import { SLOW, generate, launch, open, settled } from './testkit.mjs';
+import { SLOW, generate, launch, open, watch } from './testkit.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -94,16 +94,9 @@ after(async () => {
 async function hostPage(browser, path) {
   const context = await browser.newContext();
   const page = await context.newPage();
-  const problems = [];
+  const problems = watch(page, [assets.url, host.url]);
   const workers = [];
   page.on('worker', (w) => workers.push(w.url()));
-  page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-  page.on('request', (r) => {
-    const url = r.url();
-    if (![assets.url, host.url, 'blob:', 'data:'].some((o) => url.startsWith(o))) problems.push(`request off the two origins: ${url}`);
-  });
   await page.goto(`${host.url}${path}`);
   return { context, page, problems, workers };
 }

@@ -15,6 +15,7 @@ use crate::melody::{Melody, MelodyError, Meter};
 use crate::request::{Origin, Phase, Request, RequestError, Response};
 use crate::rng::Rng;
 use crate::theory;
+use crate::theory::metrics::MelodyMetrics;
 
 #[derive(Debug, Error)]
 pub enum GenerateError {
@@ -63,9 +64,9 @@ pub struct Score {
 pub const THEORY_WEIGHT: f64 = 3.0;
 
 impl Score {
-    pub fn new(log_likelihood: f64, steps: usize, melody: &Melody) -> Score {
+    pub fn new(log_likelihood: f64, steps: usize, metrics: &MelodyMetrics) -> Score {
         let log_likelihood = if steps == 0 { 0.0 } else { log_likelihood / steps as f64 };
-        let theory = theory::metrics::theory_score(&theory::metrics::measure(melody.notes()));
+        let theory = theory::metrics::theory_score(metrics);
         // A broken engine's NaN must rank last, not first.
         let total = match log_likelihood + THEORY_WEIGHT * theory {
             t if t.is_nan() => f64::NEG_INFINITY,
@@ -80,6 +81,9 @@ impl Score {
 pub struct Generation {
     /// In the order of the batch: candidate 0 is the melody a single-candidate request makes.
     pub melodies: Vec<Melody>,
+    /// Each melody's figures (`theory::metrics::measure`), measured once for its score and its
+    /// response.
+    pub metrics: Vec<MelodyMetrics>,
     /// Each melody's score.
     pub scores: Vec<Score>,
     /// What the model was told.
@@ -205,6 +209,7 @@ pub async fn generate<E: Engine>(
     let sampled = engine.finish(run, &job).await?;
 
     let mut melodies = Vec::with_capacity(sampled.len());
+    let mut metrics = Vec::with_capacity(sampled.len());
     let mut scores = Vec::with_capacity(sampled.len());
     for s in sampled {
         let mut events = primer_events.clone();
@@ -212,11 +217,14 @@ pub async fn generate<E: Engine>(
             events.push(vocab.event(c).ok_or(EngineError::BadClass(c))?);
         }
         let m = melody(&events, request, &c)?;
-        scores.push(Score::new(s.log_likelihood, s.classes.len(), &m));
+        let measured = theory::metrics::measure(m.notes());
+        scores.push(Score::new(s.log_likelihood, s.classes.len(), &measured));
+        metrics.push(measured);
         melodies.push(m);
     }
     Ok(Generation {
         melodies,
+        metrics,
         scores,
         conditioning: c,
         key_from,
@@ -264,7 +272,7 @@ impl Generation {
             steps_per_bar: m.meter.steps_per_bar(),
             total_steps: self.total_steps,
             primer_steps: self.primer_steps,
-            metrics: theory::metrics::measure(m.notes()),
+            metrics: self.metrics[i].clone(),
             engine: engine.name(),
             backend: engine.backend(),
             midi: crate::midi::export(m),

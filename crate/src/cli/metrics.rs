@@ -90,7 +90,7 @@ pub fn run(args: MetricsArgs) -> Result<(), String> {
                 chosen_ll += g.scores[best].log_likelihood;
                 all_ll += g.scores.iter().map(|s| s.log_likelihood).sum::<f64>();
                 all += g.scores.len();
-                out.push(measure(melody.notes()));
+                out.push(g.metrics[best].clone());
                 if let Some(plan) = &g.plan {
                     let k = plan_kept(plan, melody, g.primer_steps);
                     kept.repeats += k.repeats;
