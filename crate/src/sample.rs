@@ -86,6 +86,9 @@ pub struct Generation {
     pub metrics: Vec<MelodyMetrics>,
     /// Each melody's score.
     pub scores: Vec<Score>,
+    /// Each melody's generated steps as the model's classes (the primer's not included): what
+    /// a model tuned on its own samples learns from.
+    pub classes: Vec<Vec<usize>>,
     /// What the model was told.
     pub conditioning: Conditioning,
     pub key_from: Origin,
@@ -211,6 +214,7 @@ pub async fn generate<E: Engine>(
     let mut melodies = Vec::with_capacity(sampled.len());
     let mut metrics = Vec::with_capacity(sampled.len());
     let mut scores = Vec::with_capacity(sampled.len());
+    let mut classes = Vec::with_capacity(sampled.len());
     for s in sampled {
         let mut events = primer_events.clone();
         for &c in &s.classes {
@@ -221,11 +225,13 @@ pub async fn generate<E: Engine>(
         scores.push(Score::new(s.log_likelihood, s.classes.len(), &measured));
         metrics.push(measured);
         melodies.push(m);
+        classes.push(s.classes);
     }
     Ok(Generation {
         melodies,
         metrics,
         scores,
+        classes,
         conditioning: c,
         key_from,
         style_from,
@@ -253,8 +259,9 @@ impl Generation {
         order
     }
 
-    /// Candidate `i` as the front ends receive it.
-    pub fn response(&self, i: usize, request: &Request, engine: &impl Engine, ms: f64) -> Response {
+    /// Candidate `i` as the front ends receive it; `theory` is the strength the engine's model
+    /// was blended at.
+    pub fn response(&self, i: usize, request: &Request, engine: &impl Engine, theory: f32, ms: f64) -> Response {
         let m = &self.melodies[i];
         Response {
             notes: m.notes().to_vec(),
@@ -269,6 +276,7 @@ impl Generation {
             tempo: request.tempo,
             seed: request.seed,
             temperature: request.temperature,
+            theory,
             steps_per_bar: m.meter.steps_per_bar(),
             total_steps: self.total_steps,
             primer_steps: self.primer_steps,

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use model::{Loaded, ModelArgs, data_dir, load_model};
+pub use model::{Loaded, ModelArgs, data_dir, load_model, model_files};
 
 #[derive(Parser)]
 #[command(name = "tunesmith", version, about = "Generate melodies with a neural model; write them as MIDI.")]
@@ -35,6 +35,9 @@ enum Command {
     Export(eval::ExportArgs),
     /// Train a model on the prepared corpus or on a directory of MIDI files.
     Train(Box<train::TrainArgs>),
+    /// Tune a trained model by reinforcement learning to keep the rules of music theory while
+    /// staying close to its data (RL Tuner); writes the tuned weights beside the spec.
+    Tune(Box<train::TuneArgs>),
     /// Write an LSTM's packed int8 form (`.pack`, what the page downloads) beside its weights.
     Pack(train::PackArgs),
 }
@@ -46,6 +49,7 @@ pub fn main() -> ExitCode {
         Command::Eval(a) => eval::run(a),
         Command::Export(a) => eval::export(a),
         Command::Train(a) => train::run(*a),
+        Command::Tune(a) => train::tune(*a),
         Command::Pack(a) => train::pack(a),
     };
     match result {
@@ -97,20 +101,30 @@ mod tests {
         );
     }
 
-    /// The page downloads `models/lstm.pack`; it must be the packed form of the shipped weights.
+    /// The page downloads `models/lstm.pack` (and `lstm.tuned.pack`); each must be the packed
+    /// form of the shipped weights, and the tuned model the same network as the data model.
     #[test]
-    fn the_shipped_pack_matches_the_shipped_lstm() {
-        let args = ModelArgs { model: "lstm".into(), weights: None };
-        let net = load_model(&args, &Device::flex()).unwrap().net;
-        let MelodyModel::Lstm(lstm) = net else { panic!("the built-in lstm is an LSTM") };
-        let shipped = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/lstm.pack")).unwrap();
-        let packed = crate::model::packed::PackedLstm::from_lstm(&lstm).unwrap().to_bytes();
-        assert!(packed == shipped, "models/lstm.pack is stale: run `tunesmith pack models/lstm.bpk`");
-        // The page checks the file it downloads against the spec built into it.
-        crate::catalog::check_weights("lstm", &shipped).expect("lstm.json vouches for lstm.pack");
-        let mut damaged = shipped.clone();
-        damaged[shipped.len() / 2] ^= 1;
-        assert!(crate::catalog::check_weights("lstm", &damaged).is_err());
+    fn the_shipped_packs_match_the_shipped_lstms() {
+        let m = crate::catalog::built_in().find(|m| m.name == "lstm").unwrap();
+        let tuned = m.tuned.expect("the lstm has theory-tuned weights");
+        let (spec, record) = crate::model::ModelSpec::parse_with_record(m.spec_json).unwrap();
+        let (tuned_spec, tuned_record) = crate::model::ModelSpec::parse_with_record(tuned.spec_json).unwrap();
+        assert_eq!(spec.to_json_with(&record), tuned_spec.to_json_with(&tuned_record), "one network, one record");
+        for (is_tuned, name) in [(false, "lstm"), (true, "lstm.tuned")] {
+            let bytes = crate::catalog::EMBEDDED_WEIGHTS.iter().find(|(n, _)| *n == name).unwrap().1;
+            let net = crate::model::weights::load(&spec, bytes.to_vec(), &Device::flex()).unwrap();
+            let MelodyModel::Lstm(lstm) = net else { panic!("the built-in lstm is an LSTM") };
+            let path = format!("{}/../models/{name}.pack", env!("CARGO_MANIFEST_DIR"));
+            let shipped = std::fs::read(&path).unwrap();
+            let packed = crate::model::packed::PackedLstm::from_lstm(&lstm).unwrap().to_bytes();
+            assert!(packed == shipped, "models/{name}.pack is stale: run `tunesmith pack models/{name}.bpk`");
+            // The page checks the file it downloads against the spec built into it.
+            crate::catalog::check_weights("lstm", is_tuned, &shipped).expect("the spec vouches for its pack");
+            assert!(crate::catalog::check_weights("lstm", !is_tuned, &shipped).is_err(), "{name} is not the other");
+            let mut damaged = shipped.clone();
+            damaged[shipped.len() / 2] ^= 1;
+            assert!(crate::catalog::check_weights("lstm", is_tuned, &damaged).is_err());
+        }
     }
 
     /// Every built-in model's spec vouches for its weights (`tunesmith pack`, or the trainer,
@@ -118,9 +132,14 @@ mod tests {
     #[test]
     fn the_shipped_specs_carry_their_weights_checksums() {
         for (name, bytes) in crate::catalog::EMBEDDED_WEIGHTS {
-            let m = crate::catalog::built_in().find(|m| m.name == *name).unwrap();
-            assert!(m.spec_json.contains("\"weights\""), "{name}.json records no checksums");
-            crate::catalog::check_weights(name, bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let (model, tuned) = match name.strip_suffix(".tuned") {
+                Some(model) => (model, true),
+                None => (*name, false),
+            };
+            let m = crate::catalog::built_in().find(|m| m.name == model).unwrap();
+            let json = if tuned { m.tuned.unwrap().spec_json } else { m.spec_json };
+            assert!(json.contains("\"weights\""), "{name}.json records no checksums");
+            crate::catalog::check_weights(model, tuned, bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
     }
 }

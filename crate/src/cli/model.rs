@@ -27,21 +27,42 @@ pub struct Loaded {
     pub spec: ModelSpec,
     pub trained_on: TrainedOn,
     pub net: MelodyModel,
+    /// Its theory-tuned weights (`tunesmith tune`), where it has them.
+    pub tuned: Option<MelodyModel>,
 }
 
 impl Loaded {
-    /// The model as the CLI runs it: through Burn on the CPU.
-    pub fn engine(&self) -> Result<BurnEngine, String> {
-        BurnEngine::new(self.net.clone(), &self.spec, Device::flex(), Backend::Cpu).map_err(|e| e.to_string())
+    /// The model as the CLI runs it, through Burn on the CPU, at theory strength `theory`
+    /// (0 without tuned weights; see `Request::theory_for`).
+    pub fn engine(&self, theory: f32) -> Result<BurnEngine, String> {
+        let net = match &self.tuned {
+            Some(tuned) if theory > 0.0 => crate::model::blend::network(self.net.clone(), tuned, theory),
+            _ => self.net.clone(),
+        };
+        BurnEngine::new(net, &self.spec, Device::flex(), Backend::Cpu).map_err(|e| e.to_string())
+    }
+
+    /// The theory strength `request` runs at with this model.
+    pub fn theory(&self, request: &crate::request::Request) -> Result<f32, String> {
+        request.theory_for(self.tuned.is_some()).map_err(|e| format!("{}: {e}", self.name))
     }
 }
 
-/// Loads a built-in model by name, or a model from files.
-pub fn load_model(args: &ModelArgs, device: &Device) -> Result<Loaded, String> {
-    let (name, json, bytes) = match &args.weights {
+/// A model's name, spec (JSON) and weights (burnpack bytes): a built-in one, or files.
+pub fn model_files(args: &ModelArgs) -> Result<(String, String, Vec<u8>), String> {
+    files(args, false).and_then(|found| found.ok_or_else(|| "no such model".into()))
+}
+
+/// The files of a model, or of its tuned companion (`tuned`: `None` where it has none).
+fn files(args: &ModelArgs, tuned: bool) -> Result<Option<(String, String, Vec<u8>)>, String> {
+    Ok(Some(match &args.weights {
         Some(path) => {
             if path.is_dir() {
                 return Err(format!("{}: a directory; --weights takes a .bpk file", path.display()));
+            }
+            let path = &if tuned { path.with_extension("tuned.bpk") } else { path.clone() };
+            if tuned && !path.exists() {
+                return Ok(None);
             }
             let spec_path = path.with_extension("json");
             let json = std::fs::read_to_string(&spec_path).map_err(|e| {
@@ -54,17 +75,38 @@ pub fn load_model(args: &ModelArgs, device: &Device) -> Result<Loaded, String> {
             let m = catalog::built_in()
                 .find(|m| m.name == args.model)
                 .ok_or_else(|| format!("no built-in model named {:?}", args.model))?;
+            let (name, spec_json) = match (tuned, m.tuned) {
+                (false, _) => (m.name.to_string(), m.spec_json),
+                (true, Some(t)) => (catalog::tuned_name(m.name), t.spec_json),
+                (true, None) => return Ok(None),
+            };
             let (_, bytes) = catalog::EMBEDDED_WEIGHTS
                 .iter()
-                .find(|(n, _)| *n == m.name)
+                .find(|(n, _)| *n == name)
                 .expect("every built-in model embeds its weights");
-            (m.name.to_string(), m.spec_json.to_string(), bytes.to_vec())
+            (name, spec_json.to_string(), bytes.to_vec())
         }
-    };
+    }))
+}
+
+/// Loads a built-in model by name, or a model from files.
+pub fn load_model(args: &ModelArgs, device: &Device) -> Result<Loaded, String> {
+    let (name, json, bytes) = model_files(args)?;
     let (spec, trained_on) = ModelSpec::parse_with_record(&json).map_err(|e| format!("{name}: {e}"))?;
     checksum::verify(&json, WeightsFile::Bpk, &bytes).map_err(|e| format!("{name}: {e}"))?;
     let net = weights::load(&spec, bytes, device).map_err(|e| format!("{name}: {e}"))?;
-    Ok(Loaded { name, spec, trained_on, net })
+    let tuned = match files(args, true)? {
+        Some((tuned_name, json, bytes)) => {
+            let tuned_spec = ModelSpec::parse(&json).map_err(|e| format!("{tuned_name}: {e}"))?;
+            if tuned_spec != spec {
+                return Err(format!("{tuned_name}: not the same network as {name}"));
+            }
+            checksum::verify(&json, WeightsFile::Bpk, &bytes).map_err(|e| format!("{tuned_name}: {e}"))?;
+            Some(weights::load(&spec, bytes, device).map_err(|e| format!("{tuned_name}: {e}"))?)
+        }
+        None => None,
+    };
+    Ok(Loaded { name, spec, trained_on, net, tuned })
 }
 
 /// The prepared dataset: as given, or, for the default relative path run outside the

@@ -1,14 +1,15 @@
-//! `tunesmith train` and `tunesmith pack`.
+//! `tunesmith train`, `tunesmith tune` and `tunesmith pack`.
 
 use std::path::PathBuf;
 
 use burn::prelude::*;
 
-use super::model::{ModelArgs, data_dir, load_model};
+use super::model::{ModelArgs, data_dir, load_model, model_files};
 use crate::corpus::{self, Tune};
 use crate::encoding::{Lookback, Vocab};
 use crate::model::{LstmConfig, ModelSpec, PitchRange, TransformerConfig, weights};
-use crate::train::{self, Log, TrainOptions};
+use crate::theory::rewards::RewardWeights;
+use crate::train::{self, Log, TrainOptions, TuneOptions};
 
 fn parse_probability(s: &str) -> Result<f64, String> {
     let p: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
@@ -219,6 +220,129 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
     }
     let report = train::train(&options, &train_tunes, &valid_tunes, &args.out, &mut log).map_err(|e| e.to_string())?;
     println!("weights: {} (log: {})", report.weights.display(), log_path.display());
+    Ok(())
+}
+
+fn parse_positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err(format!("{s:?} is not a number of 0 or more")),
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TuneArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The prepared dataset, for its validation split.
+    #[arg(long, default_value = "models/data")]
+    pub data: PathBuf,
+    /// Where to write the tuned weights (`.bpk`; the spec and the `.pack` go beside it).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// The run's record (default: beside the weights, as `.log`).
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+    #[arg(long, default_value_t = 1000)]
+    pub iterations: usize,
+    #[arg(long, default_value_t = 60.0, value_parser = parse_positive)]
+    pub minutes: f64,
+    /// Requests per step, each with its own seed.
+    #[arg(long, default_value_t = 4)]
+    pub requests: usize,
+    /// Melodies per request.
+    #[arg(long, default_value_t = 8)]
+    pub candidates: u32,
+    #[arg(long, default_value_t = 8)]
+    pub bars: u32,
+    #[arg(long, default_value_t = 3e-5, value_parser = parse_positive)]
+    pub lr: f64,
+    /// Weight of the KL-control reward (log p_data − log p_model per step).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_positive)]
+    pub kl: f64,
+    /// Discount per step.
+    #[arg(long, default_value_t = 0.9, value_parser = parse_probability)]
+    pub gamma: f64,
+    /// Held-out bits per note allowed, as a multiple of the data model's.
+    #[arg(long, default_value_t = 1.08, value_parser = parse_positive)]
+    pub budget: f64,
+    #[arg(long, default_value_t = 25)]
+    pub eval_every: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Continue from the tuned weights already at --out (the log is appended to).
+    #[arg(long)]
+    pub resume: bool,
+    /// Reward weights: a note outside the key (−).
+    #[arg(long, default_value_t = RewardWeights::default().key, value_parser = parse_positive)]
+    pub reward_key: f64,
+    /// An excessively repeated note (−).
+    #[arg(long, default_value_t = RewardWeights::default().repeat, value_parser = parse_positive)]
+    pub reward_repeat: f64,
+    /// A note in a motif (+).
+    #[arg(long, default_value_t = RewardWeights::default().motif, value_parser = parse_positive)]
+    pub reward_motif: f64,
+    /// A note in a repeated motif (+, on top).
+    #[arg(long, default_value_t = RewardWeights::default().repeated_motif, value_parser = parse_positive)]
+    pub reward_repeated_motif: f64,
+    /// A leap turned back (+) or not (−).
+    #[arg(long, default_value_t = RewardWeights::default().leap, value_parser = parse_positive)]
+    pub reward_leap: f64,
+    /// A start on the tonic (+).
+    #[arg(long, default_value_t = RewardWeights::default().tonic, value_parser = parse_positive)]
+    pub reward_tonic: f64,
+    /// A unique highest and lowest note (+, half each).
+    #[arg(long, default_value_t = RewardWeights::default().extremes, value_parser = parse_positive)]
+    pub reward_extremes: f64,
+    /// Autocorrelation beyond 0.15 (−, per unit).
+    #[arg(long, default_value_t = RewardWeights::default().autocorrelation, value_parser = parse_positive)]
+    pub reward_autocorrelation: f64,
+}
+
+pub fn tune(args: TuneArgs) -> Result<(), String> {
+    let (name, json, bytes) = model_files(&args.model)?;
+    let (spec, trained_on) = ModelSpec::parse_with_record(&json).map_err(|e| format!("{name}: {e}"))?;
+    crate::model::checksum::verify(&json, crate::model::checksum::WeightsFile::Bpk, &bytes)
+        .map_err(|e| format!("{name}: {e}"))?;
+    let valid = corpus::load_split(&data_dir(args.data.clone()), "valid").map_err(|e| e.to_string())?;
+    let resume = match args.resume {
+        true => Some(std::fs::read(&args.out).map_err(|e| format!("--resume needs {}: {e}", args.out.display()))?),
+        false => None,
+    };
+    let options = TuneOptions {
+        resume,
+        iterations: args.iterations,
+        minutes: args.minutes,
+        requests: args.requests,
+        candidates: args.candidates,
+        bars: crate::request::Request::check_bars(args.bars).map_err(|e| e.to_string())?,
+        lr: args.lr,
+        kl: args.kl,
+        gamma: args.gamma,
+        budget: args.budget,
+        eval_every: args.eval_every,
+        seed: args.seed,
+        rewards: RewardWeights {
+            key: args.reward_key,
+            repeat: args.reward_repeat,
+            motif: args.reward_motif,
+            repeated_motif: args.reward_repeated_motif,
+            leap: args.reward_leap,
+            tonic: args.reward_tonic,
+            extremes: args.reward_extremes,
+            autocorrelation: args.reward_autocorrelation,
+        },
+    };
+    let log_path = args.log.clone().unwrap_or_else(|| args.out.with_extension("log"));
+    let opened = if options.resume.is_some() { Log::append(&log_path) } else { Log::new(Some(&log_path)) };
+    let mut log = opened.map_err(|e| format!("{}: {e}", log_path.display()))?;
+    log.line(&format!("tuning {name} (RL Tuner){}", if options.resume.is_some() { ", resumed" } else { "" }));
+    let report = train::tune(&options, &spec, &json, bytes, &trained_on, &valid, &args.out, &mut log)
+        .map_err(|e| e.to_string())?;
+    match report.kept {
+        Some(_) => println!("weights: {} (log: {})", args.out.display(), log_path.display()),
+        None => return Err(format!("no step stayed within the budget; nothing written (log: {})", log_path.display())),
+    }
     Ok(())
 }
 

@@ -52,9 +52,14 @@ impl Slot {
 
 /// The steps of `notes` from the first onset, at most `WINDOW` of them.
 pub fn slots(notes: &[Note]) -> Vec<Slot> {
+    slots_within(notes, WINDOW)
+}
+
+/// The steps of `notes` from the first onset, at most `window` of them.
+pub fn slots_within(notes: &[Note], window: usize) -> Vec<Slot> {
     let Some(first) = notes.first() else { return Vec::new() };
     let start = first.onset.0 as usize;
-    let end = (notes.last().map_or(0, |n| n.end().0 as usize) - start).min(WINDOW);
+    let end = (notes.last().map_or(0, |n| n.end().0 as usize) - start).min(window);
     let mut out = vec![Slot::Rest; end];
     for n in notes {
         let on = n.onset.0 as usize - start;
@@ -91,7 +96,7 @@ pub struct MelodyMetrics {
 }
 
 /// Autocorrelation RL Tuner let pass before it penalised a melody.
-const AUTOCORRELATION_ALLOWED: f64 = 0.15;
+pub(super) const AUTOCORRELATION_ALLOWED: f64 = 0.15;
 
 /// How well a melody keeps the rules RL Tuner rewarded, from 0 to 1: the mean of its notes in
 /// the key, not excessively repeated, in a motif and in a repeated motif (as shares of its
@@ -119,21 +124,22 @@ pub fn theory_score(m: &MelodyMetrics) -> f64 {
 
 /// Measures a melody (see the module's definitions).
 pub fn measure(notes: &[Note]) -> MelodyMetrics {
-    let slots = slots(notes);
-    let onsets: Vec<(usize, Pitch)> = slots
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| match s {
-            Slot::Onset(p) => Some((i, *p)),
-            _ => None,
-        })
-        .collect();
+    measure_within(notes, WINDOW)
+}
+
+/// Measures the first `window` steps of a melody from its first note (RL Tuner measured 32).
+pub fn measure_within(notes: &[Note], window: usize) -> MelodyMetrics {
+    let slots = slots_within(notes, window);
+    let onsets = onsets(&slots);
     let (in_motif, in_repeated_motif) = motifs(&slots);
+    let count = |v: &[bool]| v.iter().filter(|&&b| b).count();
+    let (in_motif, in_repeated_motif) = (count(&in_motif), count(&in_repeated_motif));
     let (chunks, repeated_chunks) = chunks(&slots);
     let key = window_key(notes, slots.len());
     let not_in_key = key.map_or(0, |k| onsets.iter().filter(|(_, p)| !in_key(k, *p)).count());
     let pitches: Vec<i32> = onsets.iter().map(|(_, p)| p.midi() as i32).collect();
-    let (leaps, leaps_resolved) = leaps(&pitches);
+    let judged = leaps(&pitches);
+    let (leaps, leaps_resolved) = (judged.len(), judged.iter().filter(|(_, resolved)| *resolved).count());
     let unique = |extreme: Option<&i32>| extreme.is_some_and(|e| pitches.iter().filter(|p| *p == e).count() == 1);
     MelodyMetrics {
         notes: onsets.len(),
@@ -145,7 +151,7 @@ pub fn measure(notes: &[Note]) -> MelodyMetrics {
         not_in_key,
         leaps,
         leaps_resolved,
-        excessively_repeated: excessive_repeats(&slots),
+        excessively_repeated: excessive_repeats(&slots).iter().filter(|&&b| b).count(),
         starts_with_tonic: matches!((key, onsets.first()), (Some(k), Some((_, p))) if p.class() == k.tonic),
         unique_max: unique(pitches.iter().max()),
         unique_min: unique(pitches.iter().min()),
@@ -153,8 +159,20 @@ pub fn measure(notes: &[Note]) -> MelodyMetrics {
     }
 }
 
+/// The onsets among `slots`: (slot, pitch).
+pub(super) fn onsets(slots: &[Slot]) -> Vec<(usize, Pitch)> {
+    slots
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match s {
+            Slot::Onset(p) => Some((i, *p)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The key of the notes that sound within the first `len` steps from the first note.
-fn window_key(notes: &[Note], len: usize) -> Option<Key> {
+pub(super) fn window_key(notes: &[Note], len: usize) -> Option<Key> {
     let start = notes.first()?.onset.0;
     let end = start + len as u32;
     let clipped: Vec<Note> = notes
@@ -174,8 +192,8 @@ pub fn in_key(key: Key, pitch: Pitch) -> bool {
     }
 }
 
-/// Onsets in a motif, and in a repeated motif.
-fn motifs(slots: &[Slot]) -> (usize, usize) {
+/// Per slot: an onset in a motif, and one in a repeated motif.
+pub(super) fn motifs(slots: &[Slot]) -> (Vec<bool>, Vec<bool>) {
     let mut in_motif = vec![false; slots.len()];
     let mut repeated = vec![false; slots.len()];
     for start in 0..slots.len().saturating_sub(MOTIF - 1) {
@@ -201,8 +219,7 @@ fn motifs(slots: &[Slot]) -> (usize, usize) {
             }
         }
     }
-    let count = |v: &[bool]| v.iter().filter(|&&b| b).count();
-    (count(&in_motif), count(&repeated))
+    (in_motif, repeated)
 }
 
 /// Whole 16-step chunks, and those equal to an earlier one.
@@ -212,28 +229,27 @@ fn chunks(slots: &[Slot]) -> (usize, usize) {
     (all.len(), repeated)
 }
 
-/// Leaps between consecutive onsets that have a next interval, and those that turn back.
-fn leaps(pitches: &[i32]) -> (usize, usize) {
+/// Leaps between consecutive onsets that have a next interval: the index (among the onsets)
+/// of the note that answers each, and whether it turns back.
+pub(super) fn leaps(pitches: &[i32]) -> Vec<(usize, bool)> {
     let intervals: Vec<i32> = pitches.windows(2).map(|w| w[1] - w[0]).collect();
-    let mut leaps = 0;
-    let mut resolved = 0;
-    for pair in intervals.windows(2) {
+    let mut judged = Vec::new();
+    for (i, pair) in intervals.windows(2).enumerate() {
         let (leap, next) = (pair[0], pair[1]);
         if leap.abs() >= LEAP {
-            leaps += 1;
-            resolved += (leap.signum() * next.signum() < 0) as usize;
+            judged.push((i + 2, leap.signum() * next.signum() < 0));
         }
     }
-    (leaps, resolved)
+    judged
 }
 
-/// Onsets that continue a run of one pitch too long: more than 4 in consecutive steps, or
-/// more than 6 with holds and rests between.
-fn excessive_repeats(slots: &[Slot]) -> usize {
-    let mut count = 0;
+/// Per slot: an onset that continues a run of one pitch too long (more than 4 in consecutive
+/// steps, or more than 6 with holds and rests between).
+pub(super) fn excessive_repeats(slots: &[Slot]) -> Vec<bool> {
+    let mut flags = vec![false; slots.len()];
     let (mut last, mut run, mut adjacent_run) = (None::<Pitch>, 0, 0);
     let mut previous_was_onset = false;
-    for s in slots {
+    for (i, s) in slots.iter().enumerate() {
         match *s {
             Slot::Onset(p) => {
                 if last == Some(p) {
@@ -242,16 +258,16 @@ fn excessive_repeats(slots: &[Slot]) -> usize {
                 } else {
                     (last, run, adjacent_run) = (Some(p), 1, 1);
                 }
-                count += (adjacent_run > 4 || run > 6) as usize;
+                flags[i] = adjacent_run > 4 || run > 6;
                 previous_was_onset = true;
             }
             _ => previous_was_onset = false,
         }
     }
-    count
+    flags
 }
 
-fn autocorrelation(slots: &[Slot], lag: usize) -> Option<f64> {
+pub(super) fn autocorrelation(slots: &[Slot], lag: usize) -> Option<f64> {
     if slots.len() <= lag {
         return None;
     }
