@@ -1,7 +1,9 @@
-//! Finds the trained models in `models/` (a `NAME.json` spec with its `NAME.bpk` weights) and
-//! writes `models.rs`: every build gets their specs and the file the page downloads for each
-//! (the packed `NAME.pack` of an LSTM where there is one); native builds also embed the
-//! burnpack weights, so `tunesmith generate` works anywhere.
+//! Finds the trained models in `models/` (a `NAME.json` spec with its `NAME.bpk` weights, NAME
+//! in lowercase letters and digits) and writes `models.rs`: every build gets their specs and
+//! the file the page downloads for each (the packed `NAME.pack` of an LSTM where there is one),
+//! and the same for a model's theory-tuned companion where there is one (`NAME.tuned.json`,
+//! `.bpk`, `.pack`, written by `tunesmith tune`); native builds also embed the burnpack weights,
+//! so `tunesmith generate` works anywhere.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -19,7 +21,8 @@ fn main() {
         .filter_map(|e| {
             let path = e.path();
             let name = path.file_stem()?.to_str()?.to_string();
-            (path.extension()? == "json" && models.join(format!("{name}.bpk")).exists()).then_some(name)
+            let plain = name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+            (plain && path.extension()? == "json" && models.join(format!("{name}.bpk")).exists()).then_some(name)
         })
         .collect();
     names.sort();
@@ -28,11 +31,23 @@ fn main() {
         println!("cargo:rerun-if-changed={}", path.display());
         path
     };
-    let mut code = String::from("/// Models of this build: (name, spec JSON, the weights file the page downloads).\n");
-    code.push_str("pub static MODELS: &[(&str, &str, &str)] = &[\n");
+    let web = |name: &str| if models.join(format!("{name}.pack")).exists() { "pack" } else { "bpk" };
+    let tuned = |name: &str| {
+        let t = format!("{name}.tuned");
+        (models.join(format!("{t}.json")).exists() && models.join(format!("{t}.bpk")).exists()).then_some(t)
+    };
+    let mut code = String::from(
+        "/// Models of this build: (name, spec JSON, the weights file the page downloads, and the same\n/// of its theory-tuned companion where it has one).\n",
+    );
+    code.push_str("pub static MODELS: &[(&str, &str, &str, Option<(&str, &str)>)] = &[\n");
     for name in &names {
-        let web = if models.join(format!("{name}.pack")).exists() { "pack" } else { "bpk" };
-        writeln!(code, "    ({name:?}, include_str!({:?}), \"models/{name}.{web}\"),", file(name, "json")).unwrap();
+        let companion = match tuned(name) {
+            Some(t) => format!("Some((include_str!({:?}), \"models/{t}.{}\"))", file(&t, "json"), web(&t)),
+            None => "None".into(),
+        };
+        let spec = file(name, "json");
+        writeln!(code, "    ({name:?}, include_str!({spec:?}), \"models/{name}.{}\", {companion}),", web(name))
+            .unwrap();
     }
     code.push_str("];\n");
     // The same file for every target (cargo may share this script's output between the native
@@ -40,8 +55,8 @@ fn main() {
     code.push_str("/// Burnpack weights of the same models, built into the native tool.\n");
     code.push_str("#[cfg(not(target_family = \"wasm\"))]\n");
     code.push_str("pub static EMBEDDED_WEIGHTS: &[(&str, &[u8])] = &[\n");
-    for name in &names {
-        writeln!(code, "    ({name:?}, include_bytes!({:?})),", file(name, "bpk")).unwrap();
+    for name in names.iter().cloned().chain(names.iter().filter_map(|n| tuned(n))) {
+        writeln!(code, "    ({name:?}, include_bytes!({:?})),", file(&name, "bpk")).unwrap();
     }
     code.push_str("];\n");
     let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("models.rs");

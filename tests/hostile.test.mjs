@@ -17,7 +17,7 @@ const real = readFileSync(join(DIST, 'models', 'lstm.pack'));
 let server;
 
 before(async () => {
-  copyFileSync(join(DIST, 'models', 'transformer.bpk'), join(models, 'transformer.bpk'));
+  for (const file of ['transformer.bpk', 'lstm.tuned.pack']) copyFileSync(join(DIST, 'models', file), join(models, file));
   server = await serveMounts({ '/models/': models, '/': DIST });
 });
 after(() => {

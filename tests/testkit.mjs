@@ -67,7 +67,7 @@ export async function settled(page, states = ['done', 'error']) {
 }
 
 /** Fills the form, clicks Generate and returns the melody the page shows (one candidate unless asked). */
-export async function generate(page, { bars = 2, seed = 1, temperature = 1, backend = 'auto', meter = '4/4', model = 'lstm', candidates = 1 } = {}) {
+export async function generate(page, { bars = 2, seed = 1, temperature = 1, backend = 'auto', meter = '4/4', model = 'lstm', candidates = 1, theory } = {}) {
   await page.selectOption('#model', model);
   await page.fill('#bars', String(bars));
   await page.fill('#candidates', String(candidates));
@@ -78,6 +78,12 @@ export async function generate(page, { bars = 2, seed = 1, temperature = 1, back
     el.value = t;
     el.dispatchEvent(new Event('input'));
   }, String(temperature));
+  if (theory !== undefined) {
+    await page.$eval('#theory', (el, s) => {
+      el.value = s;
+      el.dispatchEvent(new Event('input'));
+    }, String(theory));
+  }
   await page.click('#generate');
   await page.waitForSelector('tunesmith-generator[state="generating"]', { timeout: 5_000 }).catch(() => {});
   const state = await settled(page);

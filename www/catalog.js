@@ -8,14 +8,16 @@ export default {
       "label": "LSTM",
       "arch": "lstm",
       "weights": "models/lstm.pack",
-      "form": true
+      "form": true,
+      "tuned": "models/lstm.tuned.pack"
     },
     {
       "name": "transformer",
       "label": "Transformer",
       "arch": "transformer",
       "weights": "models/transformer.bpk",
-      "form": true
+      "form": true,
+      "tuned": null
     }
   ],
   "defaultModel": "lstm",
@@ -279,6 +281,17 @@ export default {
       "min": 0.0,
       "max": 3.0,
       "step": 0.05
+    },
+    {
+      "name": "theory",
+      "attribute": "theory",
+      "label": "Theory",
+      "kind": "number",
+      "default": 1.0,
+      "min": 0.0,
+      "max": 1.0,
+      "step": 0.05,
+      "needsTuned": true
     },
     {
       "name": "seed",

@@ -501,8 +501,10 @@ export class TunesmithGenerator extends HTMLElement {
       }
       request[c.name] = v;
     }
-    // A model without a form input shapes its melodies itself.
+    // A model without a form input shapes its melodies itself; one without tuned weights has
+    // no theory strength to set.
     if (!model.form) request.form = null;
+    if (!model.tuned) request.theory = null;
     return { model: model.name, request };
   }
 
@@ -570,11 +572,12 @@ export class TunesmithGenerator extends HTMLElement {
     const label = modelEntry(m.model)?.label ?? m.model;
     const where = m.backend === 'webgpu' ? 'WebGPU' : 'the CPU';
     const form = m.form ? `, form ${m.form}${m.formFrom === 'asked' ? '' : ` (${m.formFrom})`}` : '';
+    const theory = modelEntry(m.model)?.tuned ? `, theory ${m.theory}` : '';
     const n = this.#choices.length;
     const rank = this.#choices.indexOf(m);
     const of = n > 1 ? ` ${rank === 0 ? 'The best' : `Candidate ${rank + 1}`} of ${n}.` : '';
     this.#setStatus(
-      `${m.totalSteps / m.stepsPerBar} bars, ${m.notes.length} notes${describeKeyAndStyle(m)}${form} — the ${label} generated it on ${where} in ${Math.round(m.ms)} ms.${of}`,
+      `${m.totalSteps / m.stepsPerBar} bars, ${m.notes.length} notes${describeKeyAndStyle(m)}${form}${theory} — the ${label} generated it on ${where} in ${Math.round(m.ms)} ms.${of}`,
     );
   }
 
@@ -692,6 +695,13 @@ export class TunesmithGenerator extends HTMLElement {
       input.disabled = !!model && !model.form;
       input.title = input.disabled ? `The ${model.label} has no form input; it shapes its melodies itself.` : '';
     }
+    for (const c of CONTROLS.filter((x) => x.needsTuned)) {
+      const input = this.#ui.inputs[c.name];
+      input.disabled = !!model && !model.tuned;
+      input.title = input.disabled
+        ? `The ${model.label} has no theory-tuned weights.`
+        : '0: the model trained on data alone; 1: tuned to the rules of music theory.';
+    }
   }
 
   /** The shadow tree: settings, actions, progress, status, piano roll, metrics, notes. */
@@ -774,7 +784,7 @@ export class TunesmithGenerator extends HTMLElement {
       for (const o of c.options) input.add(new Option(o.label, o.value ?? ''));
       input.value = c.default ?? '';
     } else {
-      const range = c.name === 'temperature';
+      const range = c.name === 'temperature' || c.name === 'theory';
       input = h('input', { id: c.name, name: c.name, type: range ? 'range' : 'number', min: c.min, max: c.max, step: c.step, required: true });
       input.value = String(c.default);
       if (range) {

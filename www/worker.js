@@ -20,7 +20,7 @@ const wasmReady = new Promise((resolve) => (startWasm = resolve))
     wasm = exports;
     return readCatalog();
   });
-const downloads = new Map(); // model → Promise<Uint8Array>
+const downloads = new Map(); // model → Promise<[weights, tuned weights or undefined]>
 const generators = new Map(); // `${model}/${backend}` → Promise<Generator>
 const cancelled = new Set(); // ids of generations asked to stop
 let webgpu = null; // Promise<true | string>
@@ -56,18 +56,37 @@ async function entry(name) {
   return model;
 }
 
-/** The model's weights file, as the catalog names it; a failed download can be retried. */
+/**
+ * The model's weights file and its theory-tuned weights where the catalog names them, fetched
+ * together (progress reports both as one); a failed download can be retried.
+ */
 function download(name) {
   if (!downloads.has(name)) {
-    const bytes = (async () => {
-      const { weights } = await entry(name);
-      const r = await fetch(new URL(`../${weights}`, import.meta.url));
-      if (!r.ok) throw new Error(`Could not load the ${name} model (${weights}): HTTP ${r.status}.`);
-      countBytes(r, (loaded, total) => post({ type: OUT.download, model: name, loaded, total })).catch(() => {});
-      return new Uint8Array(await r.arrayBuffer());
+    const files = (async () => {
+      const model = await entry(name);
+      const paths = [model.weights, model.tuned].filter(Boolean);
+      const counts = paths.map(() => ({ loaded: 0, total: 0 }));
+      const report = () => {
+        const sum = (key) => counts.reduce((n, c) => n + c[key], 0);
+        // A total only once every file has told its size.
+        const total = counts.every((c) => c.total > 0) ? sum('total') : 0;
+        post({ type: OUT.download, model: name, loaded: sum('loaded'), total });
+      };
+      const fetched = await Promise.all(
+        paths.map(async (path, i) => {
+          const r = await fetch(new URL(`../${path}`, import.meta.url));
+          if (!r.ok) throw new Error(`Could not load the ${name} model (${path}): HTTP ${r.status}.`);
+          countBytes(r, (loaded, total) => {
+            counts[i] = { loaded, total };
+            report();
+          }).catch(() => {});
+          return new Uint8Array(await r.arrayBuffer());
+        }),
+      );
+      return [fetched[0], fetched[1]];
     })();
-    bytes.catch(() => downloads.delete(name));
-    downloads.set(name, bytes);
+    files.catch(() => downloads.delete(name));
+    downloads.set(name, files);
   }
   return downloads.get(name);
 }
@@ -76,9 +95,9 @@ function generator(model, backend) {
   const key = `${model}/${backend}`;
   if (!generators.has(key)) {
     const g = (async () => {
-      const [weights] = await Promise.all([download(model), wasmReady]);
+      const [[weights, tuned]] = await Promise.all([download(model), wasmReady]);
       if (backend === 'webgpu') await ensureWebGpu();
-      return Generator.load(model, weights, backend);
+      return Generator.load(model, weights, tuned, backend);
     })();
     g.catch(() => generators.delete(key));
     generators.set(key, g);

@@ -57,11 +57,30 @@ pub struct BuiltIn {
     pub spec_json: &'static str,
     /// The weights the page downloads, relative to the page: the packed form of an LSTM.
     pub weights: &'static str,
+    /// Its theory-tuned companion (`tunesmith tune`), named `NAME.tuned`, where it has one.
+    pub tuned: Option<Tuned>,
+}
+
+/// A model's theory-tuned weights: the same network, its own spec file (with its checksums).
+#[derive(Debug, Clone, Copy)]
+pub struct Tuned {
+    pub spec_json: &'static str,
+    pub weights: &'static str,
 }
 
 /// The built-in models.
 pub fn built_in() -> impl Iterator<Item = BuiltIn> {
-    MODELS.iter().map(|&(name, spec_json, weights)| BuiltIn { name, spec_json, weights })
+    MODELS.iter().map(|&(name, spec_json, weights, tuned)| BuiltIn {
+        name,
+        spec_json,
+        weights,
+        tuned: tuned.map(|(spec_json, weights)| Tuned { spec_json, weights }),
+    })
+}
+
+/// The name of a model's tuned companion (its weights' name in the native build).
+pub fn tuned_name(model: &str) -> String {
+    format!("{model}.tuned")
 }
 
 /// A built-in model's spec and record by name.
@@ -73,15 +92,21 @@ pub fn spec_of(name: &str) -> Result<(ModelSpec, TrainedOn), ModelError> {
     ModelSpec::parse_with_record(model.spec_json)
 }
 
-/// Checks a downloaded weights file of built-in model `name` against the checksum its spec
-/// records (a `.pack` or a burnpack, told apart by their first bytes).
-pub fn check_weights(name: &str, bytes: &[u8]) -> Result<(), ModelError> {
+/// Checks a downloaded weights file of built-in model `name`, or of its tuned companion
+/// (`tuned`), against the checksum its spec records (a `.pack` or a burnpack, told apart by
+/// their first bytes).
+pub fn check_weights(name: &str, tuned: bool, bytes: &[u8]) -> Result<(), ModelError> {
     use crate::model::checksum::{WeightsFile, verify};
     let model = built_in()
         .find(|m| m.name == name)
         .ok_or_else(|| ModelError::Config(format!("no built-in model named {name:?}")))?;
+    let spec_json = match (tuned, model.tuned) {
+        (false, _) => model.spec_json,
+        (true, Some(t)) => t.spec_json,
+        (true, None) => return Err(ModelError::Config(format!("the {name} model has no theory-tuned weights"))),
+    };
     let kind = if crate::model::packed::PackedLstm::is_pack(bytes) { WeightsFile::Pack } else { WeightsFile::Bpk };
-    verify(model.spec_json, kind, bytes)
+    verify(spec_json, kind, bytes)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -126,6 +151,9 @@ pub struct Control {
     /// Only models that read a form plan take it.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub needs_form: bool,
+    /// Only models with theory-tuned weights take it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub needs_tuned: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -137,6 +165,9 @@ pub struct ModelEntry {
     pub weights: &'static str,
     /// Whether it reads a form plan (the form control applies).
     pub form: bool,
+    /// Its theory-tuned weights, relative to the page, where it has them (the theory control
+    /// applies).
+    pub tuned: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -185,6 +216,7 @@ pub fn catalog() -> Catalog {
         step: Some(step),
         options: Vec::new(),
         needs_form: false,
+        needs_tuned: false,
     };
     let select = |name, label, default: Value, options: Vec<Choice>| Control {
         name,
@@ -197,6 +229,7 @@ pub fn catalog() -> Catalog {
         step: None,
         options,
         needs_form: false,
+        needs_tuned: false,
     };
     let any = || choice(Value::Null, "any");
     let controls = vec![
@@ -246,6 +279,11 @@ pub fn catalog() -> Catalog {
             Request::MAX_TEMPERATURE as f64,
             0.05,
         ),
+        // 0 is the data model alone, 1 the model tuned to the rules (RL Tuner).
+        Control {
+            needs_tuned: true,
+            ..number("theory", "Theory", Kind::Number, json!(Request::DEFAULT_THEORY), 0.0, 1.0, 0.05)
+        },
         number("seed", "Seed", Kind::Integer, json!(d.seed), 0.0, u32::MAX as f64, 1.0),
         // Best of N: the page makes 8 and offers them best first (a request's own default is 1).
         number(
@@ -267,6 +305,7 @@ pub fn catalog() -> Catalog {
                 arch: spec.arch(),
                 weights: m.weights,
                 form: spec.lookback().form,
+                tuned: m.tuned.map(|t| t.weights),
             })
         })
         .collect();
@@ -351,7 +390,9 @@ mod tests {
     fn the_page_copies_every_catalog_weights_file() {
         let html = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../index.html")).unwrap();
         for m in built_in() {
-            assert!(html.contains(&format!("href=\"{}\"", m.weights)), "index.html copies {}", m.weights);
+            for weights in std::iter::once(m.weights).chain(m.tuned.map(|t| t.weights)) {
+                assert!(html.contains(&format!("href=\"{weights}\"")), "index.html copies {weights}");
+            }
         }
     }
 }

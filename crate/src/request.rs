@@ -24,6 +24,10 @@ pub enum RequestError {
     Primer(MelodyError),
     #[error("at most {max} candidates, at least 1; got {0}", max = Request::MAX_CANDIDATES)]
     Candidates(u32),
+    #[error("theory strength must be from 0 to 1, got {0}")]
+    Theory(f32),
+    #[error("this model has no theory-tuned weights; leave the theory strength at 0 or unset")]
+    NoTuned,
 }
 
 /// How a primer's bar grid is found.
@@ -59,6 +63,10 @@ pub struct Request {
     /// Melodies to generate in one pass, each with its own noise (the first is the one the
     /// same request with 1 gives).
     pub candidates: u32,
+    /// How strongly the rules of music theory shape the melody: 0 is the model trained on data
+    /// alone, 1 the model tuned to the rules (RL Tuner), between them a blend of the two.
+    /// `None`: [`Request::DEFAULT_THEORY`] for a model with tuned weights, else 0.
+    pub theory: Option<f32>,
     /// A melody to continue (its notes, in 16th steps).
     pub primer: Vec<Note>,
     pub phase: Phase,
@@ -76,6 +84,7 @@ impl Default for Request {
             temperature: 1.0,
             seed: 1,
             candidates: 1,
+            theory: None,
             primer: Vec::new(),
             phase: Phase::Auto,
         }
@@ -88,6 +97,8 @@ impl Request {
     /// Half of what a melody may hold, so a primer always leaves room for 64 bars of any meter.
     pub const MAX_PRIMER_STEPS: u32 = Melody::MAX_STEPS / 2;
     pub const MAX_CANDIDATES: u32 = 16;
+    /// The theory strength of a model with tuned weights, unless asked otherwise.
+    pub const DEFAULT_THEORY: f32 = 1.0;
     /// The meter of a primer whose grid is not looked for, when none is asked.
     pub const DEFAULT_METER: Meter = Meter::COMMON;
 
@@ -97,6 +108,21 @@ impl Request {
 
     pub fn check_temperature(t: f32) -> Result<f32, RequestError> {
         if (0.0..=Self::MAX_TEMPERATURE).contains(&t) { Ok(t) } else { Err(RequestError::Temperature(t)) }
+    }
+
+    pub fn check_theory(s: f32) -> Result<f32, RequestError> {
+        if (0.0..=1.0).contains(&s) { Ok(s) } else { Err(RequestError::Theory(s)) }
+    }
+
+    /// The theory strength to run at, for a model with (`tuned`) or without tuned weights.
+    pub fn theory_for(&self, tuned: bool) -> Result<f32, RequestError> {
+        match (self.theory, tuned) {
+            (None, true) => Ok(Self::DEFAULT_THEORY),
+            (None, false) => Ok(0.0),
+            (Some(s), _) if !(0.0..=1.0).contains(&s) => Err(RequestError::Theory(s)),
+            (Some(s), false) if s > 0.0 => Err(RequestError::NoTuned),
+            (Some(s), _) => Ok(s),
+        }
     }
 
     pub fn check_tempo(bpm: f64) -> Result<Tempo, RequestError> {
@@ -111,6 +137,9 @@ impl Request {
         let tempo = Self::check_tempo(self.tempo)?;
         if !(1..=Self::MAX_CANDIDATES).contains(&self.candidates) {
             return Err(RequestError::Candidates(self.candidates));
+        }
+        if let Some(s) = self.theory {
+            Self::check_theory(s)?;
         }
         if let Some(end) = self.primer.last().map(|n| n.onset.0 as u64 + n.duration.0 as u64)
             && end > Self::MAX_PRIMER_STEPS as u64
@@ -151,6 +180,8 @@ pub struct Response {
     pub tempo: f64,
     pub seed: u32,
     pub temperature: f32,
+    /// The theory strength the melody was made at.
+    pub theory: f32,
     pub steps_per_bar: u32,
     /// Steps of the melody, primer and leading rests included.
     pub total_steps: u32,
@@ -186,6 +217,21 @@ mod tests {
     }
 
     #[test]
+    fn theory_strength_defaults_by_model_and_needs_tuned_weights() {
+        let unset = Request::default();
+        assert_eq!(unset.theory_for(true), Ok(Request::DEFAULT_THEORY));
+        assert_eq!(unset.theory_for(false), Ok(0.0));
+        let half = Request { theory: Some(0.5), ..Request::default() };
+        assert_eq!(half.theory_for(true), Ok(0.5));
+        assert_eq!(half.theory_for(false), Err(RequestError::NoTuned));
+        let zero = Request { theory: Some(0.0), ..Request::default() };
+        assert_eq!(zero.theory_for(false), Ok(0.0), "0 is the data model, which every model is");
+        let bad = Request { theory: Some(f32::NAN), ..Request::default() };
+        assert!(matches!(bad.theory_for(true), Err(RequestError::Theory(_))));
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
     fn fields_are_typed_and_checked() {
         let r: Request = serde_json::from_str(
             r#"{"bars": 16, "meter": "6/8", "key": "D dorian", "style": "celtic", "form": "AABA", "seed": 4294967295,
@@ -216,6 +262,8 @@ mod tests {
         assert_eq!(check(r#"{"temperature": 3.5}"#), RequestError::Temperature(3.5));
         assert_eq!(check(r#"{"tempo": -120}"#), RequestError::Tempo(-120.0));
         assert_eq!(check(r#"{"candidates": 0}"#), RequestError::Candidates(0));
+        assert_eq!(check(r#"{"theory": 1.5}"#), RequestError::Theory(1.5));
+        assert_eq!(check(r#"{"theory": -0.1}"#), RequestError::Theory(-0.1));
         assert!(matches!(
             check(r#"{"primer": [{"pitch": 60, "onset": 8192, "duration": 1}]}"#),
             RequestError::PrimerTooLong(8193)

@@ -157,7 +157,40 @@ enum AnyEngine {
 
 struct Loaded {
     trained_on: TrainedOn,
-    engine: AnyEngine,
+    spec: ModelSpec,
+    backend: Backend,
+    weights: Weights,
+    /// Its theory-tuned weights, where it has them.
+    tuned: Option<Weights>,
+    /// The engine at the theory strength last asked for (blending and uploading weights costs
+    /// far more than a melody, so they are kept while the strength stays).
+    current: std::cell::RefCell<(f32, Rc<AnyEngine>)>,
+}
+
+impl Loaded {
+    async fn new(
+        spec: ModelSpec,
+        trained_on: TrainedOn,
+        weights: Weights,
+        tuned: Option<Weights>,
+        backend: Backend,
+    ) -> Result<Loaded, String> {
+        let theory = Request::default().theory_for(tuned.is_some()).map_err(|e| e.to_string())?;
+        let engine = engine(&spec, &weights, tuned.as_ref(), theory, backend).await?;
+        let current = std::cell::RefCell::new((theory, Rc::new(engine)));
+        Ok(Loaded { trained_on, spec, backend, weights, tuned, current })
+    }
+
+    /// The engine at theory strength `theory`.
+    async fn at(&self, theory: f32) -> Result<Rc<AnyEngine>, String> {
+        let (at, current) = self.current.borrow().clone();
+        if at == theory {
+            return Ok(current);
+        }
+        let engine = Rc::new(engine(&self.spec, &self.weights, self.tuned.as_ref(), theory, self.backend).await?);
+        *self.current.borrow_mut() = (theory, engine.clone());
+        Ok(engine)
+    }
 }
 
 impl AnyEngine {
@@ -179,12 +212,30 @@ pub struct Generator {
 }
 
 /// Where a model's weights come from.
+#[derive(Clone)]
 enum Weights {
     /// A `.pack` or burnpack file, told apart by their first bytes.
     File(Vec<u8>),
     /// Seeded random values (benchmarks: speed does not depend on the values).
     #[cfg_attr(not(feature = "burn"), allow(dead_code))]
     Random(u32),
+}
+
+/// The packed form of an LSTM at theory strength `theory` (its tuned weights blended in).
+fn packed_at(
+    spec: &ModelSpec,
+    weights: &Weights,
+    tuned: Option<&Weights>,
+    theory: f32,
+) -> Result<Option<PackedLstm>, String> {
+    let Some(data) = packed(spec, weights)? else { return Ok(None) };
+    match tuned {
+        Some(tuned) if theory > 0.0 => {
+            let tuned = packed(spec, tuned)?.ok_or("the tuned weights are not an LSTM's")?;
+            crate::model::blend::packed(&data, &tuned, theory).map(Some).map_err(|e| e.to_string())
+        }
+        _ => Ok(Some(data)),
+    }
 }
 
 /// The packed form of an LSTM, from a `.pack` file, or packed from its network.
@@ -221,10 +272,17 @@ fn burn_model(
     model.map_err(|e| e.to_string())
 }
 
-/// The engine for `spec` on `backend`: an LSTM runs packed (int8 on the CPU, WGSL on WebGPU,
-/// where the kernel takes its shape), anything else through Burn.
-async fn engine(spec: &ModelSpec, weights: Weights, backend: Backend) -> Result<AnyEngine, String> {
-    if let (Some(packed), ModelSpec::Lstm(config)) = (packed(spec, &weights)?, spec) {
+/// The engine for `spec` on `backend` at theory strength `theory` (0 without `tuned` weights):
+/// an LSTM runs packed (int8 on the CPU, WGSL on WebGPU, where the kernel takes its shape),
+/// anything else through Burn.
+async fn engine(
+    spec: &ModelSpec,
+    weights: &Weights,
+    tuned: Option<&Weights>,
+    theory: f32,
+    backend: Backend,
+) -> Result<AnyEngine, String> {
+    if let (Some(packed), ModelSpec::Lstm(config)) = (packed_at(spec, weights, tuned, theory)?, spec) {
         match backend {
             Backend::Cpu => return Int8Engine::new(packed, config).map(AnyEngine::Int8).map_err(|e| e.to_string()),
             #[cfg(feature = "webgpu")]
@@ -232,7 +290,7 @@ async fn engine(spec: &ModelSpec, weights: Weights, backend: Backend) -> Result<
                 if let Some(e) = WgslEngine::new(&gpu().await?, &packed, config).await.map_err(|e| e.to_string())? {
                     return Ok(AnyEngine::Wgsl(e));
                 }
-                if matches!(weights, Weights::File(ref bytes) if PackedLstm::is_pack(bytes)) {
+                if matches!(weights, Weights::File(bytes) if PackedLstm::is_pack(bytes)) {
                     return Err(
                         "this LSTM's shape has no WGSL kernel; load its burnpack (.bpk) to run it through Burn".into(),
                     );
@@ -251,7 +309,10 @@ async fn engine(spec: &ModelSpec, weights: Weights, backend: Backend) -> Result<
             #[cfg(not(feature = "webgpu"))]
             Backend::Webgpu => return Err("this build of tunesmith has no WebGPU".into()),
         };
-        let model = burn_model(spec, &weights, &device)?;
+        let mut model = burn_model(spec, weights, &device)?;
+        if let Some(tuned) = tuned.filter(|_| theory > 0.0) {
+            model = crate::model::blend::network(model, &burn_model(spec, tuned, &device)?, theory);
+        }
         BurnEngine::new(model, spec, device, backend).map(AnyEngine::Burn).map_err(|e| e.to_string())
     }
     #[cfg(not(feature = "burn"))]
@@ -282,17 +343,30 @@ impl Progress for Hooks {
 #[wasm_bindgen]
 impl Generator {
     /// Loads a built-in model (by its catalog name) from its weights file — the `.pack` of an
-    /// LSTM or a burnpack, recognised by their first bytes — onto `"cpu"` or `"webgpu"`.
-    pub async fn load(name: String, weights: Vec<u8>, backend: String) -> Result<Generator, JsError> {
+    /// LSTM or a burnpack, recognised by their first bytes — and its theory-tuned weights where
+    /// the catalog names them (`tuned`, the same kind of file), onto `"cpu"` or `"webgpu"`.
+    pub async fn load(
+        name: String,
+        weights: Vec<u8>,
+        tuned: Option<Vec<u8>>,
+        backend: String,
+    ) -> Result<Generator, JsError> {
         let backend = backend_of(&backend)?;
         let (spec, trained_on) = catalog::spec_of(&name).map_err(js_error)?;
-        if !PackedLstm::is_pack(&weights) && !crate::model::is_burnpack(&weights) {
-            return Err(JsError::new(&format!("the {name} weights are neither a .pack nor a burnpack file")));
+        let fail = |e: &dyn std::fmt::Display| JsError::new(&format!("{name}: {e}"));
+        for (bytes, is_tuned) in std::iter::once((&weights, false)).chain(tuned.as_ref().map(|t| (t, true))) {
+            if !PackedLstm::is_pack(bytes) && !crate::model::is_burnpack(bytes) {
+                return Err(fail(&"the weights are neither a .pack nor a burnpack file"));
+            }
+            catalog::check_weights(&name, is_tuned, bytes).map_err(|e| fail(&e))?;
         }
-        catalog::check_weights(&name, &weights).map_err(|e| JsError::new(&format!("{name}: {e}")))?;
-        let engine =
-            engine(&spec, Weights::File(weights), backend).await.map_err(|e| JsError::new(&format!("{name}: {e}")))?;
-        Ok(Generator { loaded: Rc::new(Loaded { trained_on, engine }) })
+        if tuned.as_ref().is_some_and(|t| PackedLstm::is_pack(t) != PackedLstm::is_pack(&weights)) {
+            return Err(fail(&"the tuned weights must be the same kind of file as the model's"));
+        }
+        let loaded = Loaded::new(spec, trained_on, Weights::File(weights), tuned.map(Weights::File), backend)
+            .await
+            .map_err(|e| fail(&e))?;
+        Ok(Generator { loaded: Rc::new(loaded) })
     }
 
     /// A model of any spec with seeded random weights: benchmarks compare speed at a shape,
@@ -300,14 +374,15 @@ impl Generator {
     pub async fn random(spec_json: String, backend: String, seed: u32) -> Result<Generator, JsError> {
         let backend = backend_of(&backend)?;
         let (spec, trained_on) = ModelSpec::parse_with_record(&spec_json).map_err(js_error)?;
-        let engine = engine(&spec, Weights::Random(seed), backend).await.map_err(|e| JsError::new(&e))?;
-        Ok(Generator { loaded: Rc::new(Loaded { trained_on, engine }) })
+        let loaded =
+            Loaded::new(spec, trained_on, Weights::Random(seed), None, backend).await.map_err(|e| JsError::new(&e))?;
+        Ok(Generator { loaded: Rc::new(loaded) })
     }
 
     /// The engine that runs this model (`"int8"`, `"wgsl"` or `"burn"`).
     #[wasm_bindgen(getter)]
     pub fn engine(&self) -> String {
-        self.loaded.engine.name().name().to_string()
+        self.loaded.current.borrow().1.name().name().to_string()
     }
 
     /// `request`: a `Request` (every field optional). `onBar(done, total)`: called between
@@ -320,12 +395,15 @@ impl Generator {
                 read_request(request).map_err(|e| JsValue::from(JsError::new(&format!("bad request: {e}"))))?;
             let mut hooks = Hooks(on_bar);
             let started = js_sys::Date::now();
-            let out = match &loaded.engine {
-                AnyEngine::Int8(e) => respond(e, &loaded.trained_on, &request, &mut hooks, started).await,
+            let theory = request.theory_for(loaded.tuned.is_some()).map_err(|e| JsValue::from(js_error(e)))?;
+            let engine = loaded.at(theory).await.map_err(|e| JsValue::from(JsError::new(&e)))?;
+            let t = &loaded.trained_on;
+            let out = match &*engine {
+                AnyEngine::Int8(e) => respond(e, t, &request, &mut hooks, theory, started).await,
                 #[cfg(feature = "webgpu")]
-                AnyEngine::Wgsl(e) => respond(e, &loaded.trained_on, &request, &mut hooks, started).await,
+                AnyEngine::Wgsl(e) => respond(e, t, &request, &mut hooks, theory, started).await,
                 #[cfg(feature = "burn")]
-                AnyEngine::Burn(e) => respond(e, &loaded.trained_on, &request, &mut hooks, started).await,
+                AnyEngine::Burn(e) => respond(e, t, &request, &mut hooks, theory, started).await,
             };
             out.map_err(JsValue::from)
         })
@@ -344,11 +422,12 @@ async fn respond<E: Engine>(
     trained: &TrainedOn,
     request: &Request,
     hooks: &mut Hooks,
+    theory: f32,
     started: f64,
 ) -> Result<JsValue, JsError> {
     let generation = sample::generate(engine, trained, request, hooks).await.map_err(js_error)?;
     let ms = js_sys::Date::now() - started;
     let responses: Vec<_> =
-        generation.ranked().into_iter().map(|i| generation.response(i, request, engine, ms)).collect();
+        generation.ranked().into_iter().map(|i| generation.response(i, request, engine, theory, ms)).collect();
     to_js(&responses)
 }

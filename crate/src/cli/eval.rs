@@ -146,6 +146,15 @@ pub fn run(args: EvalArgs) -> Result<(), String> {
             &eval::with_missing_labels(&tunes, &loaded.trained_on, |t| eval::int8(&engine, t, vocab)),
         );
     }
+    // The theory-tuned weights (theory strength 1): what tuning to the rules costs in
+    // likelihood of real tunes.
+    let tuned = loaded
+        .tuned
+        .as_ref()
+        .map(|tuned| eval::with_missing_labels(&tunes, &loaded.trained_on, |t| eval::neural(tuned, t, vocab, &device)));
+    if let Some(tuned) = &tuned {
+        row(&format!("{arch}, theory-tuned"), tuned);
+    }
     row("markov-3 (baseline)", &baseline);
     let ratio: String = groups
         .iter()
@@ -155,6 +164,16 @@ pub fn run(args: EvalArgs) -> Result<(), String> {
         })
         .collect();
     println!("{:<22}{ratio}", format!("{arch} / markov-3"));
+    if let Some(tuned) = &tuned {
+        let ratio: String = groups
+            .iter()
+            .map(|(_, keep)| {
+                let (t, n) = (eval::total(tuned, &tunes, keep), eval::total(&neural, &tunes, keep));
+                if n.notes == 0 { format!("{:>28}", "-") } else { format!("{:>12.3}{:>16}", t.bits / n.bits, "") }
+            })
+            .collect();
+        println!("{:<22}{ratio}", "theory-tuned / data");
+    }
     Ok(())
 }
 

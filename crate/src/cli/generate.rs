@@ -34,6 +34,11 @@ fn parse_temperature(s: &str) -> Result<f32, String> {
     let t: f32 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
     Request::check_temperature(t).map_err(|e| e.to_string())
 }
+fn parse_theory(s: &str) -> Result<f32, String> {
+    let x: f32 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    Request::check_theory(x).map_err(|e| e.to_string())
+}
+
 fn parse_tempo(s: &str) -> Result<f64, String> {
     let bpm: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
     Request::check_tempo(bpm).map(|_| bpm).map_err(|e| e.to_string())
@@ -62,6 +67,10 @@ pub struct RequestArgs {
     /// A form such as AABA or ABAC (one letter per section); leave out for automatic.
     #[arg(long, value_parser = parse_form)]
     pub form: Option<Form>,
+    /// Theory strength, 0–1: 0 is the model trained on data alone, 1 the model tuned to the
+    /// rules of music theory (RL Tuner); default 1 for a model with tuned weights, else 0.
+    #[arg(long, value_parser = parse_theory)]
+    pub theory: Option<f32>,
 }
 
 impl RequestArgs {
@@ -74,6 +83,7 @@ impl RequestArgs {
             style: self.style,
             form: self.form.clone(),
             temperature: self.temperature,
+            theory: self.theory,
             seed,
             ..Request::default()
         }
@@ -147,7 +157,8 @@ pub fn run(args: GenerateArgs) -> Result<(), String> {
         request.primer = primer.notes().to_vec();
         request.validate().map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    let engine = loaded.engine()?;
+    let theory = loaded.theory(&request)?;
+    let engine = loaded.engine(theory)?;
     let started = Instant::now();
     let g: Generation = burn::tensor::read_sync(sample::generate(&engine, &loaded.trained_on, &request, &mut ()))
         .map_err(|e| e.to_string())?;
@@ -177,7 +188,7 @@ pub fn run(args: GenerateArgs) -> Result<(), String> {
             n => format!(" after the primer's {n} bars"),
         };
         println!(
-            "wrote {}: {} bars of {}{primer}, {} notes, {} bpm{}{}{} ({} on the CPU, {ms:.0} ms)",
+            "wrote {}: {} bars of {}{primer}, {} notes, {} bpm{}{}{} ({}{} on the CPU, {ms:.0} ms)",
             path.display(),
             request.bars,
             melody.meter,
@@ -187,6 +198,7 @@ pub fn run(args: GenerateArgs) -> Result<(), String> {
             label(g.conditioning.style.map(|s| s.name().to_string()), g.style_from),
             label(g.form.as_ref().map(|f| format!("form {f}")), g.form_from),
             loaded.name,
+            if loaded.tuned.is_some() { format!(", theory {theory}") } else { String::new() },
         );
         if g.melodies.len() > 1 {
             println!(

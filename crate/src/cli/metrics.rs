@@ -11,7 +11,24 @@ use crate::corpus;
 use crate::encoding::Event::Hold;
 use crate::form::{Plan, VARIED};
 use crate::sample;
-use crate::theory::metrics::{MelodyMetrics, Summary, measure};
+use crate::theory::metrics::{MelodyMetrics, Summary, measure, measure_within};
+
+/// RL Tuner measured its melodies over their first 32 steps.
+const RL_TUNER_WINDOW: usize = 32;
+
+/// RL Tuner's table (Jaques et al. 2017, 32-step melodies): a figure of theirs by row name, for
+/// their Note RNN and their best tuned model, and the target at theory strength 1 (`≤` or `≥`).
+const RL_TUNER: [(&str, &str, &str, Option<(bool, f64)>); 9] = [
+    ("notes excessively repeated", "63.3%", "0.0%", Some((false, 1.0))),
+    ("notes not in the key", "0.1%", "0.6–1.0%", Some((false, 1.0))),
+    ("melodies starting with the tonic", "0.9%", "28.8%", Some((true, 28.8))),
+    ("leaps resolved", "77.2%", "91.1%", Some((true, 75.0))),
+    ("melodies with a unique maximum", "64.7%", "59.4%", None),
+    ("melodies with a unique minimum", "49.4%", "58.3%", None),
+    ("notes in a motif", "5.9%", "75.7%", Some((true, 73.8))),
+    ("notes in a repeated motif", "", "", None),
+    ("autocorrelation at lag 1", "-0.16", "-0.10", None),
+];
 
 #[derive(clap::Args, Debug)]
 pub struct MetricsArgs {
@@ -70,13 +87,15 @@ fn plan_kept(plan: &Plan, melody: &crate::melody::Melody, primer_steps: u32) -> 
 }
 
 pub fn run(args: MetricsArgs) -> Result<(), String> {
-    let (what, measured): (String, Vec<MelodyMetrics>) = match args.generate {
+    let (what, measured, short): (String, Vec<MelodyMetrics>, Vec<MelodyMetrics>) = match args.generate {
         Some(n) => {
             if !args.paths.is_empty() {
                 return Err("give MIDI files or --generate, not both".into());
             }
             let loaded = load_model(&args.model, &Device::flex())?;
-            let engine = loaded.engine()?;
+            let theory = loaded.theory(&args.options.request(args.first_seed))?;
+            let engine = loaded.engine(theory)?;
+            let mut short = Vec::with_capacity(n as usize);
             let last = args.first_seed.checked_add(n.saturating_sub(1)).ok_or("the seeds run past 4294967295")?;
             let mut out = Vec::with_capacity(n as usize);
             let mut kept = Kept::default();
@@ -91,6 +110,7 @@ pub fn run(args: MetricsArgs) -> Result<(), String> {
                 all_ll += g.scores.iter().map(|s| s.log_likelihood).sum::<f64>();
                 all += g.scores.len();
                 out.push(g.metrics[best].clone());
+                short.push(measure_within(melody.notes(), RL_TUNER_WINDOW));
                 if let Some(plan) = &g.plan {
                     let k = plan_kept(plan, melody, g.primer_steps);
                     kept.repeats += k.repeats;
@@ -120,9 +140,10 @@ pub fn run(args: MetricsArgs) -> Result<(), String> {
             let form = o.form.as_ref().map_or("automatic".to_string(), |f| f.to_string());
             (
                 format!(
-                    "{n} melodies of {} bars ({}, seeds {}–{last}, temperature {}, form {form}{})",
+                    "{n} melodies of {} bars ({}{}, seeds {}–{last}, temperature {}, form {form}{})",
                     o.bars,
                     loaded.name,
+                    if loaded.tuned.is_some() { format!(", theory {theory}") } else { String::new() },
                     args.first_seed,
                     o.temperature,
                     if args.candidates > 1 {
@@ -132,6 +153,7 @@ pub fn run(args: MetricsArgs) -> Result<(), String> {
                     }
                 ),
                 out,
+                short,
             )
         }
         None => {
@@ -154,12 +176,27 @@ pub fn run(args: MetricsArgs) -> Result<(), String> {
                 }
                 tunes.extend(found);
             }
-            (format!("{} melodies", tunes.len()), tunes.iter().map(|t| measure(t.melody.notes())).collect())
+            (
+                format!("{} melodies", tunes.len()),
+                tunes.iter().map(|t| measure(t.melody.notes())).collect(),
+                tunes.iter().map(|t| measure_within(t.melody.notes(), RL_TUNER_WINDOW)).collect(),
+            )
         }
     };
     let corpus = corpus::load_split(&data_dir(args.data), "train").map_err(|e| e.to_string())?;
     let reference = Summary::of(&corpus.iter().map(|t| measure(t.melody.notes())).collect::<Vec<_>>());
     let ours = Summary::of(&measured);
+    let cell = |x: f64, percent: bool| {
+        if x.is_nan() {
+            "-".to_string()
+        } else if percent {
+            format!("{x:.1}%")
+        } else if x.abs() >= 10.0 {
+            format!("{x:.1}")
+        } else {
+            format!("{x:.2}")
+        }
+    };
     println!(
         "{what}; corpus: {} training tunes; first {} steps from the first note",
         reference.melodies,
@@ -167,16 +204,36 @@ pub fn run(args: MetricsArgs) -> Result<(), String> {
     );
     println!("{:<44}{:>10}{:>12}", "metric", "corpus", "measured");
     for ((name, c, percent), (_, m, _)) in reference.rows().into_iter().zip(ours.rows()) {
-        let cell = |x: f64| {
-            if percent {
-                format!("{x:.1}%")
-            } else if x.abs() >= 10.0 {
-                format!("{x:.1}")
-            } else {
-                format!("{x:.2}")
+        println!("{name:<44}{:>10}{:>12}", cell(c, percent), cell(m, percent));
+    }
+    // RL Tuner's table, over the first 32 steps as it measured.
+    let reference =
+        Summary::of(&corpus.iter().map(|t| measure_within(t.melody.notes(), RL_TUNER_WINDOW)).collect::<Vec<_>>());
+    let ours = Summary::of(&short);
+    println!();
+    println!(
+        "RL Tuner's measures (Jaques et al. 2017), first {RL_TUNER_WINDOW} steps; theirs: Note RNN → best RL Tuner; target: at theory 1"
+    );
+    println!(
+        "{:<44}{:>10}{:>12}{:>10}{:>10}{:>10}{:>6}",
+        "metric", "corpus", "measured", "Note RNN", "RL Tuner", "target", "met"
+    );
+    let ours_rows = ours.rows();
+    for (name, c, percent) in reference.rows() {
+        let Some(&(_, note_rnn, tuned, target)) = RL_TUNER.iter().find(|r| r.0 == name) else { continue };
+        let m = ours_rows.iter().find(|r| r.0 == name).map_or(f64::NAN, |r| r.1);
+        let (target, met) = match target {
+            Some((at_least, t)) => {
+                let met = if at_least { m >= t } else { m <= t };
+                (format!("{}{t}%", if at_least { "≥ " } else { "≤ " }), if met { "yes" } else { "no" })
             }
+            None => (String::new(), ""),
         };
-        println!("{name:<44}{:>10}{:>12}", cell(c), cell(m));
+        println!(
+            "{name:<44}{:>10}{:>12}{note_rnn:>10}{tuned:>10}{target:>10}{met:>6}",
+            cell(c, percent),
+            cell(m, percent)
+        );
     }
     Ok(())
 }

@@ -5,8 +5,9 @@
 //! Every network exposes the same two faces: `forward` over whole sequences (training, scoring,
 //! priming) and `step` for generation, which carries a small state so each new step costs the
 //! same whatever came before. `spec` (plain data) describes a model; `packed` is the LSTM's
-//! int8 form for the CPU engine. The networks and their weights need Burn (feature `burn`).
+//! int8 form for the CPU engine; `blend` sets a model's theory strength. The networks and their weights need Burn (feature `burn`).
 
+pub mod blend;
 pub mod checksum;
 pub mod packed;
 mod spec;
