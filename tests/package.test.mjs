@@ -25,6 +25,7 @@ test('npm pack: the element, its modules, the wasm and the models, with types', 
       'package/dist/tunesmith.js',
       'package/dist/tunesmith_bg.wasm',
       'package/dist/models/lstm.pack',
+      'package/dist/models/lstm.tuned.pack',
     ]) {
       assert.ok(files.includes(f), `${f} is in the tarball: ${files.join(' ')}`);
     }
@@ -45,7 +46,8 @@ test('npm pack: the element, its modules, the wasm and the models, with types', 
 test('the types compile for a TypeScript user, reject misuse, and name every attribute', () => {
   const tsc = join(TESTS, 'node_modules/.bin/tsc');
   const args = ['--noEmit', '--strict', '--target', 'es2022', '--module', 'es2022', '--moduleResolution', 'bundler', '--lib', 'es2022,dom', '--skipLibCheck', 'false'];
-  execFileSync(tsc, [...args, join(TESTS, 'element-types.ts')], { encoding: 'utf8' });
+  // From the repository root: tsc takes in every @types package beside the directory it runs in.
+  execFileSync(tsc, [...args, join(TESTS, 'element-types.ts')], { encoding: 'utf8', cwd: ROOT });
   const dts = readFileSync(join(ROOT, 'www/tunesmith-generator.d.ts'), 'utf8');
   const catalog = readFileSync(join(ROOT, 'www/catalog.js'), 'utf8');
   const attributes = [...catalog.matchAll(/"attribute": "([\w-]+)"/g)].map((m) => m[1]);

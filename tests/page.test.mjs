@@ -268,7 +268,9 @@ for (const webgpu of [false, true]) {
     const { page, problems } = await open(browser);
     const backend = webgpu ? 'webgpu' : 'cpu';
     const candidates = () => page.evaluate(() => window.tunesmith.element.candidateMelodies);
-    const best = await generate(page, { bars: 2, seed: 21, backend, candidates: 4 });
+    // (Seed 22: at seed 21 the tuned weights put two classes within f32 rounding of a tie, and
+    // the two engines, which sum in different orders, sample different sides of it.)
+    const best = await generate(page, { bars: 2, seed: 22, backend, candidates: 4 });
     const all = await candidates();
     assert.equal(all.length, 4);
     assert.deepEqual(all[0].notes, best.notes);
@@ -315,7 +317,7 @@ for (const webgpu of [false, true]) {
     if (webgpu) {
       // The WGSL kernels score as the int8 engine does: the same candidates, the same order,
       // log-likelihoods equal to f32 rounding.
-      await generate(page, { bars: 2, seed: 21, backend: 'cpu', candidates: 4 });
+      await generate(page, { bars: 2, seed: 22, backend: 'cpu', candidates: 4 });
       const cpu = await candidates();
       assert.deepEqual(cpu.map((m) => m.notes), all.map((m) => m.notes));
       for (let i = 0; i < 4; i++) assert.ok(Math.abs(cpu[i].score.logLikelihood - all[i].score.logLikelihood) < 1e-3, `${cpu[i].score.logLikelihood} vs ${all[i].score.logLikelihood}`);

@@ -155,6 +155,7 @@ for (const webgpu of [false, true]) {
     assert.match(workers[0], /^blob:/);
     assert.equal(count(assets, from, '/tunesmith_bg.wasm'), 1);
     assert.equal(count(assets, from, '/models/lstm.pack'), 1);
+    assert.equal(count(assets, from, '/models/lstm.tuned.pack'), 1);
 
     // The host styles it through ::part() and the custom properties; "minimal" hides the settings.
     const style = (selector, property) => page.$eval(selector, (el, p) => getComputedStyle(el)[p], property);
@@ -218,9 +219,11 @@ test('attributes, properties, methods and events behave as documented', { timeou
 
   // Downloads report their bytes: the wasm on its way (Content-Length known), both to the end.
   const size = async (file) => (await readFile(join(DIST, file))).length;
-  for (const [phase, file] of [['wasm', 'tunesmith_bg.wasm'], ['model', 'models/lstm.pack']]) {
+  // The model's download is its weights and its theory-tuned weights together.
+  for (const [phase, files] of [['wasm', ['tunesmith_bg.wasm']], ['model', ['models/lstm.pack', 'models/lstm.tuned.pack']]]) {
     const p = (await seen('progress')).filter((e) => e.phase === phase);
-    const bytes = await size(file);
+    let bytes = 0;
+    for (const file of files) bytes += await size(file);
     for (let i = 1; i < p.length; i++) assert.ok(p[i].loaded >= p[i - 1].loaded, JSON.stringify(p));
     assert.deepEqual(p.at(-1), { phase, loaded: bytes, total: bytes });
     if (phase === 'wasm') assert.ok(p.some((e) => e.loaded < bytes && e.total === bytes), `the wasm's bytes arrive in steps: ${JSON.stringify(p)}`);
@@ -247,6 +250,7 @@ test('attributes, properties, methods and events behave as documented', { timeou
     ['genre', 'celtic', 'celtic', null],
     ['form', 'AABA', 'AABA', null],
     ['temperature', '0.8', 0.8, 1],
+    ['theory', '0.25', 0.25, 1],
     ['seed', '42', 42, 1],
     ['candidates', '4', 4, 8],
   ];
@@ -415,7 +419,8 @@ test('offline after the first visit; a new build replaces the old cache', { time
     await navigator.serviceWorker.ready;
     for (let i = 0; i < 300; i++) {
       const names = await caches.keys();
-      if (names.length === 1 && (await (await caches.open(names[0])).match('/models/lstm.pack'))) return names[0];
+      const cache = await caches.open(names[0] ?? 'none');
+      if (names.length === 1 && (await cache.match('/models/lstm.pack')) && (await cache.match('/models/lstm.tuned.pack'))) return names[0];
       await new Promise((ok) => setTimeout(ok, 100));
     }
     throw new Error(`the model was not cached: ${await caches.keys()}`);

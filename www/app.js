@@ -69,7 +69,7 @@ copy.addEventListener('click', () => {
   );
 });
 
-const used = new Set(); // the weights files of the models this page has generated with
+const used = new Set(); // the weights files (tuned ones too) of the models this page has used
 let registered = false;
 /**
  * Offline use: registered after the first melody, so its downloads never compete with the first
@@ -77,8 +77,8 @@ let registered = false;
  * names to it.
  */
 function registerServiceWorker(melody) {
-  const weights = TunesmithGenerator.catalog.models.find((m) => m.name === melody.model)?.weights;
-  if (weights) used.add(weights);
+  const model = TunesmithGenerator.catalog.models.find((m) => m.name === melody.model);
+  for (const file of [model?.weights, model?.tuned]) if (file) used.add(file);
   if (!('serviceWorker' in navigator)) return;
   if (!registered) {
     registered = true;

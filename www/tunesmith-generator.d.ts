@@ -40,6 +40,8 @@ export interface Melody {
   formFrom?: Origin;
   seed?: number;
   temperature?: number;
+  /** The theory strength it was made at (0: the data model; 1: tuned to the rules). */
+  theory?: number;
   engine?: 'int8' | 'wgsl' | 'burn';
   backend?: 'cpu' | 'webgpu';
   /** Milliseconds from Generate to the melody. */
@@ -106,6 +108,9 @@ export declare class TunesmithGenerator extends HTMLElement {
   /** e.g. "AABA"; null: automatic. */
   form: string | null;
   temperature: number;
+  /** Theory strength 0–1: 0 the model trained on data alone, 1 the model tuned to the rules of
+   * music theory (RL Tuner); only models with tuned weights take it (default 1). */
+  theory: number;
   seed: number;
   /** Candidates made in one batched pass and ranked, best shown first (default 8). */
   candidates: number;

@@ -273,6 +273,10 @@ pub struct TuneArgs {
     /// Continue from the tuned weights already at --out (the log is appended to).
     #[arg(long)]
     pub resume: bool,
+    /// Weight of the adversarial reward: a critic trained alongside to tell corpus tunes from
+    /// the model's melodies (SeqGAN-style); 0 for none.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_positive)]
+    pub adversary: f64,
     /// Reward weights: a note outside the key (−).
     #[arg(long, default_value_t = RewardWeights::default().key, value_parser = parse_positive)]
     pub reward_key: f64,
@@ -305,12 +309,17 @@ pub fn tune(args: TuneArgs) -> Result<(), String> {
     crate::model::checksum::verify(&json, crate::model::checksum::WeightsFile::Bpk, &bytes)
         .map_err(|e| format!("{name}: {e}"))?;
     let valid = corpus::load_split(&data_dir(args.data.clone()), "valid").map_err(|e| e.to_string())?;
+    let train = match args.adversary > 0.0 {
+        true => corpus::load_split(&data_dir(args.data.clone()), "train").map_err(|e| e.to_string())?,
+        false => Vec::new(),
+    };
     let resume = match args.resume {
         true => Some(std::fs::read(&args.out).map_err(|e| format!("--resume needs {}: {e}", args.out.display()))?),
         false => None,
     };
     let options = TuneOptions {
         resume,
+        adversary: args.adversary,
         iterations: args.iterations,
         minutes: args.minutes,
         requests: args.requests,
@@ -337,7 +346,8 @@ pub fn tune(args: TuneArgs) -> Result<(), String> {
     let opened = if options.resume.is_some() { Log::append(&log_path) } else { Log::new(Some(&log_path)) };
     let mut log = opened.map_err(|e| format!("{}: {e}", log_path.display()))?;
     log.line(&format!("tuning {name} (RL Tuner){}", if options.resume.is_some() { ", resumed" } else { "" }));
-    let report = train::tune(&options, &spec, &json, bytes, &trained_on, &valid, &args.out, &mut log)
+    let tunes = train::TuneData { train: &train, valid: &valid };
+    let report = train::tune(&options, &spec, &json, bytes, &trained_on, tunes, &args.out, &mut log)
         .map_err(|e| e.to_string())?;
     match report.kept {
         Some(_) => println!("weights: {} (log: {})", args.out.display(), log_path.display()),

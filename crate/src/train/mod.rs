@@ -1,8 +1,9 @@
 //! The trainer: Burn's flex CPU backend with autodiff, Adam, teacher forcing over 16th-step
 //! event sequences. `data` turns tunes into examples (and varies them each epoch), `streams`
 //! lays them end to end for stateful training, `log` writes the run's record, `tuner` tunes a trained model by
-//! reinforcement learning (RL Tuner); this file is the loop.
+//! reinforcement learning (RL Tuner), `critic` gives it an adversarial reward; this file is the loop.
 
+mod critic;
 mod data;
 mod log;
 mod streams;
@@ -27,7 +28,7 @@ use crate::theory::meter::RhythmModel;
 pub use data::{Augment, Batch, Example, batch, batches, examples};
 pub use log::Log;
 pub use streams::Streams;
-pub use tuner::{TuneOptions, TuneReport, advantages, tune};
+pub use tuner::{TuneData, TuneOptions, TuneReport, advantages, tune};
 
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
