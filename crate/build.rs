@@ -39,7 +39,10 @@ fn main() {
     let mut code = String::from(
         "/// Models of this build: (name, spec JSON, the weights file the page downloads, and the same\n/// of its theory-tuned companion where it has one).\n",
     );
-    code.push_str("pub static MODELS: &[(&str, &str, &str, Option<(&str, &str)>)] = &[\n");
+    code.push_str("pub type ModelRow = (&'static str, &'static str, &'static str, Option<Companion>);\n");
+    code.push_str("/// A theory-tuned companion: (spec JSON, the weights file the page downloads).\n");
+    code.push_str("pub type Companion = (&'static str, &'static str);\n");
+    code.push_str("pub static MODELS: &[ModelRow] = &[\n");
     for name in &names {
         let companion = match tuned(name) {
             Some(t) => format!("Some((include_str!({:?}), \"models/{t}.{}\"))", file(&t, "json"), web(&t)),

@@ -16,9 +16,12 @@ use crate::theory::metrics::{MelodyMetrics, Summary, measure, measure_within};
 /// RL Tuner measured its melodies over their first 32 steps.
 const RL_TUNER_WINDOW: usize = 32;
 
+/// A target at theory strength 1: at least (`true`) or at most, in percent.
+type Target = Option<(bool, f64)>;
+
 /// RL Tuner's table (Jaques et al. 2017, 32-step melodies): a figure of theirs by row name, for
-/// their Note RNN and their best tuned model, and the target at theory strength 1 (`≤` or `≥`).
-const RL_TUNER: [(&str, &str, &str, Option<(bool, f64)>); 9] = [
+/// their Note RNN and their best tuned model, and the target at theory strength 1.
+const RL_TUNER: [(&str, &str, &str, Target); 9] = [
     ("notes excessively repeated", "63.3%", "0.0%", Some((false, 1.0))),
     ("notes not in the key", "0.1%", "0.6–1.0%", Some((false, 1.0))),
     ("melodies starting with the tonic", "0.9%", "28.8%", Some((true, 28.8))),
