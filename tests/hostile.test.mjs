@@ -128,6 +128,8 @@ test(`protocol messages of every bad kind are refused, and the next Generate wor
     [{ temperature: -1 }, /temperature/],
     [{ tempo: -120 }, /tempo/],
     [{ candidates: 100 }, /candidates/],
+    [{ theory: 1.5 }, /theory strength must be from 0 to 1/],
+    [{ theory: 'strong' }, /invalid type/],
     [{ bar: 4 }, /unknown field/],
     [{ primer: [{ pitch: 60, onset: 4294967295, duration: 1 }] }, /primer/],
   ];
@@ -136,6 +138,7 @@ test(`protocol messages of every bad kind are refused, and the next Generate wor
     assert.match(answer, message, JSON.stringify(request).slice(0, 80));
   }
   assert.match(await send({ model: 'nope', request: {} }), /Unknown model "nope"/);
+  assert.match(await send({ model: 'transformer', backend: 'cpu', request: { theory: 0.5 } }), /no theory-tuned weights/);
   assert.match(await send({ model: 'lstm', backend: 'tpu', request: {} }), /Unknown backend "tpu"/);
   const m = await generate(page, { bars: 2, seed: 5, backend });
   assert.equal(m.backend, backend);

@@ -180,8 +180,8 @@ pub struct Response {
     pub tempo: f64,
     pub seed: u32,
     pub temperature: f32,
-    /// The theory strength the melody was made at.
-    pub theory: f32,
+    /// The theory strength the melody was made at (to 3 decimals).
+    pub theory: f64,
     pub steps_per_bar: u32,
     /// Steps of the melody, primer and leading rests included.
     pub total_steps: u32,

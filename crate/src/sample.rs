@@ -276,7 +276,8 @@ impl Generation {
             tempo: request.tempo,
             seed: request.seed,
             temperature: request.temperature,
-            theory,
+            // An f32 read as a double shows 0.35 as 0.3499999940…: the strength to 3 decimals.
+            theory: (theory as f64 * 1000.0).round() / 1000.0,
             steps_per_bar: m.meter.steps_per_bar(),
             total_steps: self.total_steps,
             primer_steps: self.primer_steps,

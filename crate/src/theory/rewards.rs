@@ -140,7 +140,10 @@ mod tests {
         let r = step_rewards(&leap, 10, 128, &RewardWeights { leap: 1.0, ..none() });
         // 60→67 is answered by 69 (step 4): on; 69→60 by 62 (step 8): turns back.
         assert_eq!((r[4], r[8]), (-1.0, 1.0));
-        // Steps past the melody's end or the window earn nothing; an empty melody nothing.
+        // Steps past the window earn nothing (here the window ends at step 2 + 12); steps past
+        // the melody's own length are not there; an empty melody earns nothing.
+        let short = step_rewards(&notes, 40, 12, &RewardWeights::default());
+        assert!(short.iter().any(|&x| x != 0.0) && short[14..].iter().all(|&x| x == 0.0), "{short:?}");
         assert_eq!(step_rewards(&notes, 10, 128, &RewardWeights::default()).len(), 10);
         assert!(step_rewards(&[], 8, 128, &RewardWeights::default()).iter().all(|&x| x == 0.0));
     }

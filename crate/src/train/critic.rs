@@ -67,20 +67,24 @@ fn padded(rows: &[&[usize]], device: &Device) -> (Tensor<2, Int>, Tensor<2>) {
 }
 
 impl Critic {
-    /// A fresh critic over the corpus `tunes` (folded into the vocabulary's range).
-    pub fn new(tunes: &[Tune], vocab: Vocab, lr: f64, device: &Device) -> Critic {
-        let corpus = crate::eval::folded(tunes, vocab)
+    /// A fresh critic over the corpus `tunes` (folded into the vocabulary's range); `None`
+    /// without a tune to learn from.
+    pub fn new(tunes: &[Tune], vocab: Vocab, lr: f64, device: &Device) -> Option<Critic> {
+        let corpus: Vec<Vec<usize>> = crate::eval::folded(tunes, vocab)
             .iter()
             .map(|t| vocab.encode(&t.melody).into_iter().map(|e| vocab.index(e)).collect::<Vec<_>>())
             .filter(|c: &Vec<usize>| !c.is_empty())
             .collect();
-        Critic {
+        if corpus.is_empty() {
+            return None;
+        }
+        Some(Critic {
             net: CriticNet::new(vocab.size(), device),
             optim: AdamConfig::new().init(),
             corpus,
             device: device.clone(),
             lr,
-        }
+        })
     }
 
     /// One training step on `fakes` (the model's melodies) against as many corpus openings of
@@ -144,7 +148,8 @@ mod tests {
             })
             .collect();
         let vocab = Vocab::DEFAULT;
-        let mut critic = Critic::new(&tunes, vocab, 1e-2, &device);
+        assert!(Critic::new(&[], vocab, 1e-2, &device).is_none());
+        let mut critic = Critic::new(&tunes, vocab, 1e-2, &device).unwrap();
         let held: Vec<usize> = std::iter::once(vocab.index(crate::encoding::Event::On(Pitch::new(60).unwrap())))
             .chain(std::iter::repeat_n(vocab.index(crate::encoding::Event::Hold), 31))
             .collect();

@@ -140,7 +140,6 @@ fn sample_batch(
     let vocab = spec.vocab()?;
     let lookback = spec.lookback();
     let mut out = Samples { examples: Vec::new(), theory: Vec::new(), metrics: Vec::new() };
-    // Every melody of a step is as long as the longest meter's, so returns line up by step.
     let mut generations = Vec::with_capacity(options.requests);
     for _ in 0..options.requests {
         let request = Request {
@@ -227,8 +226,13 @@ pub fn tune(
     let mut policy = weights::load(spec, options.resume.clone().unwrap_or(data), &train_device)?;
     let mut optim = AdamConfig::new().with_grad_clipping(Some(GradientClippingConfig::Norm(1.0))).init();
     let valid = &eval::folded(valid, vocab);
-    let mut critic =
-        (options.adversary > 0.0).then(|| super::critic::Critic::new(tunes.train, vocab, 1e-3, &train_device));
+    let mut critic = match options.adversary > 0.0 {
+        true => Some(
+            super::critic::Critic::new(tunes.train, vocab, 1e-3, &train_device)
+                .ok_or_else(|| ModelError::Config("--adversary needs training tunes for its critic".into()))?,
+        ),
+        false => None,
+    };
     let mut critic_accuracy = (0.0, 0usize);
     let data_bits = validate(&frozen, valid, vocab, &device).bits_per_note();
     log.line(&format!("options: {}", options.describe()));
