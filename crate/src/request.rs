@@ -119,9 +119,10 @@ impl Request {
         match (self.theory, tuned) {
             (None, true) => Ok(Self::DEFAULT_THEORY),
             (None, false) => Ok(0.0),
-            (Some(s), _) if !(0.0..=1.0).contains(&s) => Err(RequestError::Theory(s)),
-            (Some(s), false) if s > 0.0 => Err(RequestError::NoTuned),
-            (Some(s), _) => Ok(s),
+            (Some(s), tuned) => match Self::check_theory(s)? {
+                s if s > 0.0 && !tuned => Err(RequestError::NoTuned),
+                s => Ok(s),
+            },
         }
     }
 

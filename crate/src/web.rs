@@ -212,7 +212,6 @@ pub struct Generator {
 }
 
 /// Where a model's weights come from.
-#[derive(Clone)]
 enum Weights {
     /// A `.pack` or burnpack file, told apart by their first bytes.
     File(Vec<u8>),

@@ -96,7 +96,7 @@ pub struct MelodyMetrics {
 }
 
 /// Autocorrelation RL Tuner let pass before it penalised a melody.
-pub(super) const AUTOCORRELATION_ALLOWED: f64 = 0.15;
+const AUTOCORRELATION_ALLOWED: f64 = 0.15;
 
 /// How well a melody keeps the rules RL Tuner rewarded, from 0 to 1: the mean of its notes in
 /// the key, not excessively repeated, in a motif and in a repeated motif (as shares of its
@@ -108,7 +108,7 @@ pub fn theory_score(m: &MelodyMetrics) -> f64 {
         return 0.0;
     }
     let share = |x: usize| x as f64 / m.notes as f64;
-    let excess = m.autocorrelation.iter().flatten().map(|a| a.abs()).fold(0.0, f64::max) - AUTOCORRELATION_ALLOWED;
+    let excess = autocorrelation_excess(&m.autocorrelation);
     let parts = [
         1.0 - share(m.not_in_key),
         1.0 - share(m.excessively_repeated),
@@ -117,7 +117,7 @@ pub fn theory_score(m: &MelodyMetrics) -> f64 {
         if m.leaps == 0 { 1.0 } else { m.leaps_resolved as f64 / m.leaps as f64 },
         if m.starts_with_tonic { 1.0 } else { 0.0 },
         (m.unique_max as u8 as f64 + m.unique_min as u8 as f64) / 2.0,
-        1.0 - excess.max(0.0),
+        1.0 - excess,
     ];
     parts.iter().sum::<f64>() / parts.len() as f64
 }
@@ -140,7 +140,7 @@ pub fn measure_within(notes: &[Note], window: usize) -> MelodyMetrics {
     let pitches: Vec<i32> = onsets.iter().map(|(_, p)| p.midi() as i32).collect();
     let judged = leaps(&pitches);
     let (leaps, leaps_resolved) = (judged.len(), judged.iter().filter(|(_, resolved)| *resolved).count());
-    let unique = |extreme: Option<&i32>| extreme.is_some_and(|e| pitches.iter().filter(|p| *p == e).count() == 1);
+    let (unique_max, unique_min) = unique_extremes(&pitches);
     MelodyMetrics {
         notes: onsets.len(),
         in_motif,
@@ -153,9 +153,9 @@ pub fn measure_within(notes: &[Note], window: usize) -> MelodyMetrics {
         leaps_resolved,
         excessively_repeated: excessive_repeats(&slots).iter().filter(|&&b| b).count(),
         starts_with_tonic: matches!((key, onsets.first()), (Some(k), Some((_, p))) if p.class() == k.tonic),
-        unique_max: unique(pitches.iter().max()),
-        unique_min: unique(pitches.iter().min()),
-        autocorrelation: [1, 2, 3].map(|lag| autocorrelation(&slots, lag)),
+        unique_max,
+        unique_min,
+        autocorrelation: autocorrelations(&slots),
     }
 }
 
@@ -267,7 +267,23 @@ pub(super) fn excessive_repeats(slots: &[Slot]) -> Vec<bool> {
     flags
 }
 
-pub(super) fn autocorrelation(slots: &[Slot], lag: usize) -> Option<f64> {
+/// Whether the highest and the lowest of `pitches` each sound only once.
+pub(super) fn unique_extremes(pitches: &[i32]) -> (bool, bool) {
+    let unique = |extreme: Option<&i32>| extreme.is_some_and(|e| pitches.iter().filter(|p| *p == e).count() == 1);
+    (unique(pitches.iter().max()), unique(pitches.iter().min()))
+}
+
+/// Autocorrelation at lags 1, 2 and 3.
+pub(super) fn autocorrelations(slots: &[Slot]) -> [Option<f64>; 3] {
+    [1, 2, 3].map(|lag| autocorrelation(slots, lag))
+}
+
+/// How far the largest of `lags` (in size) goes beyond what RL Tuner let pass; 0 within it.
+pub(super) fn autocorrelation_excess(lags: &[Option<f64>; 3]) -> f64 {
+    (lags.iter().flatten().map(|a| a.abs()).fold(0.0, f64::max) - AUTOCORRELATION_ALLOWED).max(0.0)
+}
+
+fn autocorrelation(slots: &[Slot], lag: usize) -> Option<f64> {
     if slots.len() <= lag {
         return None;
     }
@@ -352,12 +368,12 @@ impl Summary {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::melody::Step;
 
     /// Notes from (pitch, duration) pairs, pitch 0 a rest, starting at `start`.
-    fn line(start: u32, spec: &[(i32, u32)]) -> Vec<Note> {
+    pub(in crate::theory) fn line(start: u32, spec: &[(i32, u32)]) -> Vec<Note> {
         let mut at = start;
         let mut out = Vec::new();
         for &(p, d) in spec {

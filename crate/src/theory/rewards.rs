@@ -6,7 +6,7 @@
 
 use crate::melody::Note;
 
-use super::metrics::{self, AUTOCORRELATION_ALLOWED};
+use super::metrics;
 
 /// Each rule's weight. A note's rewards are in units of one note kept or broken; the melody's
 /// (its extremes, its autocorrelation) land on its last measured step.
@@ -28,6 +28,20 @@ pub struct RewardWeights {
     pub extremes: f64,
     /// −w × the autocorrelation beyond RL Tuner's 0.15 at the worst of lags 1–3.
     pub autocorrelation: f64,
+}
+
+impl RewardWeights {
+    /// No rule rewarded: the base an experiment sets its rules on.
+    pub const NONE: RewardWeights = RewardWeights {
+        key: 0.0,
+        repeat: 0.0,
+        motif: 0.0,
+        repeated_motif: 0.0,
+        leap: 0.0,
+        tonic: 0.0,
+        extremes: 0.0,
+        autocorrelation: 0.0,
+    };
 }
 
 impl Default for RewardWeights {
@@ -85,59 +99,31 @@ pub fn step_rewards(notes: &[Note], steps: usize, window: usize, w: &RewardWeigh
         add(i, w.tonic);
     }
     let last = slots.len().saturating_sub(1);
-    let unique = |extreme: Option<&i32>| extreme.is_some_and(|e| pitches.iter().filter(|p| *p == e).count() == 1);
-    let extremes = (unique(pitches.iter().max()) as u8 + unique(pitches.iter().min()) as u8) as f64 / 2.0;
-    add(last, w.extremes * extremes);
-    let worst =
-        [1, 2, 3].iter().filter_map(|&lag| metrics::autocorrelation(&slots, lag)).map(f64::abs).fold(0.0, f64::max);
-    add(last, -w.autocorrelation * (worst - AUTOCORRELATION_ALLOWED).max(0.0));
+    let (max, min) = metrics::unique_extremes(&pitches);
+    add(last, w.extremes * (max as u8 + min as u8) as f64 / 2.0);
+    add(last, -w.autocorrelation * metrics::autocorrelation_excess(&metrics::autocorrelations(&slots)));
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::melody::{Pitch, Step};
-
-    fn line(start: u32, spec: &[(i32, u32)]) -> Vec<Note> {
-        let mut at = start;
-        let mut out = Vec::new();
-        for &(p, d) in spec {
-            if p > 0 {
-                out.push(Note { pitch: Pitch::new(p).unwrap(), onset: Step(at), duration: Step(d) });
-            }
-            at += d;
-        }
-        out
-    }
-
-    fn none() -> RewardWeights {
-        RewardWeights {
-            key: 0.0,
-            repeat: 0.0,
-            motif: 0.0,
-            repeated_motif: 0.0,
-            leap: 0.0,
-            tonic: 0.0,
-            extremes: 0.0,
-            autocorrelation: 0.0,
-        }
-    }
+    use crate::theory::metrics::tests::line;
 
     #[test]
     fn each_rule_lands_on_the_step_that_kept_or_broke_it() {
         // Two rests, then C major with one F sharp (step 2 + 12 = 14) among many in-key notes.
         let notes = line(2, &[(60, 4), (64, 2), (67, 2), (65, 2), (64, 2), (66, 1), (67, 3), (72, 4), (60, 4)]);
-        let r = step_rewards(&notes, 40, 128, &RewardWeights { key: 1.0, ..none() });
+        let r = step_rewards(&notes, 40, 128, &RewardWeights { key: 1.0, ..RewardWeights::NONE });
         assert_eq!(r.iter().filter(|&&x| x != 0.0).count(), 1);
         assert_eq!(r[14], -1.0);
         // The tonic start, on the first note's step (after the rests).
-        let r = step_rewards(&notes, 40, 128, &RewardWeights { tonic: 2.0, ..none() });
+        let r = step_rewards(&notes, 40, 128, &RewardWeights { tonic: 2.0, ..RewardWeights::NONE });
         assert_eq!(r[2], 2.0);
         assert_eq!(r.iter().sum::<f64>(), 2.0);
         // Leaps: up a fifth then on up (not resolved), answered at the third note.
         let leap = line(0, &[(60, 2), (67, 2), (69, 2), (60, 2), (62, 2)]);
-        let r = step_rewards(&leap, 10, 128, &RewardWeights { leap: 1.0, ..none() });
+        let r = step_rewards(&leap, 10, 128, &RewardWeights { leap: 1.0, ..RewardWeights::NONE });
         // 60→67 is answered by 69 (step 4): on; 69→60 by 62 (step 8): turns back.
         assert_eq!((r[4], r[8]), (-1.0, 1.0));
         // Steps past the window earn nothing (here the window ends at step 2 + 12); steps past
@@ -152,7 +138,7 @@ mod tests {
     fn a_repeated_motif_earns_more_than_a_new_one() {
         let bar = [(60, 4), (62, 1), (64, 1), (65, 1), (67, 1), (64, 4), (60, 4)];
         let twice = line(0, &[&bar[..], &bar[..]].concat());
-        let w = RewardWeights { motif: 1.0, repeated_motif: 1.0, ..none() };
+        let w = RewardWeights { motif: 1.0, repeated_motif: 1.0, ..RewardWeights::NONE };
         let r = step_rewards(&twice, 32, 128, &w);
         let first: f64 = r[..16].iter().sum();
         let second: f64 = r[16..].iter().sum();
@@ -165,10 +151,10 @@ mod tests {
         let notes = line(0, &[(60, 1), (60, 1), (60, 1), (60, 1), (60, 1), (60, 1), (62, 2), (73, 2), (76, 4)]);
         let m = metrics::measure(&notes);
         let sum = |w: RewardWeights| step_rewards(&notes, 32, 128, &w).iter().sum::<f64>();
-        assert_eq!(sum(RewardWeights { repeat: 1.0, ..none() }), -(m.excessively_repeated as f64));
-        assert_eq!(sum(RewardWeights { key: 1.0, ..none() }), -(m.not_in_key as f64));
-        assert_eq!(sum(RewardWeights { motif: 1.0, ..none() }), m.in_motif as f64);
+        assert_eq!(sum(RewardWeights { repeat: 1.0, ..RewardWeights::NONE }), -(m.excessively_repeated as f64));
+        assert_eq!(sum(RewardWeights { key: 1.0, ..RewardWeights::NONE }), -(m.not_in_key as f64));
+        assert_eq!(sum(RewardWeights { motif: 1.0, ..RewardWeights::NONE }), m.in_motif as f64);
         let resolved = m.leaps_resolved as f64 - (m.leaps - m.leaps_resolved) as f64;
-        assert_eq!(sum(RewardWeights { leap: 1.0, ..none() }), resolved);
+        assert_eq!(sum(RewardWeights { leap: 1.0, ..RewardWeights::NONE }), resolved);
     }
 }

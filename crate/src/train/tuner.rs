@@ -396,16 +396,6 @@ mod tests {
             melody: Melody::new(notes.collect(), Tempo::default(), Meter::COMMON, Some(Key::C_MAJOR)).unwrap(),
             style: Some(Style::Folk),
         }];
-        let none = RewardWeights {
-            key: 0.0,
-            repeat: 0.0,
-            motif: 0.0,
-            repeated_motif: 0.0,
-            leap: 0.0,
-            tonic: 0.0,
-            extremes: 0.0,
-            autocorrelation: 0.0,
-        };
         let options = TuneOptions {
             iterations: 40,
             minutes: 10.0,
@@ -415,7 +405,7 @@ mod tests {
             lr: 1e-2,
             kl: 0.05,
             gamma: 0.5,
-            rewards: RewardWeights { key: 1.0, ..none },
+            rewards: RewardWeights { key: 1.0, ..RewardWeights::NONE },
             budget: 100.0,
             eval_every: 40,
             seed: 1,
