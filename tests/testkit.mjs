@@ -47,10 +47,11 @@ export function watch(page, origins) {
 
 /**
  * Opens the page (at `path`) and waits until its generator is in one of `states`; collects every
- * error it shows.
+ * error it shows. `init`: a script run in the page before its own (stand-ins for devices).
  */
-export async function open(browser, server, { path = '/', states = ['ready'] } = {}) {
+export async function open(browser, server, { path = '/', states = ['ready'], init } = {}) {
   const context = await browser.newContext({ acceptDownloads: true });
+  if (init) await context.addInitScript(init);
   const page = await context.newPage();
   const problems = watch(page, [server.url]);
   const requests = [];
@@ -58,6 +59,19 @@ export async function open(browser, server, { path = '/', states = ['ready'] } =
   await page.goto(`${server.url}${path}`);
   await page.waitForSelector(states.map((s) => `tunesmith-generator[state="${s}"]`).join(', '), { timeout: SLOW });
   return { page, problems, requests };
+}
+
+/** Clicks `selector` and returns the next melody the page's generator shows. */
+export async function nextMelody(page, selector) {
+  await page.evaluate(() => {
+    window.nextMelody = new Promise((resolve, reject) => {
+      const el = window.tunesmith.element;
+      el.addEventListener('melody', (e) => resolve(e.detail.melody), { once: true });
+      el.addEventListener('error', (e) => reject(new Error(e.detail.message)), { once: true });
+    });
+  });
+  await page.click(selector);
+  return page.evaluate(() => window.nextMelody);
 }
 
 /** The state of the page's generator, once it has left 'generating' (or `states`). */
@@ -72,7 +86,8 @@ export async function generate(page, { bars = 2, seed = 1, temperature = 1, back
   await page.fill('#bars', String(bars));
   await page.fill('#candidates', String(candidates));
   await page.fill('#seed', String(seed));
-  await page.selectOption('#meter', meter);
+  if (meter === null) await page.evaluate(() => window.tunesmith.element.removeAttribute('meter')); // any
+  else await page.selectOption('#meter', meter);
   await page.selectOption('#backend', backend);
   await page.$eval('#temperature', (el, t) => {
     el.value = t;

@@ -320,6 +320,7 @@ export default {
     "minTempo": 20.0,
     "maxTempo": 400.0,
     "maxPrimerSteps": 8192,
+    "maxMelodySteps": 16384,
     "maxCandidates": 16,
     "maxSeed": 4294967295,
     "maxShareChars": 20000

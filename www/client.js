@@ -231,6 +231,12 @@ export class TunesmithClient {
     return (await this.request({ type: IN.openShared, code })).result;
   }
 
+  /** MIDI, ABC, share code and metrics of a melody the page holds (see protocol.js, describe). */
+  async describe(melody) {
+    await this.ready();
+    return (await this.request({ type: IN.describe, melody })).result;
+  }
+
   /** The melody line of a MIDI file: {notes, meter, tempo, key}. */
   async readMidi(bytes) {
     await this.ready();

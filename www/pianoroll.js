@@ -11,6 +11,7 @@ const COLORS = {
   noteActive: '#ee6c4d',
   label: '#8a8170',
   playhead: '#ee6c4d',
+  primer: 'rgba(61, 90, 128, 0.09)',
 };
 const cssName = (k) => `--roll-${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
@@ -95,7 +96,12 @@ export class PianoRoll {
         g.fillText(`C${p / 12 - 1}`, 2, y(p) + rowH * 0.85);
       }
     }
-    const beat = 16 / m.meter[1];
+    // The primer's bars (a continuation's, or those kept by Regenerate from bar N), shaded.
+    if (m.primerSteps > 0) {
+      g.fillStyle = COLORS.primer;
+      g.fillRect(gutter, 0, Math.min(m.primerSteps, steps) * stepW, cssH);
+    }
+    const beat = 16 / Number(String(m.meter).split('/')[1] || 4); // a beat line per denominator unit
     for (let s = 0; s <= steps; s += beat) {
       g.fillStyle = s % m.stepsPerBar === 0 ? COLORS.bar : COLORS.beat;
       g.fillRect(x(s), 0, s % m.stepsPerBar === 0 ? 1.5 : 1, cssH);

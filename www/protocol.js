@@ -17,6 +17,7 @@
  * @property {number} [seed] 0 – 4294967295
  * @property {number} [candidates]
  * @property {Note[]} [primer]
+ * @property {number|null} [primerBars] the primer's length in bars, at least (rests after it kept)
  * @property {"auto"|"file"} [phase]
  */
 
@@ -62,10 +63,15 @@
  * @typedef {{type: "cancel", id: number}} CancelMessage
  *   the generation `id` stops at its next bar and answers Error with `cancelled: true`
  * @typedef {{type: "readMidi", id: number, bytes: Uint8Array}} ReadMidiMessage
- *   → Done with `result`: {notes, meter, tempo, key} (the file's melody line)
+ *   → Done with `result`: {notes, meter, tempo, key} (the file's melody line; meter: the one it
+ *   states other than 4/4, else null)
  * @typedef {{type: "openShared", id: number, code: string}} OpenSharedMessage
  *   → Done with `result`: the melody of a share code (a Response's notes, key, meter, tempo,
  *   stepsPerBar, totalSteps, metrics, midi and share), or Error saying what is wrong with the code
+ * @typedef {{type: "describe", id: number, melody: {notes: Note[], tempo: number, meter: string,
+ *   key?: string|null, totalSteps?: number}}} DescribeMessage
+ *   → Done with `result`: the same fields as openShared's, for a melody the page holds (the bars
+ *   an endless run kept), or Error saying what is wrong with its notes
  * @typedef {{type: "stats", id: number}} StatsMessage
  *   → Done with `result`: {wasmBytes} (the wasm memory's size: leaks show here; ./dev soak)
  */
@@ -96,6 +102,7 @@ export const IN = Object.freeze({
   cancel: 'cancel',
   readMidi: 'readMidi',
   openShared: 'openShared',
+  describe: 'describe',
   stats: 'stats',
 });
 export const OUT = Object.freeze({

@@ -9,6 +9,7 @@ import catalog from './catalog.js';
 import { TunesmithClient } from './client.js';
 import { CSS } from './generator-style.js';
 import { PianoRoll } from './pianoroll.js';
+import { Keyboard, pitchName } from './keyboard.js';
 import { countBytes } from './progress.js';
 import { DEFAULT_VOICE, MelodyPlayer, VOICES, renderWav, unlockOnFirstGesture } from './synth.js';
 
@@ -137,6 +138,8 @@ export class TunesmithGenerator extends HTMLElement {
   #listening = null; // AbortController of the hub listeners while connected
   #resize = null;
   #cancel = null; // AbortController of the generation in flight
+  #primer = null; // your own start: {notes, end (steps, trailing rests included), phase, from}
+  #keyboard;
 
   constructor() {
     super();
@@ -144,6 +147,9 @@ export class TunesmithGenerator extends HTMLElement {
     root.adoptedStyleSheets = [sheet()];
     root.append(...this.#build());
     this.#roll = new PianoRoll(this.#ui.roll);
+    this.#keyboard = new Keyboard(this.#ui.keys);
+    this.#keyboard.addEventListener('key', (e) => this.#enterNote(e.detail.pitch));
+    this.#showPrimer();
     this.#inner.addEventListener('start', (e) => this.#onStart(e.detail));
     this.#inner.addEventListener('note', (e) => {
       this.#roll.active = e.detail.index;
@@ -276,12 +282,172 @@ export class TunesmithGenerator extends HTMLElement {
     return hub.auto.get(this.model)?.backend ?? null;
   }
 
-  /** Generates a melody with the element's settings; resolves to it (also the `melody` event). */
+  /**
+   * Generates a melody with the element's settings, continuing your own start (`primer`) when
+   * there is one; resolves to it (also the `melody` event).
+   */
   generate() {
+    return this.#begin(() => {
+      const p = this.#primer;
+      if (!p) return {};
+      if (p.phase === 'file') return { primer: p.notes, primerBars: null, phase: 'file' };
+      // A file's meter is the one it states (other than 4/4, which most files say whatever they
+      // hold), else found with the bar phase from its rhythm; its key signature counts unless a
+      // key is asked.
+      return { primer: p.notes, primerBars: null, phase: 'auto', meter: p.meter, ...(p.key && !this.key ? { key: p.key } : {}) };
+    });
+  }
+
+  /**
+   * Continues the melody on show by `bars` more bars (the element's `bars` by default): its notes
+   * stay as they are, in its meter and key.
+   */
+  continueMelody(bars = this.bars) {
+    return this.#begin(() => {
+      const m = this.#needMelody('continue');
+      return { ...this.#keep(m, m.notes, m.totalSteps / m.stepsPerBar), bars };
+    });
+  }
+
+  /**
+   * Makes the melody on show anew from bar `bar` (1 is the first) to its end, with a new seed:
+   * the bars before it stay exactly as they are.
+   */
+  regenerateFrom(bar) {
+    return this.#begin(() => {
+      const m = this.#needMelody('regenerate');
+      const total = m.totalSteps / m.stepsPerBar;
+      if (!Number.isInteger(bar) || bar < 1 || bar > total) throw new Error(`Regenerate from bar 1 to ${total}, the melody's last bar (got ${bar}).`);
+      const cut = (bar - 1) * m.stepsPerBar;
+      const kept = m.notes.filter((n) => n.onset < cut).map((n) => ({ ...n, duration: Math.min(n.duration, cut - n.onset) }));
+      const seed = crypto.getRandomValues(new Uint32Array(1))[0];
+      return { ...this.#keep(m, kept, bar - 1), bars: total - bar + 1, seed };
+    });
+  }
+
+  /** The melody to build on, or a readable error. */
+  #needMelody(what) {
+    if (!this.#melody) throw new Error(`There is no melody to ${what} yet: generate one first.`);
+    return this.#melody;
+  }
+
+  /** Request fields that keep `notes` of melody `m` as the first `bars` bars, in its meter and key. */
+  #keep(m, notes, bars) {
+    return { primer: notes, primerBars: bars, phase: 'file', meter: m.meter, key: m.key ?? null, ...(m.style ? { style: m.style } : {}) };
+  }
+
+  /** Starts a generation unless one is in flight; `fields()` gives what differs from the settings. */
+  #begin(fields) {
     if (!this.#generating) {
-      this.#generating = this.#generate().finally(() => (this.#generating = null));
+      this.#generating = this.#generate(fields).finally(() => (this.#generating = null));
     }
     return this.#generating;
+  }
+
+  // ---- Your own start (the primer) ----
+
+  /** Your own start: the notes a Generate continues ({pitch, onset, duration}, 16th steps), or null. */
+  get primer() {
+    return this.#primer ? structuredClone(this.#primer.notes) : null;
+  }
+
+  /** Sets your own start (notes in 16th steps; step 0 is a downbeat), or clears it with null. */
+  set primer(notes) {
+    if (notes === null || notes === undefined) return this.clearPrimer();
+    if (!Array.isArray(notes) || notes.some((n) => !n || ![n.pitch, n.onset, n.duration].every(Number.isInteger))) {
+      throw this.#fail(new TypeError('A primer is an array of notes {pitch, onset, duration} in whole 16th steps.'));
+    }
+    const copy = notes.map(({ pitch, onset, duration }) => ({ pitch, onset, duration }));
+    this.#setPrimer(copy, 'file', 'set by the page');
+  }
+
+  /** Forgets your own start: Generate makes melodies from scratch again. */
+  clearPrimer() {
+    this.#primer = null;
+    this.#showPrimer();
+  }
+
+  /**
+   * Takes a MIDI file (a File, Blob, ArrayBuffer or bytes) as your own start: its melody line,
+   * moved into the models' range, with its meter and bar phase read from the file or inferred
+   * from its rhythm. Resolves to the notes.
+   */
+  async loadPrimerMidi(file) {
+    try {
+      const bytes = file instanceof Blob ? new Uint8Array(await file.arrayBuffer()) : new Uint8Array(file.buffer ?? file);
+      const read = await client().readMidi(bytes);
+      if (!read.notes.length) throw new Error('it has no notes');
+      const limit = catalog.limits.maxPrimerSteps;
+      const notes = read.notes.filter((n) => n.onset + n.duration <= limit);
+      const name = file instanceof File ? `“${file.name}”` : 'the MIDI file';
+      this.#setPrimer(notes, 'auto', notes.length < read.notes.length ? `${name} (its first ${limit / 4} beats)` : name, read);
+      return this.primer;
+    } catch (e) {
+      throw this.#fail(new Error(`Could not use the MIDI file: ${e.message}`));
+    }
+  }
+
+  /** Step entry from a MIDI keyboard (Web MIDI): each note played adds a note to your start. */
+  async connectMidiInput() {
+    try {
+      const names = await this.#keyboard.connectMidi();
+      this.#ui.midiIn.textContent = names.length ? `MIDI: ${names.join(', ')}` : 'MIDI: waiting for a device';
+      this.#ui.midiIn.setAttribute('aria-pressed', 'true');
+      return names;
+    } catch (e) {
+      throw this.#fail(new Error(`Could not use a MIDI keyboard: ${e.message}`));
+    }
+  }
+
+  /** `file`: what a MIDI file states ({key, meter}, each null when it states none). */
+  #setPrimer(notes, phase, from, file = {}) {
+    const end = notes.reduce((e, n) => Math.max(e, n.onset + n.duration), 0);
+    this.#primer = notes.length || end ? { notes, end, phase, from, key: file.key ?? null, meter: file.meter ?? null } : null;
+    this.#showPrimer();
+  }
+
+  /** Step entry: a note of the chosen length after the last (null: a rest), and it sounds. */
+  #enterNote(pitch) {
+    const length = Number(this.#ui.stepLength.value);
+    const p = this.#primer?.phase === 'file' ? this.#primer : { notes: [], end: 0, phase: 'file' };
+    if (p.end + length > catalog.limits.maxPrimerSteps) {
+      this.#fail(new Error(`Your start is full: at most ${catalog.limits.maxPrimerSteps / 16} bars of 4/4.`));
+      return;
+    }
+    const notes = pitch === null ? p.notes : [...p.notes, { pitch, onset: p.end, duration: length }];
+    this.#primer = { notes, end: p.end + length, phase: 'file', from: 'entered' };
+    this.#showPrimer();
+    if (pitch !== null) {
+      const seconds = (length * 60) / this.tempo / 4;
+      this.#player.audition(pitch, seconds, this.voice).catch(() => {});
+    }
+  }
+
+  /** Takes back the last note or rest entered. */
+  #undoNote() {
+    const p = this.#primer;
+    if (!p) return;
+    const last = p.notes.at(-1);
+    // The last thing entered was a rest when the start runs on past its last note.
+    const lastEnd = last ? last.onset + last.duration : 0;
+    const notes = lastEnd === p.end ? p.notes.slice(0, -1) : p.notes;
+    const end = lastEnd === p.end ? (last?.onset ?? 0) : lastEnd;
+    this.#primer = notes.length || end ? { ...p, notes, end } : null;
+    this.#showPrimer();
+  }
+
+  #showPrimer() {
+    const p = this.#primer;
+    const ui = this.#ui;
+    ui.undo.disabled = ui.clearPrimer.disabled = !p;
+    if (!p) {
+      ui.primerNotes.textContent = 'No start of your own: Generate makes melodies from scratch.';
+      return;
+    }
+    const beats = p.end / 4;
+    const names = p.notes.map((n) => pitchName(n.pitch)).join(' ');
+    const from = p.from === 'entered' ? '' : ` from ${p.from}`;
+    ui.primerNotes.textContent = `Your start${from}: ${p.notes.length} notes over ${beats} beats: ${names}. Generate continues it.`;
   }
 
   /** Plays the melody (stopping any other instance's); resolves once it has started. */
@@ -508,11 +674,12 @@ export class TunesmithGenerator extends HTMLElement {
     return { model: model.name, request };
   }
 
-  async #generate() {
+  async #generate(fields) {
     this.#showError('');
     let asked;
     try {
       asked = this.#request();
+      Object.assign(asked.request, fields());
     } catch (e) {
       throw this.#fail(e);
     }
@@ -626,6 +793,11 @@ export class TunesmithGenerator extends HTMLElement {
     this.#ui.wav.disabled = false;
     this.#ui.abc.disabled = false;
     this.#ui.copyAbc.disabled = false;
+    const bars = melody.totalSteps / melody.stepsPerBar;
+    this.#ui.cont.disabled = false;
+    this.#ui.regenerate.disabled = this.#ui.fromBar.disabled = false;
+    this.#ui.fromBar.max = String(bars);
+    if (Number(this.#ui.fromBar.value) > bars) this.#ui.fromBar.value = String(bars);
   }
 
   /** A few of the melody's figures (crate/src/theory/metrics.rs), as shares of its notes. */
@@ -758,6 +930,54 @@ export class TunesmithGenerator extends HTMLElement {
       this.#player.audition(note.pitch, (note.duration * 60) / m.tempo / 4, this.voice).catch((err) => this.#fail(new Error(`Could not play: ${err.message}`)));
       this.#emit('audition', { index, note });
     });
+    // What to do with the melody on show: extend it, or make it anew from a bar on.
+    ui.cont = button('continue', 'Continue', { disabled: true, title: 'Add bars to the melody (as many as Length says)' });
+    ui.fromBar = h('input', { id: 'from-bar', type: 'number', min: 1, max: 1, step: 1, value: 1, disabled: true });
+    ui.regenerate = button('regenerate', 'Regenerate from bar', { disabled: true, title: 'Keep the bars before this one, make the rest anew' });
+    ui.cont.addEventListener('click', () => this.continueMelody().catch(() => {}));
+    ui.regenerate.addEventListener('click', () => this.regenerateFrom(Number(ui.fromBar.value)).catch(() => {}));
+    const edit = h('div', { class: 'edit full', part: 'edit' }, ui.cont, h('label', {}, ui.regenerate, ui.fromBar));
+
+    // Your own start: keys, step length, rest/undo/clear, a MIDI file, a MIDI keyboard.
+    ui.keys = h('div', { class: 'keys', part: 'keyboard', role: 'group', tabindex: 0, 'aria-label': 'Keyboard: click a key, or type the letters A to K (W E T Y U for the black keys)' });
+    ui.stepLength = h('select', { id: 'step-length' });
+    for (const [steps, label] of [[1, '16th'], [2, 'eighth'], [3, 'dotted eighth'], [4, 'quarter'], [6, 'dotted quarter'], [8, 'half'], [16, 'whole']]) {
+      ui.stepLength.add(new Option(label, String(steps)));
+    }
+    ui.stepLength.value = '4';
+    ui.rest = button('rest', 'Rest');
+    ui.undo = button('undo', 'Undo', { disabled: true });
+    ui.clearPrimer = button('clear-primer', 'Clear', { disabled: true });
+    ui.primerFile = h('input', { id: 'primer-file', type: 'file', accept: '.mid,.midi,audio/midi,audio/x-midi' });
+    ui.midiIn = button('midi-input', 'Use a MIDI keyboard', { hidden: !globalThis.navigator?.requestMIDIAccess, 'aria-pressed': 'false' });
+    ui.primerNotes = h('p', { id: 'primer-notes', class: 'primer-notes', role: 'status', 'aria-live': 'polite' });
+    ui.rest.addEventListener('click', () => this.#enterNote(null));
+    ui.undo.addEventListener('click', () => this.#undoNote());
+    ui.clearPrimer.addEventListener('click', () => this.clearPrimer());
+    ui.primerFile.addEventListener('change', () => {
+      const file = ui.primerFile.files?.[0];
+      if (file) this.loadPrimerMidi(file).catch(() => {});
+      ui.primerFile.value = '';
+    });
+    ui.midiIn.addEventListener('click', () => this.connectMidiInput().catch(() => {}));
+    const primer = h(
+      'details',
+      { class: 'primer full', part: 'primer' },
+      h('summary', {}, 'Your own start'),
+      ui.keys,
+      h(
+        'div',
+        { class: 'primer-tools' },
+        h('label', {}, 'Note length', ui.stepLength),
+        ui.rest,
+        ui.undo,
+        ui.clearPrimer,
+        h('label', {}, 'Start from a MIDI file', ui.primerFile),
+        ui.midiIn,
+      ),
+      ui.primerNotes,
+    );
+
     ui.metrics = h('dl', { id: 'metrics', class: 'full', part: 'metrics', 'aria-label': "The melody's structure" });
     ui.notes = h('p', { id: 'notes', class: 'notes' });
     const details = h('details', { class: 'full', part: 'notes' }, h('summary', {}, 'Notes'), ui.notes);
@@ -769,9 +989,11 @@ export class TunesmithGenerator extends HTMLElement {
       ui.gpu,
       ui.error,
       ui.choices,
+      edit,
       ui.roll,
       ui.metrics,
       details,
+      primer,
     ];
   }
 

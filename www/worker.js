@@ -6,7 +6,7 @@
 // WebGPU only if WebGPU measured faster here. If a WebGPU generation under 'auto' fails, that
 // model goes back to the CPU and the generation is retried there.
 
-import init, { Generator, catalog as readCatalog, openShared, readMidi, startWebGpu as startGpu } from '../tunesmith.js';
+import init, { Generator, catalog as readCatalog, describeMelody, openShared, readMidi, startWebGpu as startGpu } from '../tunesmith.js';
 import { countBytes } from './progress.js';
 import { IN, OUT } from './protocol.js';
 
@@ -275,6 +275,17 @@ self.onmessage = ({ data: msg }) => {
           // Refused before it is copied into the wasm memory: a hostile page could send megabytes.
           if (code.length > limits.maxShareChars) throw new Error(`the shared melody is ${code.length} characters long; a share link holds at most ${limits.maxShareChars}`);
           const result = openShared(code);
+          post({ type: OUT.done, id: msg.id, result }, [result.midi.buffer]);
+        })
+        .catch(fail);
+      break;
+    case IN.describe:
+      wasmReady
+        .then(({ limits }) => {
+          const notes = msg.melody?.notes;
+          // Refused before it is copied into the wasm memory, like a share code.
+          if (Array.isArray(notes) && notes.length > limits.maxMelodySteps) throw new Error(`the melody has ${notes.length} notes; a melody holds at most ${limits.maxMelodySteps}`);
+          const result = describeMelody(msg.melody);
           post({ type: OUT.done, id: msg.id, result }, [result.midi.buffer]);
         })
         .catch(fail);

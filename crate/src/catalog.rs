@@ -178,6 +178,8 @@ pub struct Limits {
     pub min_tempo: f64,
     pub max_tempo: f64,
     pub max_primer_steps: u32,
+    /// Steps a melody may span (primer and generated bars together).
+    pub max_melody_steps: u32,
     pub max_candidates: u32,
     pub max_seed: u32,
     pub max_share_chars: usize,
@@ -326,6 +328,7 @@ pub fn catalog() -> Catalog {
             min_tempo: Tempo::MIN_BPM,
             max_tempo: Tempo::MAX_BPM,
             max_primer_steps: Request::MAX_PRIMER_STEPS,
+            max_melody_steps: crate::melody::Melody::MAX_STEPS,
             max_candidates: Request::MAX_CANDIDATES,
             max_seed: u32::MAX,
             max_share_chars: crate::share::MAX_CODE_CHARS,

@@ -183,6 +183,12 @@ pub fn import(bytes: &[u8]) -> Result<Melody, MidiError> {
     Ok(Melody::new(line, tempo, meter, key)?)
 }
 
+/// The meter a file states, where it counts for more than the notes' rhythm: any but 4/4, which
+/// most MIDI writers put in every file whatever it holds (and which a file without one gets).
+pub fn stated_meter(melody: &Melody) -> Option<Meter> {
+    (melody.meter != Meter::COMMON).then_some(melody.meter)
+}
+
 /// Whether an event at `tick` comes before the one seen so far (the first of each kind wins).
 fn earlier<T>(tick: u64, seen: &Option<(u64, T)>) -> bool {
     seen.as_ref().is_none_or(|(t, _)| tick < *t)

@@ -20,8 +20,12 @@ pub enum RequestError {
     Tempo(f64),
     #[error("the primer ends at step {0}; at most {max} steps ({bars} bars of 4/4) are allowed", max = Request::MAX_PRIMER_STEPS, bars = Request::MAX_PRIMER_STEPS / 16)]
     PrimerTooLong(u32),
+    #[error("a primer of {0} bars is too long; at most {max} steps ({bars} bars of 4/4) are allowed", max = Request::MAX_PRIMER_STEPS, bars = Request::MAX_PRIMER_STEPS / 16)]
+    PrimerBars(u32),
     #[error("bad primer: {0}")]
     Primer(MelodyError),
+    #[error("bad melody: {0}")]
+    Melody(MelodyError),
     #[error("at most {max} candidates, at least 1; got {0}", max = Request::MAX_CANDIDATES)]
     Candidates(u32),
     #[error("theory strength must be from 0 to 1, got {0}")]
@@ -69,6 +73,9 @@ pub struct Request {
     pub theory: Option<f32>,
     /// A melody to continue (its notes, in 16th steps).
     pub primer: Vec<Note>,
+    /// The primer's length in bars, at least: `None` ends it with the bar of its last note; more
+    /// keeps rests after it (to regenerate from a bar that follows a silent one).
+    pub primer_bars: Option<u32>,
     pub phase: Phase,
 }
 
@@ -86,6 +93,7 @@ impl Default for Request {
             candidates: 1,
             theory: None,
             primer: Vec::new(),
+            primer_bars: None,
             phase: Phase::Auto,
         }
     }
@@ -141,6 +149,11 @@ impl Request {
         }
         if let Some(s) = self.theory {
             Self::check_theory(s)?;
+        }
+        if let Some(bars) = self.primer_bars
+            && bars as u64 * self.meter.unwrap_or(Meter::COMMON).steps_per_bar() as u64 > Self::MAX_PRIMER_STEPS as u64
+        {
+            return Err(RequestError::PrimerBars(bars));
         }
         if let Some(end) = self.primer.last().map(|n| n.onset.0 as u64 + n.duration.0 as u64)
             && end > Self::MAX_PRIMER_STEPS as u64
@@ -206,6 +219,72 @@ pub struct Response {
     pub ms: f64,
 }
 
+/// A melody a front end already holds (say the bars an endless run kept), to be written out: its
+/// notes, tempo, meter and key, and its length (at least its notes' end, rounded up to a bar).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Written {
+    pub notes: Vec<Note>,
+    pub tempo: f64,
+    pub meter: Meter,
+    #[serde(default)]
+    pub key: Option<Key>,
+    #[serde(default)]
+    pub total_steps: Option<u32>,
+}
+
+/// What the front ends show and save of a melody with no model behind it: a `Response`'s
+/// fields that describe the music.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Described {
+    pub notes: Vec<Note>,
+    pub key: Option<Key>,
+    pub meter: Meter,
+    pub tempo: f64,
+    pub steps_per_bar: u32,
+    pub total_steps: u32,
+    pub primer_steps: u32,
+    pub metrics: MelodyMetrics,
+    #[serde(with = "serde_bytes")]
+    pub midi: Vec<u8>,
+    pub share: String,
+    pub abc: String,
+}
+
+impl Described {
+    pub fn new(melody: &Melody, total_steps: u32, bpm: f64, title: &str) -> Described {
+        let bar = melody.meter.steps_per_bar();
+        let total_steps = total_steps.max(melody.end().0.div_ceil(bar) * bar);
+        Described {
+            notes: melody.notes().to_vec(),
+            key: melody.key,
+            meter: melody.meter,
+            tempo: bpm,
+            steps_per_bar: bar,
+            total_steps,
+            primer_steps: 0,
+            metrics: crate::theory::metrics::measure(melody.notes()),
+            midi: crate::midi::export(melody),
+            share: crate::share::encode(melody, total_steps, bpm),
+            abc: crate::abc::write(melody, total_steps, bpm, title),
+        }
+    }
+}
+
+impl Written {
+    /// Checks the notes (in order, not overlapping, within a melody's limit) and the tempo.
+    pub fn describe(&self, title: &str) -> Result<Described, RequestError> {
+        let tempo = Request::check_tempo(self.tempo)?;
+        let melody = Melody::new(self.notes.clone(), tempo, self.meter, self.key).map_err(RequestError::Melody)?;
+        let total = self.total_steps.unwrap_or(0);
+        if total > Melody::MAX_STEPS {
+            return Err(RequestError::Melody(MelodyError::TooLong(total as u64)));
+        }
+        Ok(Described::new(&melody, total, self.tempo, title))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,6 +344,8 @@ mod tests {
         assert_eq!(check(r#"{"candidates": 0}"#), RequestError::Candidates(0));
         assert_eq!(check(r#"{"theory": 1.5}"#), RequestError::Theory(1.5));
         assert_eq!(check(r#"{"theory": -0.1}"#), RequestError::Theory(-0.1));
+        assert_eq!(check(r#"{"primerBars": 513}"#), RequestError::PrimerBars(513));
+        assert_eq!(check(r#"{"primerBars": 4294967295}"#), RequestError::PrimerBars(u32::MAX));
         assert!(matches!(
             check(r#"{"primer": [{"pitch": 60, "onset": 8192, "duration": 1}]}"#),
             RequestError::PrimerTooLong(8193)
@@ -275,5 +356,35 @@ mod tests {
             ),
             RequestError::Primer(MelodyError::Overlap { .. })
         ));
+    }
+
+    #[test]
+    fn a_written_melody_is_checked_and_described() {
+        let w: Written = serde_json::from_str(
+            r#"{"notes": [{"pitch": 62, "onset": 0, "duration": 4}, {"pitch": 64, "onset": 4, "duration": 2}],
+                "tempo": 90, "meter": "3/4", "key": "D major"}"#,
+        )
+        .unwrap();
+        let d = w.describe("test").unwrap();
+        assert_eq!((d.steps_per_bar, d.total_steps, d.notes.len()), (12, 12, 2));
+        assert_eq!(&d.midi[..4], b"MThd");
+        assert!(d.abc.contains("M:3/4") && d.abc.contains("K:D"), "{}", d.abc);
+        let back = crate::share::decode(&d.share).unwrap();
+        assert_eq!(back.melody.notes(), &d.notes[..]);
+        let longer = Written { total_steps: Some(48), ..w.clone() };
+        assert_eq!(longer.describe("test").unwrap().total_steps, 48);
+        let bad = |json: &str| serde_json::from_str::<Written>(json).unwrap().describe("test").unwrap_err();
+        assert!(matches!(
+            bad(
+                r#"{"notes": [{"pitch": 60, "onset": 4, "duration": 4}, {"pitch": 62, "onset": 0, "duration": 1}], "tempo": 120, "meter": "4/4"}"#
+            ),
+            RequestError::Melody(_)
+        ));
+        assert_eq!(bad(r#"{"notes": [], "tempo": 5000, "meter": "4/4"}"#), RequestError::Tempo(5000.0));
+        assert!(matches!(
+            bad(r#"{"notes": [], "tempo": 120, "meter": "4/4", "totalSteps": 99999}"#),
+            RequestError::Melody(_)
+        ));
+        assert!(serde_json::from_str::<Written>(r#"{"notes": [], "tempo": 120}"#).is_err(), "the meter is needed");
     }
 }

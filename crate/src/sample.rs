@@ -160,7 +160,10 @@ pub async fn generate<E: Engine>(
         (None, None) => Origin::Drawn,
     };
     let bar = c.meter.steps_per_bar();
-    let primer_events = vocab.encode_primer(&primer, bar);
+    let primer_events = vocab.encode_primer(&primer, bar, request.primer_bars.unwrap_or(0));
+    if primer_events.len() > Request::MAX_PRIMER_STEPS as usize {
+        return Err(RequestError::PrimerTooLong(primer_events.len() as u32).into());
+    }
     let key_from = match (request.key, primer_key) {
         (Some(_), _) => Origin::Asked,
         (None, Some(_)) => Origin::Estimated,
@@ -344,13 +347,22 @@ mod tests {
                 assert_eq!(g.primer_steps, 16);
                 assert_eq!(g.total_steps, 48);
                 let m = &g.melodies[0];
-                assert_eq!(&m.notes()[..1], &primer()[..1]);
+                assert_eq!(&m.notes()[..2], &primer()[..], "the primer's notes, lengths too");
+                assert!(m.notes()[2..].iter().all(|n| n.onset.0 >= 16), "new notes start after it");
                 assert!(m.end().0 <= 48);
             }
             assert_eq!(run(&burn, &request).unwrap(), run(&burn, &request).unwrap());
             assert_eq!(run(&int8, &request).unwrap(), run(&int8, &request).unwrap());
             let other = Request { seed: 10, ..request.clone() };
             assert_ne!(run(&int8, &other).unwrap().melodies, run(&int8, &request).unwrap().melodies);
+            // Rests after the primer are kept when asked: the continuation starts at bar 3.
+            let longer = Request { primer_bars: Some(2), ..request.clone() };
+            for g in [run(&burn, &longer).unwrap(), run(&int8, &longer).unwrap()] {
+                assert_eq!((g.primer_steps, g.total_steps), (32, 64));
+                let m = &g.melodies[0];
+                assert_eq!(&m.notes()[..2], &primer()[..]);
+                assert!(m.notes()[2..].iter().all(|n| n.onset.0 >= 32));
+            }
             let bad = Request { bars: 0, ..request.clone() };
             assert!(matches!(run(&int8, &bad), Err(GenerateError::Request(RequestError::Bars(0)))));
         }

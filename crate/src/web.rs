@@ -22,7 +22,7 @@ use crate::engine::wgsl::WgslEngine;
 use crate::engine::{Backend, Engine, EngineName};
 use crate::model::ModelSpec;
 use crate::model::packed::PackedLstm;
-use crate::request::Request;
+use crate::request::{Described, Request, Written};
 use crate::sample::{self, Progress};
 
 #[cfg(feature = "webgpu")]
@@ -95,55 +95,37 @@ async fn gpu() -> Result<Gpu, String> {
     Ok(GPU.with_borrow_mut(|g| g.get_or_insert(gpu).clone()))
 }
 
-/// A MIDI file's melody line: `{notes, meter, tempo, key}` (see `midi::import`).
+/// A MIDI file's melody line: `{notes, meter, tempo, key}` (see `midi::import`); `meter` is the
+/// one it states, or null where its rhythm should decide (`midi::stated_meter`).
 #[wasm_bindgen(js_name = readMidi)]
 pub fn read_midi(bytes: &[u8]) -> Result<JsValue, JsError> {
     #[derive(Serialize)]
     struct Read {
         notes: Vec<crate::melody::Note>,
-        meter: crate::melody::Meter,
+        meter: Option<crate::melody::Meter>,
         tempo: f64,
         key: Option<crate::melody::Key>,
     }
     let m = crate::midi::import(bytes).map_err(js_error)?;
-    to_js(&Read { notes: m.notes().to_vec(), meter: m.meter, tempo: m.tempo.bpm(), key: m.key })
+    let meter = crate::midi::stated_meter(&m);
+    to_js(&Read { notes: m.notes().to_vec(), meter, tempo: m.tempo.bpm(), key: m.key })
 }
 
-/// A melody from a share link's code (`share`): the fields of a `Response` that describe the
-/// music (notes, key, meter, tempo, length, metrics, the MIDI file), with no model behind it.
+/// A melody from a share link's code (`share`): what a `Response` says of the music (notes,
+/// key, meter, tempo, length, metrics, MIDI, ABC), with no model behind it.
 #[wasm_bindgen(js_name = openShared)]
 pub fn open_shared(code: &str) -> Result<JsValue, JsError> {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Opened {
-        notes: Vec<crate::melody::Note>,
-        key: Option<crate::melody::Key>,
-        meter: crate::melody::Meter,
-        tempo: f64,
-        steps_per_bar: u32,
-        total_steps: u32,
-        primer_steps: u32,
-        metrics: crate::theory::metrics::MelodyMetrics,
-        #[serde(with = "serde_bytes")]
-        midi: Vec<u8>,
-        share: String,
-        abc: String,
-    }
     let s = crate::share::decode(code).map_err(js_error)?;
-    let m = &s.melody;
-    to_js(&Opened {
-        notes: m.notes().to_vec(),
-        key: m.key,
-        meter: m.meter,
-        tempo: s.bpm,
-        steps_per_bar: m.meter.steps_per_bar(),
-        total_steps: s.total_steps,
-        primer_steps: 0,
-        metrics: crate::theory::metrics::measure(m.notes()),
-        midi: crate::midi::export(m),
-        share: code.trim().to_string(),
-        abc: crate::abc::write(m, s.total_steps, s.bpm, "tunesmith, shared"),
-    })
+    to_js(&Described::new(&s.melody, s.total_steps, s.bpm, "tunesmith, shared"))
+}
+
+/// The same for a melody the page holds (`request::Written`: notes, tempo, meter, key), say the
+/// bars an endless run kept, checked first.
+#[wasm_bindgen(js_name = describeMelody)]
+pub fn describe_melody(value: JsValue) -> Result<JsValue, JsError> {
+    let json: serde_json::Value = serde_wasm_bindgen::from_value(value).map_err(js_error)?;
+    let written: Written = serde_json::from_value(json).map_err(js_error)?;
+    to_js(&written.describe("tunesmith").map_err(js_error)?)
 }
 
 /// How a loaded model runs.

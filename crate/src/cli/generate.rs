@@ -149,10 +149,12 @@ pub fn run(args: GenerateArgs) -> Result<(), String> {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let primer = midi::import(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         // The file's grid counts when asked for, or when the model has no rhythm statistics
-        // to find one; its key (if it names one) always.
+        // to find one; a meter it states other than 4/4 always (the rhythm then finds only the
+        // bar phase); its key (if it names one) always.
         if request.phase == Phase::File || loaded.trained_on.rhythm.is_empty() {
             request.meter = request.meter.or(Some(primer.meter));
         }
+        request.meter = request.meter.or(midi::stated_meter(&primer));
         request.key = request.key.or(primer.key);
         request.primer = primer.notes().to_vec();
         request.validate().map_err(|e| format!("{}: {e}", path.display()))?;

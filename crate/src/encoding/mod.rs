@@ -101,12 +101,18 @@ impl Vocab {
 }
 
 impl Vocab {
-    /// Encodes a primer padded with holds to a whole number of bars, so a continuation starts on
-    /// a downbeat.
-    pub fn encode_primer(self, melody: &Melody, steps_per_bar: u32) -> Vec<Event> {
+    /// Encodes a primer padded to a whole number of bars, and to at least `min_bars`, so a
+    /// continuation starts on a downbeat. Its notes keep their lengths (a person who entered or
+    /// kept a quarter note means a quarter note): the padding is a rest.
+    pub fn encode_primer(self, melody: &Melody, steps_per_bar: u32, min_bars: u32) -> Vec<Event> {
         let mut events = self.encode(melody);
-        let bars = (events.len() as u32).div_ceil(steps_per_bar.max(1));
-        events.resize((bars * steps_per_bar) as usize, Event::Hold);
+        let bar = steps_per_bar.max(1);
+        let bars = (events.len() as u32).div_ceil(bar).max(min_bars);
+        let len = (bars * bar) as usize;
+        if events.len() < len {
+            events.push(Event::Off);
+            events.resize(len, Event::Hold);
+        }
         events
     }
 }
@@ -178,10 +184,15 @@ mod tests {
     #[test]
     fn primers_end_on_a_bar_line() {
         let m = melody(vec![note(60, 0, 4), note(62, 4, 3)]);
-        let p = Vocab::DEFAULT.encode_primer(&m, 12);
+        let p = Vocab::DEFAULT.encode_primer(&m, 12, 0);
         assert_eq!(p.len(), 12);
-        assert_eq!(decode(&p), vec![note(60, 0, 4), note(62, 4, 8)]);
-        assert!(Vocab::DEFAULT.encode_primer(&melody(vec![]), 16).is_empty());
+        assert_eq!(decode(&p), m.notes(), "the notes keep their lengths; a rest fills the bar");
+        assert_eq!(Vocab::DEFAULT.encode_primer(&m, 12, 3).len(), 36, "at least the bars asked for");
+        let whole = melody(vec![note(60, 0, 12)]);
+        assert_eq!(Vocab::DEFAULT.encode_primer(&whole, 12, 0).len(), 12, "no rest after a full bar");
+        assert!(Vocab::DEFAULT.encode_primer(&melody(vec![]), 16, 0).is_empty());
+        let rests = Vocab::DEFAULT.encode_primer(&melody(vec![]), 16, 2);
+        assert_eq!((rests.len(), decode(&rests)), (32, vec![]), "two bars of rest");
     }
 
     #[test]
