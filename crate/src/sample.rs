@@ -161,9 +161,6 @@ pub async fn generate<E: Engine>(
     };
     let bar = c.meter.steps_per_bar();
     let primer_events = vocab.encode_primer(&primer, bar, request.primer_bars.unwrap_or(0));
-    if primer_events.len() > Request::MAX_PRIMER_STEPS as usize {
-        return Err(RequestError::PrimerTooLong(primer_events.len() as u32).into());
-    }
     let key_from = match (request.key, primer_key) {
         (Some(_), _) => Origin::Asked,
         (None, Some(_)) => Origin::Estimated,
