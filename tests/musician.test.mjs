@@ -270,3 +270,49 @@ test('by keyboard alone, at 360 and 1,440 px, light and dark: axe finds nothing 
   t.diagnostic(`screenshots in ${ARTIFACTS}`);
   assert.deepEqual(problems, []);
 });
+
+test('sheet music: abcjs (self-hosted, loaded after the first melody) draws every note; a cursor follows playback', { timeout: 300_000 }, async (t) => {
+  const browser = await launch({ webgpu: false });
+  t.after(() => browser.close());
+  const { page, problems } = await open(browser, server);
+  const drawn = page.evaluate(() => new Promise((r) => window.tunesmith.element.addEventListener('sheet', (e) => r(e.detail), { once: true })));
+  const m = await generate(page, { bars: 4, seed: 14 });
+  assert.equal((await drawn).notes, m.notes.length, 'a staff note for every note');
+  const heads = await page.$$eval('#sheet .abcjs-note', (els) => els.length);
+  assert.ok(heads >= m.notes.length, `${heads} heads (ties add some) for ${m.notes.length} notes`);
+  // abcjs came from this origin, after the melody was on show.
+  const timing = await page.evaluate(() => ({
+    abcjs: performance.getEntriesByType('resource').find((e) => e.name.endsWith('/www/vendor/abcjs-basic-min.js'))?.startTime,
+    melody: performance.getEntriesByName('tunesmith:first-melody')[0]?.startTime,
+  }));
+  assert.ok(timing.abcjs > timing.melody, JSON.stringify(timing));
+
+  // A note across a bar line is two tied heads, one note.
+  const tied = await page.evaluate(async () => {
+    const el = window.tunesmith.element;
+    const d = await window.tunesmith.client.describe({ notes: [{ pitch: 60, onset: 0, duration: 20 }, { pitch: 64, onset: 20, duration: 12 }], tempo: 120, meter: '4/4' });
+    const drawn = new Promise((r) => el.addEventListener('sheet', (e) => r(e.detail), { once: true }));
+    await el.loadShared(d.share);
+    return { notes: (await drawn).notes, heads: el.shadowRoot.querySelectorAll('#sheet .abcjs-note').length };
+  });
+  assert.deepEqual(tied, { notes: 2, heads: 3 });
+
+  // The cursor: the note sounding is lit, and moves on.
+  await generate(page, { bars: 2, seed: 15 });
+  await page.evaluate(() => {
+    window.lit = [];
+    const el = window.tunesmith.element;
+    el.addEventListener('note', (e) => {
+      const on = [...el.shadowRoot.querySelectorAll('#sheet .tunesmith-playing')];
+      window.lit.push({ index: e.detail.index, count: on.length, first: on[0] && [...el.shadowRoot.querySelectorAll('#sheet .abcjs-note')].indexOf(on[0]) });
+    });
+  });
+  await page.click('#play');
+  await page.waitForFunction(() => window.lit.length >= 3);
+  await page.evaluate(() => window.tunesmith.element.stop());
+  const lit = await page.evaluate(() => window.lit);
+  assert.ok(lit.every((l) => l.count >= 1), JSON.stringify(lit));
+  assert.ok(new Set(lit.map((l) => l.first)).size >= 2, `the lit note moves: ${JSON.stringify(lit)}`);
+  assert.equal(await page.$$eval('#sheet .tunesmith-playing', (els) => els.length), 0, 'nothing lit once stopped');
+  assert.deepEqual(problems, [], 'nothing blocked by the page\'s strict CSP either');
+});

@@ -131,6 +131,10 @@ dl {
 }
 dt { color: var(--muted); }
 dd { margin: 0 0 0.25rem; font-variant-numeric: tabular-nums; }
+/* Staff notation (abcjs draws it in currentColor); the note sounding is lit. */
+.sheet:not(:empty) { box-sizing: border-box; margin-top: 0.75rem; padding: 0.5rem; border: 1px solid var(--line); border-radius: var(--radius); background: var(--field); color: var(--ink); }
+.sheet svg { display: block; }
+.sheet .tunesmith-playing { fill: var(--hot); stroke: var(--hot); }
 /* Your own start: the keyboard, step entry, a MIDI file or a MIDI keyboard. */
 .primer { margin-top: 0.75rem; padding: 0.75rem 1rem; background: var(--panel); border-radius: var(--radius); color: var(--ink); }
 .primer summary { color: var(--muted); cursor: pointer; }
@@ -149,7 +153,7 @@ dd { margin: 0 0 0.25rem; font-variant-numeric: tabular-nums; }
 .primer-tools button { padding: 0.35rem 0.8rem; }
 .primer-notes { font-family: ui-monospace, monospace; font-size: 0.85rem; margin: 0.5rem 0 0; }
 .edit { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem; margin: 0 0 0.5rem; }
-.edit label { font-size: 0.85rem; color: var(--muted); display: inline-flex; align-items: center; gap: 0.35rem; }
+.edit label { display: inline-flex; align-items: center; gap: 0.35rem; }
 .edit input { width: 4.5rem; }
 .toggles { display: flex; flex-wrap: wrap; gap: 0.25rem 1rem; margin: 0 0 0.5rem; font-size: 0.85rem; color: var(--muted); }
 .toggles label { display: inline-flex; align-items: center; gap: 0.35rem; }

@@ -11,6 +11,7 @@ import { CSS } from './generator-style.js';
 import { PianoRoll } from './pianoroll.js';
 import { Keyboard, pitchName } from './keyboard.js';
 import { countBytes } from './progress.js';
+import { Sheet } from './sheet.js';
 import { DEFAULT_VOICE, MelodyPlayer, VOICES, renderWav, unlockOnFirstGesture } from './synth.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
@@ -140,6 +141,7 @@ export class TunesmithGenerator extends HTMLElement {
   #cancel = null; // AbortController of the generation in flight
   #primer = null; // your own start: {notes, end (steps, trailing rests included), phase, from}
   #keyboard;
+  #sheet;
 
   constructor() {
     super();
@@ -147,12 +149,14 @@ export class TunesmithGenerator extends HTMLElement {
     root.adoptedStyleSheets = [sheet()];
     root.append(...this.#build());
     this.#roll = new PianoRoll(this.#ui.roll);
+    this.#sheet = new Sheet(this.#ui.sheet);
     this.#keyboard = new Keyboard(this.#ui.keys);
     this.#keyboard.addEventListener('key', (e) => this.#enterNote(e.detail.pitch));
     this.#showPrimer();
     this.#inner.addEventListener('start', (e) => this.#onStart(e.detail));
     this.#inner.addEventListener('note', (e) => {
       this.#roll.active = e.detail.index;
+      this.#sheet.mark(e.detail.index);
       this.#emit('note', e.detail);
     });
     this.#inner.addEventListener('stop', () => this.#onStop());
@@ -225,6 +229,8 @@ export class TunesmithGenerator extends HTMLElement {
       }
     } else if (name === 'loop') {
       this.#player.loop = value !== null;
+    } else if (name === 'controls' && this.#melody) {
+      this.#drawSheet(this.#melody);
     }
   }
 
@@ -785,6 +791,7 @@ export class TunesmithGenerator extends HTMLElement {
     this.#melody = melody;
     this.#markChoice();
     this.#roll.set(melody);
+    this.#drawSheet(melody);
     this.#ui.notes.textContent = melody.notes.map((n) => noteName(n.pitch)).join(' ');
     this.#ui.roll.setAttribute('aria-label', `Piano roll of the melody: ${melody.notes.length} notes`);
     this.#showMetrics(melody.metrics);
@@ -798,6 +805,22 @@ export class TunesmithGenerator extends HTMLElement {
     this.#ui.regenerate.disabled = this.#ui.fromBar.disabled = false;
     this.#ui.fromBar.max = String(bars);
     if (Number(this.#ui.fromBar.value) > bars) this.#ui.fromBar.value = String(bars);
+  }
+
+  /**
+   * The staff notation, where the full controls show it (abcjs loads with the first melody on
+   * show, never before). The `sheet` event says when it is drawn.
+   */
+  #drawSheet(melody) {
+    if (this.controls !== 'all') return this.#sheet.clear();
+    this.#ui.sheetError.hidden = true;
+    this.#sheet.show(melody).then(
+      () => this.#sheet.shown === melody && this.#emit('sheet', { notes: this.#sheet.heads.length }),
+      (e) => {
+        this.#ui.sheetError.textContent = `The staff notation could not be drawn (${e.message}); the piano roll and ABC export still work.`;
+        this.#ui.sheetError.hidden = false;
+      },
+    );
   }
 
   /** A few of the melody's figures (crate/src/theory/metrics.rs), as shares of its notes. */
@@ -832,6 +855,7 @@ export class TunesmithGenerator extends HTMLElement {
     play.textContent = 'Play';
     play.setAttribute('aria-pressed', 'false');
     this.#roll.mark(-1, -1);
+    this.#sheet.mark(-1);
     this.#emit('stop', {});
   }
 
@@ -978,6 +1002,8 @@ export class TunesmithGenerator extends HTMLElement {
       ui.primerNotes,
     );
 
+    ui.sheet = h('div', { id: 'sheet', class: 'sheet', part: 'sheet' });
+    ui.sheetError = h('p', { class: 'status', hidden: true });
     ui.metrics = h('dl', { id: 'metrics', class: 'full', part: 'metrics', 'aria-label': "The melody's structure" });
     ui.notes = h('p', { id: 'notes', class: 'notes' });
     const details = h('details', { class: 'full', part: 'notes' }, h('summary', {}, 'Notes'), ui.notes);
@@ -991,6 +1017,7 @@ export class TunesmithGenerator extends HTMLElement {
       ui.choices,
       edit,
       ui.roll,
+      h('div', { class: 'full' }, ui.sheet, ui.sheetError),
       ui.metrics,
       details,
       primer,

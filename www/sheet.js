@@ -1,0 +1,126 @@
+// The melody as staff notation: abcjs (npm, MIT) draws the ABC that the core writes
+// (crate/src/abc.rs), and a cursor follows playback by lighting the note sounding. abcjs ships in
+// the bundle (www/vendor/, copied from node_modules by the build: nothing from other origins) and
+// loads only once a melody is on show: 150 KB gzip that the first melody does not wait for.
+
+const ABCJS_URL = new URL('./vendor/abcjs-basic-min.js', import.meta.url);
+const PLAYING = 'tunesmith-playing';
+
+let loading = null;
+
+/** abcjs, loaded once per page (a classic script: its UMD build sets `ABCJS` on the window). */
+export function loadAbcjs() {
+  if (globalThis.ABCJS) return Promise.resolve(globalThis.ABCJS);
+  loading ??= new Promise((resolve, reject) => {
+    const script = document.createElement('script');
+    script.src = ABCJS_URL.href;
+    script.async = true;
+    script.onload = () => (globalThis.ABCJS ? resolve(globalThis.ABCJS) : reject(new Error('abcjs loaded but did not start')));
+    script.onerror = () => {
+      loading = null; // a later melody tries again
+      script.remove();
+      reject(new Error(`could not load ${ABCJS_URL.pathname}`));
+    };
+    document.head.append(script);
+  });
+  return loading;
+}
+
+/**
+ * Runs `draw` (abcjs's renderer) so that a strict Content-Security-Policy (`style-src 'self'`, as
+ * tunesmith's page sends) has nothing to block or report: abcjs sets inline styles with
+ * `setAttribute('style', …)` (on the hidden SVG it measures text in), here applied through the
+ * CSSOM, which the policy allows; and it puts a `<style>` in each SVG for dragging notes with the
+ * mouse, which the sheet does not offer, here left out.
+ */
+function withinStrictCsp(draw) {
+  const setAttribute = Element.prototype.setAttribute;
+  Element.prototype.setAttribute = function (name, value) {
+    if (String(name).toLowerCase() === 'style' && this.style) this.style.cssText = String(value);
+    else setAttribute.call(this, name, value);
+  };
+  Object.defineProperty(SVGSVGElement.prototype, 'insertBefore', {
+    configurable: true,
+    value(node, before) {
+      return node?.localName === 'style' ? node : Node.prototype.insertBefore.call(this, node, before);
+    },
+  });
+  try {
+    return draw();
+  } finally {
+    Element.prototype.setAttribute = setAttribute;
+    delete SVGSVGElement.prototype.insertBefore;
+  }
+}
+
+/**
+ * The SVG elements of each of the melody's notes, in order: abcjs draws a note that crosses a bar
+ * line (or has a length no single symbol has) as tied heads, which all belong to one note.
+ */
+function headsOfNotes(tune) {
+  const notes = [];
+  let tied = false; // the element before ended with a tie into this one
+  for (const line of tune.lines ?? []) {
+    for (const staff of line.staff ?? []) {
+      for (const voice of staff.voices ?? []) {
+        for (const el of voice) {
+          if (el.el_type !== 'note' || el.rest || !el.pitches?.length) continue;
+          const svg = el.abselem?.elemset ?? [];
+          if (tied && notes.length) notes.at(-1).push(...svg);
+          else notes.push([...svg]);
+          tied = el.pitches.some((p) => p.startTie);
+        }
+      }
+    }
+  }
+  return notes;
+}
+
+export class Sheet {
+  constructor(container) {
+    this.container = container;
+    this.heads = [];
+    this.active = -1;
+    this.shown = null;
+  }
+
+  /** Draws `melody.abc`; resolves once drawn (rejects if abcjs cannot load). */
+  async show(melody) {
+    this.shown = melody;
+    // A task later: the melody is on show (and the page has marked it) before abcjs is fetched.
+    if (!globalThis.ABCJS) await new Promise((resolve) => setTimeout(resolve));
+    if (this.shown !== melody) return;
+    const ABCJS = await loadAbcjs();
+    if (this.shown !== melody) return; // a newer melody came meanwhile
+    const [tune] = withinStrictCsp(() =>
+      ABCJS.renderAbc(this.container, melody.abc, {
+        add_classes: true,
+        responsive: 'resize',
+        paddingleft: 0,
+        paddingright: 0,
+        paddingtop: 4,
+        paddingbottom: 4,
+      }),
+    );
+    this.heads = tune ? headsOfNotes(tune) : [];
+    this.active = -1;
+    const svg = this.container.querySelector('svg');
+    svg?.setAttribute('role', 'img');
+    svg?.setAttribute('aria-label', `Staff notation of the melody: ${this.heads.length} notes`);
+  }
+
+  /** Lights note `index` (-1: none), the cursor that follows playback. */
+  mark(index) {
+    if (index === this.active) return;
+    for (const el of this.heads[this.active] ?? []) el.classList.remove(PLAYING);
+    for (const el of this.heads[index] ?? []) el.classList.add(PLAYING);
+    this.active = index;
+  }
+
+  clear() {
+    this.shown = null;
+    this.heads = [];
+    this.active = -1;
+    this.container.replaceChildren();
+  }
+}
