@@ -20,6 +20,12 @@ el.addEventListener('progress', (e) => {
 el.addEventListener('note', (e) => console.log(e.detail.index, e.detail.note.onset));
 el.addEventListener('error', (e) => console.log(e.detail.message.length));
 const melody: Promise<Melody> = el.generate();
+el.metronome = true;
+el.countIn = false;
+el.primer = [{ pitch: 60, onset: 0, duration: 4 }];
+el.addEventListener('beat', (e) => console.log(e.detail.downbeat, e.detail.step));
+const longer: Promise<Melody> = el.continueMelody(4);
+console.log(longer, el.regenerateFrom(3), el.loadPrimerMidi(new Uint8Array(0)));
 const bytes: Uint8Array | null = el.midi;
 console.log(melody, bytes, TunesmithGenerator.catalog.controls.map((c) => c.attribute));
 // @ts-expect-error: read-only
@@ -28,3 +34,5 @@ el.melody = null;
 el.backend = 'tpu';
 // @ts-expect-error: bars is a number
 el.bars = '8';
+// @ts-expect-error: a primer is notes
+el.primer = [60, 62];

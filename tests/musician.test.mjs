@@ -316,3 +316,69 @@ test('sheet music: abcjs (self-hosted, loaded after the first melody) draws ever
   assert.equal(await page.$$eval('#sheet .tunesmith-playing', (els) => els.length), 0, 'nothing lit once stopped');
   assert.deepEqual(problems, [], 'nothing blocked by the page\'s strict CSP either');
 });
+
+test('count-in and metronome: a bar of clicks before the first note, then a click on every beat', { timeout: 300_000 }, async (t) => {
+  const browser = await launch({ webgpu: false });
+  t.after(() => browser.close());
+  const { page, problems } = await open(browser, server);
+  await page.evaluate(() => (window.tunesmith.element.tempo = 240));
+  const m = await generate(page, { bars: 2, seed: 9, meter: '3/4' });
+  await page.check('#count-in');
+  assert.equal(await page.evaluate(() => window.tunesmith.element.countIn), true, 'the toggle sets the attribute');
+  const listen = () =>
+    page.evaluate(() => {
+      window.heard = [];
+      const el = window.tunesmith.element;
+      el.addEventListener('beat', (e) => window.heard.push({ kind: 'beat', ...e.detail }));
+      el.addEventListener('note', (e) => window.heard.push({ kind: 'note', time: e.detail.time, onset: e.detail.note.onset }));
+    });
+  await listen();
+  await page.click('#play');
+  await page.waitForFunction(() => !window.tunesmith.element.playing, null, { timeout: 20_000 });
+  let heard = await page.evaluate(() => window.heard);
+  const firstNote = heard.find((e) => e.kind === 'note');
+  const countIn = heard.filter((e) => e.kind === 'beat' && e.countIn);
+  // 3/4 at 240 bpm: a beat every 4 steps, 0.25 s; a bar before the first note's bar, plus its pickup beats.
+  const firstBar = Math.floor(m.notes[0].onset / 12) * 12;
+  assert.equal(countIn.length, 3 + Math.ceil((m.notes[0].onset - firstBar) / 4), JSON.stringify(countIn));
+  assert.ok(countIn[0].downbeat && countIn[0].step === firstBar - 12);
+  for (let i = 1; i < countIn.length; i++) assert.ok(Math.abs(countIn[i].time - countIn[i - 1].time - 0.25) < 1e-6);
+  assert.ok(countIn.every((b) => b.time < firstNote.time), 'all before the first note');
+  assert.equal(heard.filter((e) => e.kind === 'beat' && !e.countIn).length, 0, 'no metronome: silent after the count-in');
+
+  // The metronome alone: beats through the melody, every 4 steps, downbeats every 12.
+  await page.uncheck('#count-in');
+  await page.check('#metronome');
+  await listen();
+  await page.click('#play');
+  await page.waitForFunction(() => !window.tunesmith.element.playing, null, { timeout: 20_000 });
+  heard = await page.evaluate(() => window.heard);
+  const beats = heard.filter((e) => e.kind === 'beat');
+  const last = m.notes.at(-1);
+  assert.ok(beats.length >= Math.floor((last.onset + last.duration - m.notes[0].onset) / 4), `${beats.length} beats`);
+  assert.ok(beats.every((b) => b.step % 4 === 0 && b.downbeat === (b.step % 12 === 0) && !b.countIn));
+  assert.ok(beats[0].step >= m.notes[0].onset, 'none before the melody without a count-in');
+  assert.deepEqual(problems, []);
+});
+
+test('loop: the toggle plays on past the end', { timeout: 300_000 }, async (t) => {
+  const browser = await launch({ webgpu: false });
+  t.after(() => browser.close());
+  const { page, problems } = await open(browser, server);
+  await page.evaluate(() => (window.tunesmith.element.tempo = 400));
+  const m = await generate(page, { bars: 1, seed: 4 });
+  await page.check('#loop');
+  await page.evaluate(() => {
+    window.onsets = [];
+    window.tunesmith.element.addEventListener('note', (e) => window.onsets.push(e.detail.index));
+  });
+  await page.click('#play');
+  await page.waitForFunction((n) => window.onsets.length >= 2 * n + 1, m.notes.length, { timeout: 20_000 });
+  assert.equal(await page.evaluate(() => window.tunesmith.element.playing), true);
+  await page.uncheck('#loop');
+  await page.waitForFunction(() => !window.tunesmith.element.playing, null, { timeout: 20_000 });
+  const onsets = await page.evaluate(() => window.onsets);
+  assert.deepEqual(onsets.slice(0, m.notes.length), [...m.notes.keys()]);
+  assert.deepEqual(onsets.slice(m.notes.length, 2 * m.notes.length), [...m.notes.keys()], 'the second time round');
+  assert.deepEqual(problems, []);
+});

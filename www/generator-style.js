@@ -59,7 +59,8 @@ export const CSS = `
 :host([controls='none']) .full,
 :host([controls='none']) .actions,
 :host([controls='none']) .status,
-:host([controls='none']) .choices { display: none !important; }
+:host([controls='none']) .choices,
+:host([controls='none']) .toggles { display: none !important; }
 
 form {
   display: grid;

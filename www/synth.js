@@ -161,14 +161,43 @@ function voice(ctx, out, pitch, start, end, timbre = VOICES[DEFAULT_VOICE]) {
   return { gain, oscs: [osc, shimmer], stopAt };
 }
 
+/** A metronome click: short, higher on the downbeat. */
+function click(ctx, out, time, downbeat) {
+  const osc = ctx.createOscillator();
+  osc.type = 'triangle';
+  osc.frequency.value = downbeat ? 1760 : 1320;
+  const gain = ctx.createGain();
+  const g = gain.gain;
+  g.setValueAtTime(0, time);
+  g.linearRampToValueAtTime(downbeat ? 0.5 : 0.3, time + 0.002);
+  g.exponentialRampToValueAtTime(0.001, time + 0.05);
+  osc.connect(gain).connect(out);
+  osc.start(time);
+  osc.stop(time + 0.06);
+  return { gain, oscs: [osc], stopAt: time + 0.06 };
+}
+
+/**
+ * Steps a beat of meter `meter` ("6/8"): the denominator's note, or a dotted quarter in compound
+ * meters (6/8, 9/8, 12/8), as musicians count them.
+ */
+export function beatSteps(meter) {
+  const [n, d] = String(meter).split('/').map(Number);
+  if (!(n > 0) || !(d > 0)) return 4;
+  const unit = 16 / d;
+  return d === 8 && n % 3 === 0 && n > 3 ? 3 * unit : unit;
+}
+
 /**
  * Plays a melody ({notes:[{pitch,onset,duration}], tempo, totalSteps}) from its first note: a
  * melody that opens with rests (most do: pickups) would otherwise keep Play silent for a second
  * or two. Steps map to the audio clock through an anchor (a step and the time it sounds) and the
  * seconds a step, so the tempo can change while it plays: notes already scheduled (at most
  * LOOKAHEAD_S ahead) keep their time, the rest follow the new tempo, with no restart.
- * Events on `target` (an EventTarget): `start`, `note` as each note sounds (detail: {index,
- * note, time}), `stop`.
+ * With `metronome`, a click on every beat; with `countIn`, a bar of clicks (and the beats of a
+ * pickup) before the first note. Events on `target` (an EventTarget): `start`, `note` as each note
+ * sounds (detail: {index, note, time}), `beat` as each click sounds (detail: {step, downbeat,
+ * countIn, time}), `stop`.
  */
 export class MelodyPlayer {
   constructor(target) {
@@ -178,6 +207,7 @@ export class MelodyPlayer {
     this.timer = null;
     this.token = 0; // each stop() or start() ends the starts before it
     this.noteTimers = new Set();
+    this.metronome = false; // settable while playing, like loop
   }
 
   /**
@@ -205,7 +235,7 @@ export class MelodyPlayer {
    * Plays `melody`. With `loop` (also settable while playing), the melody starts again after
    * its last bar, on the bar grid: its opening rests are skipped only the first time.
    */
-  async start(melody, { loop = false, voice: name = DEFAULT_VOICE } = {}) {
+  async start(melody, { loop = false, voice: name = DEFAULT_VOICE, metronome = false, countIn = false } = {}) {
     this.stop();
     this.timbre = timbreOf(name);
     const ctx = audioContext();
@@ -224,8 +254,15 @@ export class MelodyPlayer {
     this.cycle = 0;
     this.next = 0;
     this.secondsPerStep = 60 / melody.tempo / 4;
-    this.anchorStep = firstOnset(melody);
+    this.metronome = metronome;
+    this.beat = beatSteps(melody.meter);
+    const bar = melody.stepsPerBar || 16;
+    this.first = firstOnset(melody);
+    // A count-in starts a bar before the bar of the first note: its beats lead into the pickup.
+    this.anchorStep = countIn ? Math.floor(this.first / bar) * bar - bar : this.first;
     this.anchorTime = ctx.currentTime + START_DELAY_S;
+    this.bar = bar;
+    this.nextBeat = Math.ceil(this.anchorStep / this.beat) * this.beat;
     this.duration = (this.end - this.anchorStep) * this.secondsPerStep;
     this.playing = true;
     this.target.dispatchEvent(new CustomEvent('start', { detail: { duration: this.duration } }));
@@ -263,9 +300,36 @@ export class MelodyPlayer {
     return this.length > 0 && s >= this.length ? s % this.length : s;
   }
 
+  /** Clicks due within the look-ahead: the count-in's, then (with the metronome) every beat. */
+  pumpBeats(now) {
+    for (;;) {
+      const step = this.nextBeat;
+      const time = this.timeOf(step);
+      if (time >= now + LOOKAHEAD_S) break;
+      const countIn = step < this.first;
+      // Beats run while notes do: to the last note's end, or on and on in a loop.
+      const within = this.loop || step < this.cycle * this.length + this.end;
+      if (!countIn && !(this.metronome && within)) break;
+      this.nextBeat += this.beat;
+      const downbeat = (((step % this.bar) + this.bar) % this.bar) === 0;
+      const v = click(this.ctx, this.out, time, downbeat);
+      this.voices.add(v);
+      v.oscs[0].onended = () => this.voices.delete(v);
+      const timer = setTimeout(() => {
+        this.noteTimers.delete(timer);
+        this.target.dispatchEvent(new CustomEvent('beat', { detail: { step, downbeat, countIn, time } }));
+      }, Math.max(0, (time - now) * 1000));
+      this.noteTimers.add(timer);
+    }
+    // Switched on mid-way: from the next beat to come, not the ones that passed.
+    const due = this.anchorStep + (now - this.anchorTime) / this.secondsPerStep;
+    if (this.nextBeat < due) this.nextBeat = Math.ceil(due / this.beat) * this.beat;
+  }
+
   pump() {
     if (!this.playing) return;
     const now = this.ctx.currentTime;
+    this.pumpBeats(now);
     for (;;) {
       if (this.next >= this.notes.length) {
         if (!this.loop || !this.notes.length || this.length <= 0) break;

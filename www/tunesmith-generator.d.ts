@@ -21,6 +21,8 @@ export interface Melody {
   tempo: number;
   stepsPerBar: number;
   totalSteps: number;
+  /** Steps before the generated bars: a primer's, a continued melody's, or those Regenerate
+   * from bar N kept (the piano roll shades them). */
   primerSteps: number;
   /** Structure figures (crate/src/theory/metrics.rs): notes, inMotif, inRepeatedMotif, … */
   metrics: Record<string, number>;
@@ -70,6 +72,10 @@ export interface TunesmithGeneratorEventMap extends Omit<HTMLElementEventMap, 'e
   stop: CustomEvent<Record<string, never>>;
   /** A note of the piano roll was clicked and sounds. */
   audition: CustomEvent<{ index: number; note: Note }>;
+  /** A metronome or count-in click sounds (`step`: melody steps, negative in a count-in). */
+  beat: CustomEvent<{ step: number; downbeat: boolean; countIn: boolean; time: number }>;
+  /** The staff notation is drawn: `notes` of the melody on the staff. */
+  sheet: CustomEvent<{ notes: number }>;
   error: CustomEvent<{ message: string }>;
 }
 
@@ -98,6 +104,10 @@ export declare class TunesmithGenerator extends HTMLElement {
   autoplay: boolean;
   /** Play the melody again and again, on its bar grid. */
   loop: boolean;
+  /** A click on every beat while playing (can be switched during playback). */
+  metronome: boolean;
+  /** A bar of clicks (and the beats of a pickup) before the melody plays. */
+  countIn: boolean;
   bars: number;
   tempo: number;
   meter: string;
@@ -142,6 +152,17 @@ export declare class TunesmithGenerator extends HTMLElement {
   loadShared(code: string): Promise<Melody>;
   /** Shows candidate `index` of the last generation (0 is the best). */
   choose(index: number): Melody;
+  /** Your own start: notes a Generate continues (step 0 is a downbeat); null: none. */
+  primer: Note[] | null;
+  clearPrimer(): void;
+  /** A MIDI file's melody line as your own start (its stated meter, else found from its rhythm). */
+  loadPrimerMidi(file: Blob | ArrayBuffer | Uint8Array): Promise<Note[] | null>;
+  /** Step entry from a MIDI keyboard (Web MIDI); resolves to the inputs' names. */
+  connectMidiInput(): Promise<string[]>;
+  /** Adds `bars` bars (default: the `bars` setting) to the melody on show, keeping it. */
+  continueMelody(bars?: number): Promise<Melody>;
+  /** Makes the melody on show anew from bar `bar` (1-based) on, keeping the bars before it. */
+  regenerateFrom(bar: number): Promise<Melody>;
 
   addEventListener<K extends keyof TunesmithGeneratorEventMap>(
     type: K,

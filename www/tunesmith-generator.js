@@ -20,7 +20,7 @@ const NOTE_NAMES = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 
 const CONTROLS = catalog.controls;
 /** The element's own attributes, beside the catalog's controls. */
 const OWN = { model: catalog.defaultModel, backend: 'auto', controls: 'all', voice: DEFAULT_VOICE };
-const FLAGS = ['autoplay', 'loop'];
+const FLAGS = ['autoplay', 'loop', 'metronome', 'count-in'];
 const ATTRIBUTES = [...Object.keys(OWN), ...FLAGS, ...CONTROLS.map((c) => c.attribute)];
 
 // ---- What every instance on the page shares ----
@@ -159,6 +159,7 @@ export class TunesmithGenerator extends HTMLElement {
       this.#sheet.mark(e.detail.index);
       this.#emit('note', e.detail);
     });
+    this.#inner.addEventListener('beat', (e) => this.#emit('beat', e.detail));
     this.#inner.addEventListener('stop', () => this.#onStop());
     this.addEventListener('keydown', (e) => this.#shortcut(e));
   }
@@ -227,8 +228,11 @@ export class TunesmithGenerator extends HTMLElement {
         this.#fitForm();
         this.#showAuto();
       }
-    } else if (name === 'loop') {
-      this.#player.loop = value !== null;
+    } else if (FLAGS.includes(name)) {
+      if (name === 'loop') this.#player.loop = value !== null;
+      if (name === 'metronome') this.#player.metronome = value !== null;
+      const toggle = this.#ui.toggles[name];
+      if (toggle) toggle.checked = value !== null;
     } else if (name === 'controls' && this.#melody) {
       this.#drawSheet(this.#melody);
     }
@@ -300,7 +304,7 @@ export class TunesmithGenerator extends HTMLElement {
       // A file's meter is the one it states (other than 4/4, which most files say whatever they
       // hold), else found with the bar phase from its rhythm; its key signature counts unless a
       // key is asked.
-      return { primer: p.notes, primerBars: null, phase: 'auto', meter: p.meter, ...(p.key && !this.key ? { key: p.key } : {}) };
+      return { primer: p.notes, primerBars: null, phase: 'auto', meter: p.meter, ...(p.key && !this.tonality ? { key: p.key } : {}) };
     });
   }
 
@@ -465,7 +469,7 @@ export class TunesmithGenerator extends HTMLElement {
     hub.current = this;
     if (previous && previous !== this) previous.stop();
     try {
-      await this.#player.start(this.#melody, { loop: this.loop, voice: this.voice });
+      await this.#player.start(this.#melody, { loop: this.loop, voice: this.voice, metronome: this.metronome, countIn: this.countIn });
     } catch (e) {
       throw this.#fail(new Error(`Could not play: ${e.message}`));
     }
@@ -1002,6 +1006,21 @@ export class TunesmithGenerator extends HTMLElement {
       ui.primerNotes,
     );
 
+    // Playback switches, each an attribute (loop, metronome, count-in) that also works mid-play.
+    ui.toggles = {};
+    const toggle = (name, label, title) => {
+      const box = h('input', { type: 'checkbox', id: name });
+      box.addEventListener('change', () => this.toggleAttribute(name, box.checked));
+      ui.toggles[name] = box;
+      return h('label', { title }, box, label);
+    };
+    const toggles = h(
+      'div',
+      { class: 'toggles', part: 'toggles', role: 'group', 'aria-label': 'Playback' },
+      toggle('loop', 'Loop', 'Start again after the last bar'),
+      toggle('metronome', 'Metronome', 'A click on every beat'),
+      toggle('count-in', 'Count-in', 'A bar of clicks before the melody'),
+    );
     ui.sheet = h('div', { id: 'sheet', class: 'sheet', part: 'sheet' });
     ui.sheetError = h('p', { class: 'status', hidden: true });
     ui.metrics = h('dl', { id: 'metrics', class: 'full', part: 'metrics', 'aria-label': "The melody's structure" });
@@ -1010,6 +1029,7 @@ export class TunesmithGenerator extends HTMLElement {
     return [
       form,
       h('div', { class: 'actions', part: 'actions' }, ui.generate, ui.play, ui.download, ui.wav, ui.abc, ui.copyAbc, ui.retry),
+      toggles,
       ui.progress,
       ui.status,
       ui.gpu,
