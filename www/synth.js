@@ -3,7 +3,7 @@
 // Notes are scheduled on the audio clock (not on timers) a little ahead of time, so playback
 // stays steady when the main thread is busy; each note has its own envelope so nothing clicks.
 
-const LOOKAHEAD_S = 0.25;
+const LOOKAHEAD_S = 0.35; // notes are scheduled this far ahead: a main thread busy for 150 ms still leaves 200 ms
 const TICK_MS = 40;
 const START_DELAY_S = 0.03; // time for the first notes to be scheduled: well under 100 ms.
 const STOP_FADE_S = 0.015;
@@ -208,6 +208,7 @@ export class MelodyPlayer {
     this.token = 0; // each stop() or start() ends the starts before it
     this.noteTimers = new Set();
     this.metronome = false; // settable while playing, like loop
+    this.shifted = 0; // steps dropped from the front by shift(): a note's step since the start is onset + shifted
   }
 
   /**
@@ -264,6 +265,7 @@ export class MelodyPlayer {
     this.bar = bar;
     this.nextBeat = Math.ceil(this.anchorStep / this.beat) * this.beat;
     this.duration = (this.end - this.anchorStep) * this.secondsPerStep;
+    this.shifted = 0;
     this.playing = true;
     this.target.dispatchEvent(new CustomEvent('start', { detail: { duration: this.duration } }));
     this.pump();
@@ -291,6 +293,11 @@ export class MelodyPlayer {
     this.anchorStep += (now - this.anchorTime) / this.secondsPerStep;
     this.anchorTime = now;
     this.secondsPerStep = 60 / bpm / 4;
+  }
+
+  /** Steps since the melody's step 0 on the audio clock now (across loops; negative in a count-in). */
+  get position() {
+    return this.playing ? this.anchorStep + (this.ctx.currentTime - this.anchorTime) / this.secondsPerStep : -1;
   }
 
   /** Steps into the melody (rests before the first note included; within the loop), or -1 when stopped. */
@@ -346,14 +353,55 @@ export class MelodyPlayer {
       this.voices.add(v);
       v.oscs[0].onended = () => this.voices.delete(v);
       // 'note' when it sounds (notes are scheduled up to LOOKAHEAD_S early), for a highlight
-      // or a cursor; `time` is its start on the audio clock.
+      // or a cursor; `time` is its start on the audio clock, `lead` how long before it the
+      // note was scheduled, `step` its step since the start (beyond shifts).
+      const lead = time - now;
+      const step = base + n.onset + this.shifted;
+      const shifted = this.shifted;
       const timer = setTimeout(() => {
         this.noteTimers.delete(timer);
-        this.target.dispatchEvent(new CustomEvent('note', { detail: { index, note: n, time } }));
-      }, Math.max(0, (time - now) * 1000));
+        // Its index now: a shift() meanwhile moved it to the front.
+        const at = index - this.dropped(shifted);
+        this.target.dispatchEvent(new CustomEvent('note', { detail: { index: at, note: n, time, lead, step } }));
+      }, Math.max(0, lead * 1000));
       this.noteTimers.add(timer);
     }
     if (!this.loop && this.next >= this.notes.length && now > this.timeOf(this.cycle * this.length + this.end) + 0.2) this.stop();
+  }
+
+  /**
+   * Adds `notes` (steps of the melody playing, after its last note) and makes it `totalSteps`
+   * long: endless play feeds the bars it generates ahead of the playhead this way.
+   */
+  extend(notes, totalSteps) {
+    if (!this.playing) return;
+    this.notes = [...this.notes, ...notes];
+    this.end = lastEnd({ notes: this.notes });
+    this.length = Math.max(this.end, totalSteps);
+  }
+
+  /**
+   * Drops `steps` (whole bars, long played) from the front: the melody's steps now count from
+   * there, so memory stays flat however long it plays. Its timing does not change.
+   */
+  shift(steps) {
+    if (!this.playing || steps <= 0) return;
+    const keep = this.notes.findIndex((n) => n.onset >= steps);
+    const dropped = keep < 0 ? this.notes.length : keep;
+    this.notes = this.notes.slice(dropped).map((n) => ({ ...n, onset: n.onset - steps }));
+    this.next = Math.max(0, this.next - dropped);
+    this.drops = [...(this.drops ?? []), { at: this.shifted + steps, dropped }].slice(-8);
+    this.shifted += steps;
+    this.anchorStep -= steps;
+    this.nextBeat -= steps;
+    this.first -= steps;
+    this.end -= steps;
+    this.length -= steps;
+  }
+
+  /** Notes dropped by the shifts made after `shifted` steps had been dropped. */
+  dropped(shifted) {
+    return (this.drops ?? []).filter((d) => d.at > shifted).reduce((sum, d) => sum + d.dropped, 0);
   }
 
   stop() {

@@ -20,7 +20,10 @@ const NOTE_NAMES = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 
 const CONTROLS = catalog.controls;
 /** The element's own attributes, beside the catalog's controls. */
 const OWN = { model: catalog.defaultModel, backend: 'auto', controls: 'all', voice: DEFAULT_VOICE };
-const FLAGS = ['autoplay', 'loop', 'metronome', 'count-in'];
+const FLAGS = ['autoplay', 'loop', 'metronome', 'count-in', 'endless'];
+/** Endless play: bars made at a time, the bars before them each part continues, how much music
+ * is kept ready ahead of the playhead, and how much of what played stays on show. */
+const ENDLESS = { bars: 4, primerBars: 8, aheadSeconds: 6, keepBars: 32, checkMs: 250 };
 const ATTRIBUTES = [...Object.keys(OWN), ...FLAGS, ...CONTROLS.map((c) => c.attribute)];
 
 // ---- What every instance on the page shares ----
@@ -142,6 +145,7 @@ export class TunesmithGenerator extends HTMLElement {
   #primer = null; // your own start: {notes, end (steps, trailing rests included), phase, from}
   #keyboard;
   #sheet;
+  #endless = null; // endless play running: {timer, busy, parts, seed, cancel}
 
   constructor() {
     super();
@@ -231,6 +235,10 @@ export class TunesmithGenerator extends HTMLElement {
     } else if (FLAGS.includes(name)) {
       if (name === 'loop') this.#player.loop = value !== null;
       if (name === 'metronome') this.#player.metronome = value !== null;
+      if (name === 'endless' && this.#player.playing) {
+        if (value !== null) this.#startEndless();
+        else this.#stopEndless();
+      }
       const toggle = this.#ui.toggles[name];
       if (toggle) toggle.checked = value !== null;
     } else if (name === 'controls' && this.#melody) {
@@ -469,7 +477,9 @@ export class TunesmithGenerator extends HTMLElement {
     hub.current = this;
     if (previous && previous !== this) previous.stop();
     try {
-      await this.#player.start(this.#melody, { loop: this.loop, voice: this.voice, metronome: this.metronome, countIn: this.countIn });
+      // Endless play never loops: it goes on with new bars instead.
+      const loop = this.loop && !this.endless;
+      await this.#player.start(this.#melody, { loop, voice: this.voice, metronome: this.metronome, countIn: this.countIn });
     } catch (e) {
       throw this.#fail(new Error(`Could not play: ${e.message}`));
     }
@@ -846,15 +856,86 @@ export class TunesmithGenerator extends HTMLElement {
     play.setAttribute('aria-pressed', 'true');
     const tick = () => {
       if (!this.#player.playing) return;
-      const secondsPerStep = 60 / this.#melody.tempo / 4;
       this.#roll.mark(this.#roll.active, this.#player.step);
       requestAnimationFrame(tick);
     };
     requestAnimationFrame(tick);
     this.#emit('start', { duration: this.#player.duration });
+    if (this.endless) this.#startEndless();
+  }
+
+  // ---- Endless play: new bars, each continuing the melody so far, ahead of the playhead ----
+
+  #startEndless() {
+    if (this.#endless || !this.#melody) return;
+    const e = { busy: false, parts: 0, seed: this.#melody.seed ?? this.seed, cancel: new AbortController() };
+    e.timer = setInterval(() => this.#feed(e), ENDLESS.checkMs);
+    this.#endless = e;
+    this.#feed(e);
+  }
+
+  #stopEndless() {
+    const e = this.#endless;
+    if (!e) return;
+    clearInterval(e.timer);
+    e.cancel.abort();
+    this.#endless = null;
+  }
+
+  /** Generates the next part when less than ENDLESS.aheadSeconds of music is left to play. */
+  async #feed(e) {
+    const player = this.#player;
+    if (e !== this.#endless || e.busy || !player.playing) return;
+    const m = this.#melody;
+    const bar = m.stepsPerBar;
+    if ((player.length - player.position) * player.secondsPerStep > ENDLESS.aheadSeconds) return;
+    e.busy = true;
+    try {
+      const asked = this.#request();
+      const total = m.totalSteps;
+      const primerBars = Math.min(ENDLESS.primerBars, total / bar);
+      const from = total - primerBars * bar;
+      const primer = m.notes.filter((n) => n.onset >= from).map((n) => ({ ...n, onset: n.onset - from }));
+      const request = { ...asked.request, ...this.#keep(m, primer, primerBars), bars: ENDLESS.bars, candidates: 1, seed: (e.seed + e.parts + 1) % 2 ** 32 };
+      const { melodies } = await client().generate({ model: asked.model, backend: this.backend, request }, { signal: e.cancel.signal });
+      if (e !== this.#endless || !player.playing) return;
+      const next = melodies[0];
+      const added = next.notes.filter((n) => n.onset >= next.primerSteps).map((n) => ({ ...n, onset: n.onset - next.primerSteps + total }));
+      let totalSteps = total + next.totalSteps - next.primerSteps;
+      player.extend(added, totalSteps);
+      let notes = [...m.notes, ...added];
+      // Keep the last ENDLESS.keepBars bars; drop only whole bars that have finished playing.
+      const played = Math.floor(player.position / bar) * bar - bar;
+      const drop = Math.max(0, Math.min(totalSteps - ENDLESS.keepBars * bar, played));
+      if (drop > 0) {
+        player.shift(drop);
+        notes = notes.filter((n) => n.onset >= drop).map((n) => ({ ...n, onset: n.onset - drop }));
+        totalSteps -= drop;
+      }
+      e.parts += 1;
+      const shown = { ...m, notes, totalSteps, primerSteps: 0, seed: request.seed, endless: true };
+      // The player's notes and the melody on show are the same list: note events index both.
+      this.#melody = shown;
+      this.#roll.set(shown);
+      const written = await client().describe({ notes, tempo: m.tempo, meter: m.meter, key: m.key, totalSteps });
+      if (this.#melody !== shown) return;
+      Object.assign(shown, { midi: written.midi, abc: written.abc, share: written.share, metrics: written.metrics });
+      this.#ui.notes.textContent = notes.map((n) => noteName(n.pitch)).join(' ');
+      this.#showMetrics(written.metrics);
+      this.#drawSheet(shown);
+      this.#setStatus(`Endless: part ${e.parts} added; the last ${totalSteps / bar} bars are on show and can be saved.`);
+      this.#emit('endless', { parts: e.parts, bars: totalSteps / bar, notes: notes.length });
+    } catch (err) {
+      if (e !== this.#endless) return;
+      this.#stopEndless();
+      this.#fail(new Error(`Endless play stopped: ${err.message}`));
+    } finally {
+      e.busy = false;
+    }
   }
 
   #onStop() {
+    this.#stopEndless();
     const play = this.#ui.play;
     play.textContent = 'Play';
     play.setAttribute('aria-pressed', 'false');
@@ -1020,6 +1101,7 @@ export class TunesmithGenerator extends HTMLElement {
       toggle('loop', 'Loop', 'Start again after the last bar'),
       toggle('metronome', 'Metronome', 'A click on every beat'),
       toggle('count-in', 'Count-in', 'A bar of clicks before the melody'),
+      toggle('endless', 'Endless', 'Keep making new bars while it plays, until stopped'),
     );
     ui.sheet = h('div', { id: 'sheet', class: 'sheet', part: 'sheet' });
     ui.sheetError = h('p', { class: 'status', hidden: true });
