@@ -139,13 +139,14 @@ dd { margin: 0 0 0.25rem; font-variant-numeric: tabular-nums; }
 /* Your own start: the keyboard, step entry, a MIDI file or a MIDI keyboard. */
 .primer { margin-top: 0.75rem; padding: 0.75rem 1rem; background: var(--panel); border-radius: var(--radius); color: var(--ink); }
 .primer summary { color: var(--muted); cursor: pointer; }
-.keys { display: flex; position: relative; height: 7rem; margin: 0.75rem 0; overflow-x: auto; padding-bottom: 2px; }
+.keys { display: flex; max-width: 40rem; height: 7rem; margin: 0.75rem 0; }
 .keys .key {
-  flex: 0 0 2.1rem; height: 100%; padding: 0 0 0.3rem; margin: 0; display: flex; align-items: flex-end; justify-content: center;
-  border: 1px solid var(--line); border-radius: 0 0 6px 6px; background: #ffffff; color: #444; font-size: 0.7rem;
+  flex: 1 1 0; min-width: 0; height: 100%; padding: 0 0 0.3rem; margin: 0; display: flex; align-items: flex-end; justify-content: center;
+  border: 1px solid var(--line); border-radius: 0 0 6px 6px; background: #ffffff; color: #444; font-size: 0.7rem; overflow: hidden;
 }
+/* Black keys take no room of their own: they sit over the gap between two white keys. */
 .keys .key.black {
-  flex-basis: 1.4rem; height: 62%; margin: 0 -0.7rem; z-index: 1; background: #1f2a37; border-color: #1f2a37; color: #fff;
+  flex: 0 0 1.2rem; height: 62%; margin: 0 -0.6rem; z-index: 1; background: #1f2a37; border-color: #1f2a37; color: #fff;
 }
 .keys .key.down, .keys .key:active { background: var(--accent); color: var(--on-accent); }
 .keys:focus-visible { outline: 3px solid var(--hot); outline-offset: 2px; }
@@ -154,7 +155,6 @@ dd { margin: 0 0 0.25rem; font-variant-numeric: tabular-nums; }
 .primer-tools button { padding: 0.35rem 0.8rem; }
 .primer-notes { font-family: ui-monospace, monospace; font-size: 0.85rem; margin: 0.5rem 0 0; }
 .edit { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem; margin: 0 0 0.5rem; }
-.edit label { display: inline-flex; align-items: center; gap: 0.35rem; }
 .edit input { width: 4.5rem; }
 .toggles { display: flex; flex-wrap: wrap; gap: 0.25rem 1rem; margin: 0 0 0.5rem; font-size: 0.85rem; color: var(--muted); }
 .toggles label { display: inline-flex; align-items: center; gap: 0.35rem; }

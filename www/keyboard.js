@@ -34,6 +34,8 @@ export class Keyboard extends EventTarget {
       key.className = black ? 'key black' : 'key';
       key.setAttribute('part', black ? 'key black' : 'key');
       key.dataset.pitch = String(p);
+      // One tab stop for the whole keyboard (the container), not 25: from there the letters play.
+      key.tabIndex = -1;
       key.setAttribute('aria-label', pitchName(p));
       key.title = pitchName(p);
       // Only C's are labelled on the key itself; every key has its name for assistive technology.

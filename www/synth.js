@@ -209,6 +209,8 @@ export class MelodyPlayer {
     this.noteTimers = new Set();
     this.metronome = false; // settable while playing, like loop
     this.shifted = 0; // steps dropped from the front by shift(): a note's step since the start is onset + shifted
+    this.hold = false; // endless play: at the last note, wait for extend() rather than stop
+    this.gaps = 0; // times extend() came too late to follow on in time (endless play)
   }
 
   /**
@@ -266,6 +268,7 @@ export class MelodyPlayer {
     this.nextBeat = Math.ceil(this.anchorStep / this.beat) * this.beat;
     this.duration = (this.end - this.anchorStep) * this.secondsPerStep;
     this.shifted = 0;
+    this.gaps = 0;
     this.playing = true;
     this.target.dispatchEvent(new CustomEvent('start', { detail: { duration: this.duration } }));
     this.pump();
@@ -366,7 +369,7 @@ export class MelodyPlayer {
       }, Math.max(0, lead * 1000));
       this.noteTimers.add(timer);
     }
-    if (!this.loop && this.next >= this.notes.length && now > this.timeOf(this.cycle * this.length + this.end) + 0.2) this.stop();
+    if (!this.loop && !this.hold && this.next >= this.notes.length && now > this.timeOf(this.cycle * this.length + this.end) + 0.2) this.stop();
   }
 
   /**
@@ -375,6 +378,16 @@ export class MelodyPlayer {
    */
   extend(notes, totalSteps) {
     if (!this.playing) return;
+    // Too late to follow on in time (the notes would pile up at once): they start a moment from
+    // now instead, after a gap, counted.
+    const from = this.length;
+    const now = this.ctx.currentTime;
+    if (this.timeOf(from) < now + START_DELAY_S) {
+      this.anchorStep = from;
+      this.anchorTime = now + START_DELAY_S;
+      this.nextBeat = Math.ceil(from / this.beat) * this.beat;
+      this.gaps += 1;
+    }
     this.notes = [...this.notes, ...notes];
     this.end = lastEnd({ notes: this.notes });
     this.length = Math.max(this.end, totalSteps);

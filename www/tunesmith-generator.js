@@ -23,7 +23,7 @@ const OWN = { model: catalog.defaultModel, backend: 'auto', controls: 'all', voi
 const FLAGS = ['autoplay', 'loop', 'metronome', 'count-in', 'endless'];
 /** Endless play: bars made at a time, the bars before them each part continues, how much music
  * is kept ready ahead of the playhead, and how much of what played stays on show. */
-const ENDLESS = { bars: 4, primerBars: 8, aheadSeconds: 6, keepBars: 32, checkMs: 250 };
+const ENDLESS = { bars: 4, primerBars: 8, aheadSeconds: 10, keepBars: 32, checkMs: 250 };
 const ATTRIBUTES = [...Object.keys(OWN), ...FLAGS, ...CONTROLS.map((c) => c.attribute)];
 
 // ---- What every instance on the page shares ----
@@ -336,6 +336,8 @@ export class TunesmithGenerator extends HTMLElement {
       const m = this.#needMelody('regenerate');
       const total = m.totalSteps / m.stepsPerBar;
       if (!Number.isInteger(bar) || bar < 1 || bar > total) throw new Error(`Regenerate from bar 1 to ${total}, the melody's last bar (got ${bar}).`);
+      const max = catalog.limits.maxBars;
+      if (total - bar + 1 > max) throw new Error(`Regenerate from bar ${total - max + 1} or later: at most ${max} bars are made at once.`);
       const cut = (bar - 1) * m.stepsPerBar;
       const kept = m.notes.filter((n) => n.onset < cut).map((n) => ({ ...n, duration: Math.min(n.duration, cut - n.onset) }));
       const seed = crypto.getRandomValues(new Uint32Array(1))[0];
@@ -871,6 +873,7 @@ export class TunesmithGenerator extends HTMLElement {
     const e = { busy: false, parts: 0, seed: this.#melody.seed ?? this.seed, cancel: new AbortController() };
     e.timer = setInterval(() => this.#feed(e), ENDLESS.checkMs);
     this.#endless = e;
+    this.#player.hold = true;
     this.#feed(e);
   }
 
@@ -880,6 +883,7 @@ export class TunesmithGenerator extends HTMLElement {
     clearInterval(e.timer);
     e.cancel.abort();
     this.#endless = null;
+    this.#player.hold = false;
   }
 
   /** Generates the next part when less than ENDLESS.aheadSeconds of music is left to play. */
@@ -924,7 +928,7 @@ export class TunesmithGenerator extends HTMLElement {
       this.#showMetrics(written.metrics);
       this.#drawSheet(shown);
       this.#setStatus(`Endless: part ${e.parts} added; the last ${totalSteps / bar} bars are on show and can be saved.`);
-      this.#emit('endless', { parts: e.parts, bars: totalSteps / bar, notes: notes.length });
+      this.#emit('endless', { parts: e.parts, bars: totalSteps / bar, notes: notes.length, gaps: player.gaps });
     } catch (err) {
       if (e !== this.#endless) return;
       this.#stopEndless();
@@ -1041,11 +1045,11 @@ export class TunesmithGenerator extends HTMLElement {
     });
     // What to do with the melody on show: extend it, or make it anew from a bar on.
     ui.cont = button('continue', 'Continue', { disabled: true, title: 'Add bars to the melody (as many as Length says)' });
-    ui.fromBar = h('input', { id: 'from-bar', type: 'number', min: 1, max: 1, step: 1, value: 1, disabled: true });
+    ui.fromBar = h('input', { id: 'from-bar', type: 'number', min: 1, max: 1, step: 1, value: 1, disabled: true, 'aria-label': 'Bar to regenerate from' });
     ui.regenerate = button('regenerate', 'Regenerate from bar', { disabled: true, title: 'Keep the bars before this one, make the rest anew' });
     ui.cont.addEventListener('click', () => this.continueMelody().catch(() => {}));
     ui.regenerate.addEventListener('click', () => this.regenerateFrom(Number(ui.fromBar.value)).catch(() => {}));
-    const edit = h('div', { class: 'edit full', part: 'edit' }, ui.cont, h('label', {}, ui.regenerate, ui.fromBar));
+    const edit = h('div', { class: 'edit full', part: 'edit' }, ui.cont, ui.regenerate, ui.fromBar);
 
     // Your own start: keys, step length, rest/undo/clear, a MIDI file, a MIDI keyboard.
     ui.keys = h('div', { class: 'keys', part: 'keyboard', role: 'group', tabindex: 0, 'aria-label': 'Keyboard: click a key, or type the letters A to K (W E T Y U for the black keys)' });
