@@ -1,5 +1,5 @@
 //! Fuzz targets for every reader of bytes from outside: MIDI files (and the primer path they
-//! feed), model specs, packed weights and requests from the page. Each target mutates real
+//! feed), model specs, packed weights, burnpack weights and requests from the page. Each target mutates real
 //! inputs and feeds them on as far as they are accepted — a parsed file becomes a primer and a
 //! melody is generated from it — and nothing may panic. `cargo test` runs
 //! [`runs`] inputs per target (10,000 unless `TUNESMITH_FUZZ_RUNS` says otherwise); a long run:
@@ -129,7 +129,7 @@ fn tiny() -> (Int8Engine, LstmConfig, PackedLstm, TrainedOn) {
     (engine, spec, packed, trained)
 }
 
-fn generate(engine: &Int8Engine, trained: &TrainedOn, request: &Request) -> Result<usize, String> {
+fn generate<E: crate::engine::Engine>(engine: &E, trained: &TrainedOn, request: &Request) -> Result<usize, String> {
     let g = burn::tensor::read_sync(sample::generate(engine, trained, request, &mut ())).map_err(|e| e.to_string())?;
     Ok(g.melodies.len())
 }
@@ -210,6 +210,47 @@ fn fuzz_packed_weights() {
         generate(&engine, &trained, &request).expect("weights that load generate");
     }
     eprintln!("packs: {} inputs, {loaded} loaded", runs());
+}
+
+#[test]
+fn fuzz_burnpack_weights() {
+    // The parser itself: a spec's checksum would refuse every damaged file before it.
+    let device = Device::flex();
+    device.seed(5);
+    let (_, _, _, trained) = tiny();
+    let specs = [
+        ModelSpec::parse(r#"{"arch": "lstm", "range": {"lo": 48, "hi": 84}, "embed": 4, "hidden": 4, "layers": 1, "dropout": 0.0}"#),
+        ModelSpec::parse(r#"{"arch": "transformer", "range": {"lo": 48, "hi": 84}, "d_model": 4, "heads": 1, "layers": 1, "d_ff": 8, "dropout": 0.0, "span": 16}"#),
+    ]
+    .map(|s| s.unwrap());
+    let dir = std::env::temp_dir().join(format!("tunesmith-fuzz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bases: Vec<Vec<u8>> = specs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            let path = dir.join(format!("{i}.bpk"));
+            crate::model::weights::save(&crate::model::build(spec, &device).unwrap(), &path).unwrap();
+            std::fs::read(&path).unwrap()
+        })
+        .collect();
+    std::fs::remove_dir_all(&dir).ok();
+    let mut rng = Rng::new(seed() ^ 0xB9C);
+    let (mut loaded, mut generated) = (0, 0);
+    for i in 0..runs() {
+        let k = i % specs.len();
+        let bytes = mutate(&bases[k], &mut rng);
+        let Ok(model) = crate::model::weights::load(&specs[k], bytes, &device) else { continue };
+        loaded += 1;
+        // Generating through Burn is slow beside loading: every tenth file that loads.
+        if loaded % 10 == 0 {
+            let engine = crate::engine::burn::BurnEngine::new(model, &specs[k], device.clone(), crate::engine::Backend::Cpu)
+                .expect("a model that loads makes an engine");
+            let request = Request { bars: 1, seed: i as u32, ..Request::default() };
+            generated += generate(&engine, &trained, &request).is_ok() as usize;
+        }
+    }
+    eprintln!("burnpacks: {} inputs, {loaded} loaded, {generated} of a tenth of them generated from", runs());
 }
 
 #[test]
