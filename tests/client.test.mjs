@@ -62,6 +62,16 @@ test('the client shares one worker, cancels between bars and restarts a hung wor
     }
     out.afterCancel = (await client.generate(lstm(1))).melodies[0].notes.length;
 
+    // One signal for many requests (as endless play uses): none of them stays attached to it.
+    const shared = new AbortController();
+    let listening = 0;
+    const add = shared.signal.addEventListener.bind(shared.signal);
+    const remove = shared.signal.removeEventListener.bind(shared.signal);
+    shared.signal.addEventListener = (...a) => (listening++, add(...a));
+    shared.signal.removeEventListener = (...a) => (listening--, remove(...a));
+    for (let i = 0; i < 5; i++) await client.generate(lstm(i), { signal: shared.signal });
+    out.listening = listening;
+
     // A worker that does not answer in time is restarted; what it held fails, then all works.
     const restarts = [];
     client.on('restart', (e) => restarts.push(e.message));
@@ -88,6 +98,7 @@ test('the client shares one worker, cancels between bars and restarts a hung wor
   assert.equal(r.cancel.cancelled, true, JSON.stringify(r.cancel));
   assert.ok(r.cancel.bars < 64, `stopped early: ${JSON.stringify(r.cancel)}`);
   assert.ok(r.afterCancel > 0);
+  assert.equal(r.listening, 0, 'a shared signal holds no finished request');
   assert.match(r.hang, /did not answer in 0.3 s and was restarted/);
   assert.equal(r.restarts, 1);
   assert.ok(r.afterRestart > 0);

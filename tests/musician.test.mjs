@@ -60,9 +60,10 @@ test('a tempo change while playing reschedules the notes still to come, without 
   });
   await page.click('#play');
   await page.waitForFunction(() => window.notes.length >= 2);
-  const changedAt = await page.evaluate(async () => {
+  const { changedAt, lookahead } = await page.evaluate(async () => {
     window.tunesmith.element.tempo = 240;
-    return (await import('/www/synth.js')).audioContext().currentTime;
+    const synth = await import('/www/synth.js');
+    return { changedAt: synth.audioContext().currentTime, lookahead: synth.LOOKAHEAD_S };
   });
   await page.waitForFunction((n) => window.notes.length >= n || !window.tunesmith.element.playing, Math.min(m.notes.length, 8), { timeout: 20_000 });
   const { notes, starts } = await page.evaluate(() => ({ notes: window.notes, starts: window.starts }));
@@ -72,7 +73,7 @@ test('a tempo change while playing reschedules the notes still to come, without 
   const gaps = [];
   for (let i = 1; i < notes.length; i++) {
     const steps = notes[i].note.onset - notes[i - 1].note.onset;
-    gaps.push({ after: notes[i - 1].time > changedAt + 0.4, secondsPerStep: (notes[i].time - notes[i - 1].time) / steps });
+    gaps.push({ after: notes[i - 1].time > changedAt + lookahead + 0.05, secondsPerStep: (notes[i].time - notes[i - 1].time) / steps });
   }
   assert.ok(Math.abs(gaps[0].secondsPerStep - 0.25) < 1e-6, JSON.stringify(gaps));
   const later = gaps.filter((g) => g.after);

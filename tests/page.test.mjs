@@ -104,6 +104,9 @@ for (const webgpu of [false, true]) {
     // often picks the same notes for a while), and back at 1 the tuned model's again.
     assert.equal(first.theory, 1);
     assert.equal(await page.inputValue('#theory'), '1');
+    // Until a strength below 1 is asked for, only the tuned weights were downloaded.
+    const fetched = () => server.requests.slice(from).map((r) => r.path).filter((p) => p.startsWith('/models/'));
+    assert.deepEqual(fetched(), ['/models/lstm.tuned.pack']);
     const strengths = [];
     for (const theory of [1, 0, 0.5, 1]) strengths.push(await generate(page, { bars: 8, seed: 11, backend, theory }));
     assert.deepEqual(strengths.map((m) => m.theory), [1, 0, 0.5, 1]);
@@ -118,8 +121,9 @@ for (const webgpu of [false, true]) {
     await page.selectOption('#model', 'lstm');
     assert.equal(await page.isDisabled('#theory'), false);
 
-    // The page downloads only the model it uses, in its packed int8 form with its tuned
-    // weights; specs are built in. (The server's log, which sees the service worker's requests.)
+    // The page downloads only the model it uses, in its packed int8 form, its data weights only
+    // once a strength below 1 asked for them; specs are built in. (The server's log, which sees
+    // the service worker's requests: it keeps both files for offline use.)
     await page.evaluate(() => navigator.serviceWorker.ready);
     const requests = server.requests.slice(from).map((r) => r.path);
     assert.ok(requests.includes('/models/lstm.pack'), requests.join(' '));

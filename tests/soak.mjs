@@ -56,7 +56,9 @@ if (args.endless) {
   const minutes = Number(args.endless);
   await page.evaluate(() => {
     const el = window.tunesmith.element;
-    Object.assign(el, { tempo: 400, bars: 2, seed: 1, candidates: 1, endless: true });
+    // The default length (8 bars, 4.8 s here): the first part is asked for at once, while the
+    // worker may still be timing WebGPU for 'automatic'.
+    Object.assign(el, { tempo: 400, bars: 8, seed: 1, candidates: 1, endless: true });
     window.soak = { parts: 0, notes: 0, late: 0, minLead: Infinity, gaps: 0 };
     el.addEventListener('endless', (e) => {
       window.soak.parts++;

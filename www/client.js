@@ -163,7 +163,17 @@ export class TunesmithClient {
       this.pending.set(id, { resolve, reject, onProgress, timer });
       this.worker.postMessage({ ...message, id });
     });
-    signal?.addEventListener('abort', () => this.cancel(id), { once: true });
+    if (signal) {
+      // Removed once answered: a signal that serves many requests (endless play's) would
+      // otherwise hold every one of them.
+      const abort = () => this.cancel(id);
+      signal.addEventListener('abort', abort, { once: true });
+      answer.then(
+        () => signal.removeEventListener('abort', abort),
+        () => signal.removeEventListener('abort', abort),
+      );
+      if (signal.aborted) abort();
+    }
     answer.id = id;
     return answer;
   }

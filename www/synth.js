@@ -3,7 +3,10 @@
 // Notes are scheduled on the audio clock (not on timers) a little ahead of time, so playback
 // stays steady when the main thread is busy; each note has its own envelope so nothing clicks.
 
-const LOOKAHEAD_S = 0.35; // notes are scheduled this far ahead: a main thread busy for 150 ms still leaves 200 ms
+/** Notes are scheduled this far ahead on the audio clock: a main thread busy for 300 ms still
+ * leaves 200 ms (endless play keeps the page busy with new bars); a tempo or voice change takes
+ * over from the notes after it. */
+export const LOOKAHEAD_S = 0.5;
 const TICK_MS = 40;
 const START_DELAY_S = 0.03; // time for the first notes to be scheduled: well under 100 ms.
 const STOP_FADE_S = 0.015;

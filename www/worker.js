@@ -6,7 +6,7 @@
 // WebGPU only if WebGPU measured faster here. If a WebGPU generation under 'auto' fails, that
 // model goes back to the CPU and the generation is retried there.
 
-import init, { Generator, catalog as readCatalog, describeMelody, openShared, readMidi, startWebGpu as startGpu } from '../tunesmith.js';
+import init, { Generator, catalog as readCatalog, describeMelody, openShared, readMidi, startWebGpu as startGpu, weightsFor } from '../tunesmith.js';
 import { countBytes } from './progress.js';
 import { IN, OUT } from './protocol.js';
 
@@ -20,8 +20,9 @@ const wasmReady = new Promise((resolve) => (startWasm = resolve))
     wasm = exports;
     return readCatalog();
   });
-const downloads = new Map(); // model → Promise<[weights, tuned weights or undefined]>
-const generators = new Map(); // `${model}/${backend}` → Promise<Generator>
+const downloads = new Map(); // weights file path → Promise<Uint8Array>
+const progress = new Map(); // model → Map(path → {loaded, total}) of its downloads in flight
+const generators = new Map(); // `${model}/${backend}/${files}` → Promise<Generator>
 const cancelled = new Set(); // ids of generations asked to stop
 let webgpu = null; // Promise<true | string>
 let queue = Promise.resolve(); // the tail of the work queue (see enqueue)
@@ -57,45 +58,61 @@ async function entry(name) {
 }
 
 /**
- * The model's weights file and its theory-tuned weights where the catalog names them, fetched
- * together (progress reports both as one); a failed download can be retried.
+ * One weights file of `name`, fetched once (a failed download can be retried); its bytes count
+ * in the model's progress, with any other file of it in flight.
  */
-function download(name) {
-  if (!downloads.has(name)) {
-    const files = (async () => {
-      const model = await entry(name);
-      const paths = [model.weights, model.tuned].filter(Boolean);
-      const counts = paths.map(() => ({ loaded: 0, total: 0 }));
+function download(name, path) {
+  if (!downloads.has(path)) {
+    const file = (async () => {
+      const counts = progress.get(name) ?? new Map();
+      progress.set(name, counts);
+      counts.set(path, { loaded: 0, total: 0 });
       const report = () => {
-        const sum = (key) => counts.reduce((n, c) => n + c[key], 0);
-        // A total only once every file has told its size.
-        const total = counts.every((c) => c.total > 0) ? sum('total') : 0;
+        const all = [...counts.values()];
+        const sum = (key) => all.reduce((n, c) => n + c[key], 0);
+        // A total only once every file in flight has told its size.
+        const total = all.every((c) => c.total > 0) ? sum('total') : 0;
         post({ type: OUT.download, model: name, loaded: sum('loaded'), total });
       };
-      const fetched = await Promise.all(
-        paths.map(async (path, i) => {
-          const r = await fetch(new URL(`../${path}`, import.meta.url));
-          if (!r.ok) throw new Error(`Could not load the ${name} model (${path}): HTTP ${r.status}.`);
-          countBytes(r, (loaded, total) => {
-            counts[i] = { loaded, total };
-            report();
-          }).catch(() => {});
-          return new Uint8Array(await r.arrayBuffer());
-        }),
-      );
-      return [fetched[0], fetched[1]];
+      try {
+        const r = await fetch(new URL(`../${path}`, import.meta.url));
+        if (!r.ok) throw new Error(`Could not load the ${name} model (${path}): HTTP ${r.status}.`);
+        countBytes(r, (loaded, total) => {
+          counts.set(path, { loaded, total });
+          report();
+        }).catch(() => {});
+        return new Uint8Array(await r.arrayBuffer());
+      } finally {
+        counts.delete(path);
+      }
     })();
-    files.catch(() => downloads.delete(name));
-    downloads.set(name, files);
+    file.catch(() => downloads.delete(path));
+    downloads.set(path, file);
   }
-  return downloads.get(name);
+  return downloads.get(path);
 }
 
-function generator(model, backend) {
-  const key = `${model}/${backend}`;
+/**
+ * Which weights of `model` a request's theory strength runs on (the core decides: 0 the data
+ * weights, 1 the tuned ones, between both): 'data', 'tuned' or 'both'. A strength that is not a
+ * number is left to the core to refuse, with the default's files.
+ */
+function filesFor(model, request) {
+  const theory = typeof request?.theory === 'number' ? request.theory : undefined;
+  const { data, tuned } = weightsFor(model, theory);
+  return data && tuned ? 'both' : tuned ? 'tuned' : 'data';
+}
+
+/** The model on `backend` with the weights `files` names; one holding both serves any strength. */
+function generator(model, backend, files) {
+  const both = `${model}/${backend}/both`;
+  if (generators.has(both)) return generators.get(both);
+  const key = `${model}/${backend}/${files}`;
   if (!generators.has(key)) {
     const g = (async () => {
-      const [[weights, tuned]] = await Promise.all([download(model), wasmReady]);
+      const m = await entry(model);
+      const file = (path, wanted) => (wanted && path ? download(model, path) : undefined);
+      const [weights, tuned] = await Promise.all([file(m.weights, files !== 'tuned'), file(m.tuned, files !== 'data')]);
       if (backend === 'webgpu') await ensureWebGpu();
       return Generator.load(model, weights, tuned, backend);
     })();
@@ -164,7 +181,8 @@ function hooks(id) {
 
 /** Runs the model on `backend`; resolves to one Response per candidate. */
 async function run(model, backend, request, id) {
-  const g = await generator(model, backend);
+  await wasmReady;
+  const g = await generator(model, backend, filesFor(model, request));
   return g.generate(request, hooks(id));
 }
 
@@ -179,7 +197,7 @@ function calibrate(model) {
       // Each run is its own job, so a user's Generate waits for one run, not the whole calibration.
       const time = (backend, request) =>
         enqueue(async () => {
-          await generator(model, backend);
+          await generator(model, backend, filesFor(model, request));
           const t0 = performance.now();
           await run(model, backend, request);
           return performance.now() - t0;
@@ -246,8 +264,8 @@ self.onmessage = ({ data: msg }) => {
       // Ready means the first Generate runs at once: wasm up, the model on the CPU. WebGPU is
       // not needed for that ('auto' starts on the CPU), so it starts a little later.
       const model = wasmReady.then((c) => msg.model ?? c.defaultModel);
-      model.then(download).catch(() => {}); // download while wasm compiles
-      Promise.all([wasmReady, model.then((m) => generator(m, 'cpu'))])
+      // Ready with the weights the default strength runs on; others come when a request needs them.
+      Promise.all([wasmReady, model.then((m) => generator(m, 'cpu', filesFor(m, {})))])
         .then(async ([catalog]) => {
           post({ type: OUT.ready, id: msg.id, catalog, model: await model });
           setTimeout(startWebGpu, WEBGPU_DELAY_MS);

@@ -92,6 +92,11 @@ pub fn spec_of(name: &str) -> Result<(ModelSpec, TrainedOn), ModelError> {
     ModelSpec::parse_with_record(model.spec_json)
 }
 
+/// Whether built-in model `name` has theory-tuned weights.
+pub fn tunable(name: &str) -> bool {
+    built_in().any(|m| m.name == name && m.tuned.is_some())
+}
+
 /// Checks a downloaded weights file of built-in model `name`, or of its tuned companion
 /// (`tuned`), against the checksum its spec records (a `.pack` or a burnpack, told apart by
 /// their first bytes).

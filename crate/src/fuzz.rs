@@ -244,8 +244,9 @@ fn fuzz_burnpack_weights() {
         loaded += 1;
         // Generating through Burn is slow beside loading: every tenth file that loads.
         if loaded % 10 == 0 {
-            let engine = crate::engine::burn::BurnEngine::new(model, &specs[k], device.clone(), crate::engine::Backend::Cpu)
-                .expect("a model that loads makes an engine");
+            let engine =
+                crate::engine::burn::BurnEngine::new(model, &specs[k], device.clone(), crate::engine::Backend::Cpu)
+                    .expect("a model that loads makes an engine");
             let request = Request { bars: 1, seed: i as u32, ..Request::default() };
             generated += generate(&engine, &trained, &request).is_ok() as usize;
         }

@@ -111,6 +111,21 @@ pub fn read_midi(bytes: &[u8]) -> Result<JsValue, JsError> {
     to_js(&Read { notes: m.notes().to_vec(), meter, tempo: m.tempo.bpm(), key: m.key })
 }
 
+/// Which of built-in model `name`'s weight files a request's theory strength (`theory`; null:
+/// the model's default) runs on: `{data, tuned}`, so the worker downloads only those.
+#[wasm_bindgen(js_name = weightsFor)]
+pub fn weights_for_model(name: &str, theory: Option<f32>) -> Result<JsValue, JsError> {
+    #[derive(Serialize)]
+    struct Needs {
+        data: bool,
+        tuned: bool,
+    }
+    let tunable = catalog::tunable(name);
+    let s = Request { theory, ..Request::default() }.theory_for(tunable).map_err(js_error)?;
+    let (data, tuned) = if tunable { weights_for(s) } else { (true, false) };
+    to_js(&Needs { data, tuned })
+}
+
 /// A melody from a share link's code (`share`): what a `Response` says of the music (notes,
 /// key, meter, tempo, length, metrics, MIDI, ABC), with no model behind it.
 #[wasm_bindgen(js_name = openShared)]
@@ -141,8 +156,12 @@ struct Loaded {
     trained_on: TrainedOn,
     spec: ModelSpec,
     backend: Backend,
-    weights: Weights,
-    /// Its theory-tuned weights, where it has them.
+    /// Whether the model has theory-tuned weights (loaded or not): its default strength follows.
+    tunable: bool,
+    /// Its weights trained on data, and its theory-tuned ones: each only where a strength it
+    /// was asked for needs them (0 the first, 1 the second, between them both), so the page
+    /// downloads one file for the default.
+    data: Option<Weights>,
     tuned: Option<Weights>,
     /// The engine at the theory strength last asked for (blending and uploading weights costs
     /// far more than a melody, so they are kept while the strength stays).
@@ -150,17 +169,26 @@ struct Loaded {
 }
 
 impl Loaded {
+    /// `data` and `tuned`: at least one; the first engine runs at the model's default strength
+    /// where those weights allow it, else at the strength they do (0 or 1).
     async fn new(
         spec: ModelSpec,
         trained_on: TrainedOn,
-        weights: Weights,
+        data: Option<Weights>,
         tuned: Option<Weights>,
+        tunable: bool,
         backend: Backend,
     ) -> Result<Loaded, String> {
-        let theory = Request::default().theory_for(tuned.is_some()).map_err(|e| e.to_string())?;
-        let engine = engine(&spec, &weights, tuned.as_ref(), theory, backend).await?;
+        let default = Request::default().theory_for(tunable).map_err(|e| e.to_string())?;
+        let theory = match (&data, &tuned) {
+            (Some(_), Some(_)) => default,
+            (Some(_), None) => 0.0,
+            (None, Some(_)) => 1.0,
+            (None, None) => return Err("no weights to load".into()),
+        };
+        let engine = engine_at(&spec, data.as_ref(), tuned.as_ref(), theory, backend).await?;
         let current = std::cell::RefCell::new((theory, Rc::new(engine)));
-        Ok(Loaded { trained_on, spec, backend, weights, tuned, current })
+        Ok(Loaded { trained_on, spec, backend, tunable, data, tuned, current })
     }
 
     /// The engine at theory strength `theory`.
@@ -169,9 +197,34 @@ impl Loaded {
         if at == theory {
             return Ok(current);
         }
-        let engine = Rc::new(engine(&self.spec, &self.weights, self.tuned.as_ref(), theory, self.backend).await?);
+        let engine =
+            Rc::new(engine_at(&self.spec, self.data.as_ref(), self.tuned.as_ref(), theory, self.backend).await?);
         *self.current.borrow_mut() = (theory, engine.clone());
         Ok(engine)
+    }
+}
+
+/// Which weights theory strength `theory` runs on: `(data, tuned)`.
+fn weights_for(theory: f32) -> (bool, bool) {
+    (theory < 1.0, theory > 0.0)
+}
+
+/// The engine at theory strength `theory` from the weights given: the data weights alone at 0,
+/// the tuned ones alone at 1 (exactly what blending gives there), a blend between.
+async fn engine_at(
+    spec: &ModelSpec,
+    data: Option<&Weights>,
+    tuned: Option<&Weights>,
+    theory: f32,
+    backend: Backend,
+) -> Result<AnyEngine, String> {
+    let missing = |which: &str| format!("theory strength {theory} needs the {which} weights, which were not loaded");
+    match (weights_for(theory), data, tuned) {
+        ((true, false), Some(data), _) => engine(spec, data, None, 0.0, backend).await,
+        ((false, true), _, Some(tuned)) => engine(spec, tuned, None, 0.0, backend).await,
+        ((true, true), Some(data), Some(tuned)) => engine(spec, data, Some(tuned), theory, backend).await,
+        ((true, _), None, _) => Err(missing("data")),
+        _ => Err(missing("theory-tuned")),
     }
 }
 
@@ -324,29 +377,42 @@ impl Progress for Hooks {
 #[wasm_bindgen]
 impl Generator {
     /// Loads a built-in model (by its catalog name) from its weights file — the `.pack` of an
-    /// LSTM or a burnpack, recognised by their first bytes — and its theory-tuned weights where
-    /// the catalog names them (`tuned`, the same kind of file), onto `"cpu"` or `"webgpu"`.
+    /// LSTM or a burnpack, recognised by their first bytes — and/or its theory-tuned weights
+    /// where the catalog names them (`tuned`, the same kind of file), onto `"cpu"` or `"webgpu"`.
+    /// Either may be left out: a generator runs the theory strengths its weights allow
+    /// (`weightsFor` says which a strength needs).
     pub async fn load(
         name: String,
-        weights: Vec<u8>,
+        weights: Option<Vec<u8>>,
         tuned: Option<Vec<u8>>,
         backend: String,
     ) -> Result<Generator, JsError> {
         let backend = backend_of(&backend)?;
         let (spec, trained_on) = catalog::spec_of(&name).map_err(js_error)?;
+        let tunable = catalog::tunable(&name);
         let fail = |e: &dyn std::fmt::Display| JsError::new(&format!("{name}: {e}"));
-        for (bytes, is_tuned) in std::iter::once((&weights, false)).chain(tuned.as_ref().map(|t| (t, true))) {
+        if weights.is_none() && tuned.is_none() {
+            return Err(fail(&"no weights given"));
+        }
+        if tuned.is_some() && !tunable {
+            return Err(fail(&"this model has no theory-tuned weights"));
+        }
+        let files = weights.iter().map(|w| (w, false)).chain(tuned.iter().map(|t| (t, true)));
+        for (bytes, is_tuned) in files {
             if !PackedLstm::is_pack(bytes) && !crate::model::is_burnpack(bytes) {
                 return Err(fail(&"the weights are neither a .pack nor a burnpack file"));
             }
             catalog::check_weights(&name, is_tuned, bytes).map_err(|e| fail(&e))?;
         }
-        if tuned.as_ref().is_some_and(|t| PackedLstm::is_pack(t) != PackedLstm::is_pack(&weights)) {
+        if let (Some(w), Some(t)) = (&weights, &tuned)
+            && PackedLstm::is_pack(t) != PackedLstm::is_pack(w)
+        {
             return Err(fail(&"the tuned weights must be the same kind of file as the model's"));
         }
-        let loaded = Loaded::new(spec, trained_on, Weights::File(weights), tuned.map(Weights::File), backend)
-            .await
-            .map_err(|e| fail(&e))?;
+        let loaded =
+            Loaded::new(spec, trained_on, weights.map(Weights::File), tuned.map(Weights::File), tunable, backend)
+                .await
+                .map_err(|e| fail(&e))?;
         Ok(Generator { loaded: Rc::new(loaded) })
     }
 
@@ -355,8 +421,9 @@ impl Generator {
     pub async fn random(spec_json: String, backend: String, seed: u32) -> Result<Generator, JsError> {
         let backend = backend_of(&backend)?;
         let (spec, trained_on) = ModelSpec::parse_with_record(&spec_json).map_err(js_error)?;
-        let loaded =
-            Loaded::new(spec, trained_on, Weights::Random(seed), None, backend).await.map_err(|e| JsError::new(&e))?;
+        let loaded = Loaded::new(spec, trained_on, Some(Weights::Random(seed)), None, false, backend)
+            .await
+            .map_err(|e| JsError::new(&e))?;
         Ok(Generator { loaded: Rc::new(loaded) })
     }
 
@@ -376,7 +443,7 @@ impl Generator {
                 read_request(request).map_err(|e| JsValue::from(JsError::new(&format!("bad request: {e}"))))?;
             let mut hooks = Hooks(on_bar);
             let started = js_sys::Date::now();
-            let theory = request.theory_for(loaded.tuned.is_some()).map_err(|e| JsValue::from(js_error(e)))?;
+            let theory = request.theory_for(loaded.tunable).map_err(|e| JsValue::from(js_error(e)))?;
             let engine = loaded.at(theory).await.map_err(|e| JsValue::from(JsError::new(&e)))?;
             let t = &loaded.trained_on;
             let out = match &*engine {
