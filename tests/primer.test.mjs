@@ -46,11 +46,17 @@ test('step entry on the on-screen keyboard (mouse and computer keys) is continue
   await page.selectOption('#step-length', '2');
   await page.click('.keys [aria-label="E4"]'); // an eighth
   await page.click('#rest'); // an eighth's rest
-  await page.focus('.keys');
+  await page.focus('.keys [aria-label="C4"]'); // the keyboard's one tab stop
   await page.keyboard.press('g'); // G4 from the computer keyboard: a note, not the Generate shortcut
   await page.keyboard.press('k'); // C5
-  await page.keyboard.press('u'); // B4
-  await page.click('#undo'); // takes back B4
+  await page.keyboard.press('u'); // B♭4
+  await page.click('#undo'); // takes back B♭4
+  // Every key by the arrows (a roving focus) and Enter, not only those with a letter.
+  await page.focus('.keys [aria-label="C4"]');
+  for (let i = 0; i < 24; i++) await page.keyboard.press('ArrowRight');
+  assert.equal(await page.evaluate(() => window.tunesmith.element.shadowRoot.activeElement?.getAttribute('aria-label')), 'C6');
+  await page.keyboard.press('Enter'); // C6
+  await page.click('#undo');
   const primer = await page.evaluate(() => window.tunesmith.element.primer);
   assert.deepEqual(primer, [
     { pitch: 60, onset: 0, duration: 4 },
@@ -59,14 +65,25 @@ test('step entry on the on-screen keyboard (mouse and computer keys) is continue
     { pitch: 72, onset: 10, duration: 2 },
   ]);
   assert.equal(await page.evaluate(() => window.tunesmith.element.state), 'ready', 'typing notes did not generate');
+  assert.equal(await page.evaluate(() => window.tunesmith.element.seed), 1, 'nor did the arrows change the seed');
   assert.match(await page.textContent('#primer-notes'), /4 notes over 3 beats: C4 E4 G4 C5/);
   const m = await generate(page, { bars: 2, seed: 3 });
   assert.deepEqual(m.notes.slice(0, 4), primer, 'the melody starts with your notes, lengths and all');
   assert.equal(m.primerSteps, 16);
   assert.equal(m.totalSteps, 48);
   assert.ok(m.notes.slice(4).every((n) => n.onset >= 16), 'new notes follow the primer bar');
+  // Rests entered at the end count: a quarter, then a whole bar's rest, then Generate starts at bar 3.
   await page.click('#clear-primer');
   assert.equal(await page.evaluate(() => window.tunesmith.element.primer), null);
+  await page.selectOption('#step-length', '4');
+  await page.click('.keys [aria-label="D4"]');
+  await page.selectOption('#step-length', '16');
+  await page.click('#rest');
+  const rested = await generate(page, { bars: 1, seed: 4 });
+  assert.equal(rested.primerSteps, 32);
+  assert.deepEqual(rested.notes[0], { pitch: 62, onset: 0, duration: 4 });
+  assert.ok(rested.notes.slice(1).every((n) => n.onset >= 32), 'nothing in the rests entered');
+  await page.click('#clear-primer');
   assert.deepEqual(problems, []);
 });
 
@@ -143,13 +160,21 @@ test('Continue keeps the melody and adds bars; Regenerate from bar N keeps the b
   // Bar 3 of 6 on: bars 1–2 (24 steps) stay, notes cut at the bar line where they crossed it.
   await page.fill('#from-bar', '3');
   const again = await nextMelody(page, '#regenerate');
-  const before = (m) => m.notes.filter((n) => n.onset < 24).map((n) => ({ ...n, duration: Math.min(n.duration, 24 - n.onset) }));
-  assert.deepEqual(before(again), before(longer), 'bars before 3 unchanged');
+  // The kept notes exactly: none lengthened over the bar line (a tie nobody asked for).
+  const cut = longer.notes.filter((n) => n.onset < 24).map((n) => ({ ...n, duration: Math.min(n.duration, 24 - n.onset) }));
+  assert.deepEqual(again.notes.filter((n) => n.onset < 24), cut, 'bars before 3 unchanged');
   assert.equal(again.totalSteps, longer.totalSteps, 'as long as before');
   assert.notDeepEqual(again.notes, longer.notes, 'the rest made anew');
   assert.notEqual(again.seed, longer.seed);
   // Out of range: a readable error.
   const error = await page.evaluate(() => window.tunesmith.element.regenerateFrom(99).then(() => null, (e) => e.message));
   assert.match(error, /Regenerate from bar 1 to 6/);
+  // Not while another melody is on its way: it would not be the one asked for.
+  const busy = await page.evaluate(() => {
+    const el = window.tunesmith.element;
+    const making = el.generate();
+    return el.continueMelody().then(() => 'continued', (e) => e.message).then((m) => making.then(() => m));
+  });
+  assert.match(busy, /A melody is being generated/);
   assert.deepEqual(problems, []);
 });

@@ -28,14 +28,15 @@ function workerScript(url) {
 }
 
 let policy; // the Trusted Types policy, where the page enforces them
-const made = new Set(); // the worker URLs workerScript made, the only ones the policy passes
+const made = new Set(); // the script URLs tunesmith made, the only ones the policy passes
 
 /**
  * A page that enforces Trusted Types (`require-trusted-types-for 'script'`) accepts only a
- * TrustedScriptURL for a worker: this policy, named "tunesmith" (the page's `trusted-types`
- * directive must allow it), passes only the worker URLs made above.
+ * TrustedScriptURL for a worker or a script element: this policy, named "tunesmith" (the page's
+ * `trusted-types` directive must allow it), passes only the URLs tunesmith itself asks for (its
+ * worker, abcjs beside its modules).
  */
-function trusted(href) {
+export function trusted(href) {
   made.add(href);
   if (policy === undefined) {
     try {
@@ -43,7 +44,7 @@ function trusted(href) {
         globalThis.trustedTypes?.createPolicy('tunesmith', {
           createScriptURL: (s) => {
             if (made.has(s)) return s;
-            throw new TypeError(`tunesmith starts only its own worker, not ${s}`);
+            throw new TypeError(`tunesmith loads only its own scripts, not ${s}`);
           },
         }) ?? null;
     } catch {

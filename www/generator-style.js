@@ -151,7 +151,8 @@ dd { margin: 0 0 0.25rem; font-variant-numeric: tabular-nums; }
 .keys .key.down, .keys .key:active { background: var(--accent); color: var(--on-accent); }
 .keys:focus-visible { outline: 3px solid var(--hot); outline-offset: 2px; }
 .primer-tools { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem; }
-.primer-tools label { font-size: 0.85rem; color: var(--muted); display: inline-flex; align-items: center; gap: 0.35rem; }
+.primer-tools label { font-size: 0.85rem; color: var(--muted); display: inline-flex; flex-wrap: wrap; align-items: center; gap: 0.35rem; max-width: 100%; }
+.primer-tools input[type='file'] { max-width: 100%; min-width: 0; }
 .primer-tools button { padding: 0.35rem 0.8rem; }
 .primer-notes { font-family: ui-monospace, monospace; font-size: 0.85rem; margin: 0.5rem 0 0; }
 .edit { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem; margin: 0 0 0.5rem; }

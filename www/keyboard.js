@@ -1,6 +1,7 @@
-// The on-screen keyboard that enters a primer: two octaves of keys for the mouse and touch, the
-// computer keyboard while it has focus (a row of letters, like a piano's white and black keys),
-// and Web MIDI input where the browser has it. It only reports pitches ('key' events, detail
+// The on-screen keyboard that enters a primer: two octaves of keys for the mouse and touch; from
+// the computer keyboard, ← → move between the keys and Enter or Space plays the one focused (every
+// key), and a row of letters plays like a piano's white and black keys (C4 to E5); and Web MIDI
+// input where the browser has it. It only reports pitches ('key' events, detail
 // {pitch}); the element decides what a key means (a note of the chosen length).
 
 const NAMES = ['C', 'C♯', 'D', 'E♭', 'E', 'F', 'F♯', 'G', 'A♭', 'A', 'B♭', 'B'];
@@ -34,8 +35,8 @@ export class Keyboard extends EventTarget {
       key.className = black ? 'key black' : 'key';
       key.setAttribute('part', black ? 'key black' : 'key');
       key.dataset.pitch = String(p);
-      // One tab stop for the whole keyboard (the container), not 25: from there the letters play.
-      key.tabIndex = -1;
+      // One tab stop for the whole keyboard, not 25: the arrows move along it (a roving focus).
+      key.tabIndex = p === LOWEST ? 0 : -1;
       key.setAttribute('aria-label', pitchName(p));
       key.title = pitchName(p);
       // Only C's are labelled on the key itself; every key has its name for assistive technology.
@@ -45,6 +46,21 @@ export class Keyboard extends EventTarget {
     }
     container.addEventListener('keydown', (e) => {
       if (e.altKey || e.ctrlKey || e.metaKey || e.repeat) return;
+      const keys = [...container.querySelectorAll('.key')];
+      const at = keys.indexOf(e.target);
+      const to = { ArrowLeft: at - 1, ArrowRight: at + 1, Home: 0, End: keys.length - 1 }[e.key];
+      if (to !== undefined && at >= 0) {
+        e.preventDefault();
+        e.stopPropagation(); // not the element's ← → (new seed)
+        const next = keys[Math.max(0, Math.min(keys.length - 1, to))];
+        for (const k of keys) k.tabIndex = k === next ? 0 : -1;
+        next.focus();
+        return;
+      }
+      if (e.key === ' ' || e.key === 'Enter') {
+        e.stopPropagation(); // the key's own click plays it; not the element's Space (play)
+        return;
+      }
       const p = pitchOfKey(e.key);
       if (p === null) return;
       e.preventDefault();

@@ -3,6 +3,8 @@
 // the bundle (www/vendor/, copied from node_modules by the build: nothing from other origins) and
 // loads only once a melody is on show: 150 KB gzip that the first melody does not wait for.
 
+import { trusted } from './client.js';
+
 const ABCJS_URL = new URL('./vendor/abcjs-basic-min.js', import.meta.url);
 const PLAYING = 'tunesmith-playing';
 
@@ -13,7 +15,7 @@ export function loadAbcjs() {
   if (globalThis.ABCJS) return Promise.resolve(globalThis.ABCJS);
   loading ??= new Promise((resolve, reject) => {
     const script = document.createElement('script');
-    script.src = ABCJS_URL.href;
+    script.src = trusted(ABCJS_URL.href); // a TrustedScriptURL where the page enforces Trusted Types
     script.async = true;
     script.onload = () => (globalThis.ABCJS ? resolve(globalThis.ABCJS) : reject(new Error('abcjs loaded but did not start')));
     script.onerror = () => {
@@ -30,10 +32,19 @@ export function loadAbcjs() {
  * Runs `draw` (abcjs's renderer) so that a strict Content-Security-Policy (`style-src 'self'`, as
  * tunesmith's page sends) has nothing to block or report: abcjs sets inline styles with
  * `setAttribute('style', …)` (on the hidden SVG it measures text in), here applied through the
- * CSSOM, which the policy allows; and it puts a `<style>` in each SVG for dragging notes with the
- * mouse, which the sheet does not offer, here left out.
+ * CSSOM, which the policy allows; it puts a `<style>` in each SVG for dragging notes with the
+ * mouse, which the sheet does not offer, here left out; and it empties elements by assigning
+ * `innerHTML = ''`, which a page enforcing Trusted Types refuses, here `replaceChildren()`.
  */
 function withinStrictCsp(draw) {
+  const html = Object.getOwnPropertyDescriptor(Element.prototype, 'innerHTML');
+  Object.defineProperty(Element.prototype, 'innerHTML', {
+    ...html,
+    set(value) {
+      if (value === '') this.replaceChildren();
+      else html.set.call(this, value);
+    },
+  });
   const setAttribute = Element.prototype.setAttribute;
   Element.prototype.setAttribute = function (name, value) {
     if (String(name).toLowerCase() === 'style' && this.style) this.style.cssText = String(value);
@@ -50,6 +61,7 @@ function withinStrictCsp(draw) {
   } finally {
     Element.prototype.setAttribute = setAttribute;
     delete SVGSVGElement.prototype.insertBefore;
+    Object.defineProperty(Element.prototype, 'innerHTML', html);
   }
 }
 

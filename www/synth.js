@@ -199,8 +199,9 @@ export function beatSteps(meter) {
  * LOOKAHEAD_S ahead) keep their time, the rest follow the new tempo, with no restart.
  * With `metronome`, a click on every beat; with `countIn`, a bar of clicks (and the beats of a
  * pickup) before the first note. Events on `target` (an EventTarget): `start`, `note` as each note
- * sounds (detail: {index, note, time}), `beat` as each click sounds (detail: {step, downbeat,
- * countIn, time}), `stop`.
+ * sounds (detail: {index, note, time, lead, step}), `beat` as each click sounds (detail: {step,
+ * downbeat, countIn, time}), `stop`. A `step` counts from the melody's step 0 as it started,
+ * bars that shift() dropped included.
  */
 export class MelodyPlayer {
   constructor(target) {
@@ -271,6 +272,8 @@ export class MelodyPlayer {
     this.nextBeat = Math.ceil(this.anchorStep / this.beat) * this.beat;
     this.duration = (this.end - this.anchorStep) * this.secondsPerStep;
     this.shifted = 0;
+    this.drops = [];
+    this.horizon = null;
     this.gaps = 0;
     this.playing = true;
     this.target.dispatchEvent(new CustomEvent('start', { detail: { duration: this.duration } }));
@@ -296,9 +299,22 @@ export class MelodyPlayer {
   setTempo(bpm) {
     if (!(bpm > 0) || !this.playing) return;
     const now = this.ctx.currentTime;
-    this.anchorStep += (now - this.anchorTime) / this.secondsPerStep;
-    this.anchorTime = now;
+    // What is scheduled keeps its time; the new tempo runs from the last of it, so nothing
+    // still to come can land before something already scheduled.
+    const h = this.horizon;
+    if (h && h.time > now) {
+      this.anchorStep = h.step;
+      this.anchorTime = h.time;
+    } else {
+      this.anchorStep += (now - this.anchorTime) / this.secondsPerStep;
+      this.anchorTime = now;
+    }
     this.secondsPerStep = 60 / bpm / 4;
+  }
+
+  /** Notes the latest note or click scheduled, for a tempo change to run on from. */
+  reach(step, time) {
+    if (!this.horizon || step > this.horizon.step) this.horizon = { step, time };
   }
 
   /** Steps since the melody's step 0 on the audio clock now (across loops; negative in a count-in). */
@@ -325,12 +341,14 @@ export class MelodyPlayer {
       if (!countIn && !(this.metronome && within)) break;
       this.nextBeat += this.beat;
       const downbeat = (((step % this.bar) + this.bar) % this.bar) === 0;
+      const shifted = this.shifted;
       const v = click(this.ctx, this.out, time, downbeat);
+      this.reach(step, time);
       this.voices.add(v);
       v.oscs[0].onended = () => this.voices.delete(v);
       const timer = setTimeout(() => {
         this.noteTimers.delete(timer);
-        this.target.dispatchEvent(new CustomEvent('beat', { detail: { step, downbeat, countIn, time } }));
+        this.target.dispatchEvent(new CustomEvent('beat', { detail: { step: step + shifted, downbeat, countIn, time } }));
       }, Math.max(0, (time - now) * 1000));
       this.noteTimers.add(timer);
     }
@@ -356,6 +374,7 @@ export class MelodyPlayer {
       const index = this.next;
       this.next += 1;
       const v = voice(this.ctx, this.out, n.pitch, time, this.timeOf(base + n.onset + n.duration), this.timbre);
+      this.reach(base + n.onset, time);
       this.voices.add(v);
       v.oscs[0].onended = () => this.voices.delete(v);
       // 'note' when it sounds (notes are scheduled up to LOOKAHEAD_S early), for a highlight
@@ -409,6 +428,7 @@ export class MelodyPlayer {
     this.drops = [...(this.drops ?? []), { at: this.shifted + steps, dropped }].slice(-8);
     this.shifted += steps;
     this.anchorStep -= steps;
+    if (this.horizon) this.horizon = { ...this.horizon, step: this.horizon.step - steps };
     this.nextBeat -= steps;
     this.first -= steps;
     this.end -= steps;

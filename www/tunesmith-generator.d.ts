@@ -68,7 +68,9 @@ export interface TunesmithGeneratorEventMap extends Omit<HTMLElementEventMap, 'e
   progress: CustomEvent<ProgressDetail>;
   melody: CustomEvent<{ melody: Melody }>;
   start: CustomEvent<{ duration: number }>;
-  note: CustomEvent<{ index: number; note: Note; time: number }>;
+  /** `time`: its start on the audio clock; `lead`: seconds between scheduling and sounding;
+   * `step`: steps from the melody's step 0 as playback began (endless play's dropped bars included). */
+  note: CustomEvent<{ index: number; note: Note; time: number; lead: number; step: number }>;
   stop: CustomEvent<Record<string, never>>;
   /** A note of the piano roll was clicked and sounds. */
   audition: CustomEvent<{ index: number; note: Note }>;
@@ -76,6 +78,8 @@ export interface TunesmithGeneratorEventMap extends Omit<HTMLElementEventMap, 'e
   beat: CustomEvent<{ step: number; downbeat: boolean; countIn: boolean; time: number }>;
   /** The staff notation is drawn: `notes` of the melody on the staff. */
   sheet: CustomEvent<{ notes: number }>;
+  /** Endless play added a part: `bars` and `notes` now on show, `gaps`: parts that came late. */
+  endless: CustomEvent<{ parts: number; bars: number; notes: number; gaps: number }>;
   error: CustomEvent<{ message: string }>;
 }
 
@@ -108,6 +112,8 @@ export declare class TunesmithGenerator extends HTMLElement {
   metronome: boolean;
   /** A bar of clicks (and the beats of a pickup) before the melody plays. */
   countIn: boolean;
+  /** Keep making new bars ahead of the playhead until stopped (never loops). */
+  endless: boolean;
   bars: number;
   tempo: number;
   meter: string;

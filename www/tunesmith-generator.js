@@ -233,7 +233,8 @@ export class TunesmithGenerator extends HTMLElement {
         this.#showAuto();
       }
     } else if (FLAGS.includes(name)) {
-      if (name === 'loop') this.#player.loop = value !== null;
+      // Endless play never loops: it goes on with new bars instead.
+      if (name === 'loop' || name === 'endless') this.#player.loop = this.loop && !this.endless;
       if (name === 'metronome') this.#player.metronome = value !== null;
       if (name === 'endless' && this.#player.playing) {
         if (value !== null) this.#startEndless();
@@ -308,7 +309,8 @@ export class TunesmithGenerator extends HTMLElement {
     return this.#begin(() => {
       const p = this.#primer;
       if (!p) return {};
-      if (p.phase === 'file') return { primer: p.notes, primerBars: null, phase: 'file' };
+      // Entered notes sit on the chosen meter from a downbeat; rests entered after them count.
+      if (p.phase === 'file') return { primer: p.notes, primerBars: Math.ceil(p.end / stepsPerBar(this.meter)), phase: 'file' };
       // A file's meter is the one it states (other than 4/4, which most files say whatever they
       // hold), else found with the bar phase from its rhythm; its key signature counts unless a
       // key is asked.
@@ -324,7 +326,7 @@ export class TunesmithGenerator extends HTMLElement {
     return this.#begin(() => {
       const m = this.#needMelody('continue');
       return { ...this.#keep(m, m.notes, m.totalSteps / m.stepsPerBar), bars };
-    });
+    }, true);
   }
 
   /**
@@ -342,7 +344,7 @@ export class TunesmithGenerator extends HTMLElement {
       const kept = m.notes.filter((n) => n.onset < cut).map((n) => ({ ...n, duration: Math.min(n.duration, cut - n.onset) }));
       const seed = crypto.getRandomValues(new Uint32Array(1))[0];
       return { ...this.#keep(m, kept, bar - 1), bars: total - bar + 1, seed };
-    });
+    }, true);
   }
 
   /** The melody to build on, or a readable error. */
@@ -356,8 +358,15 @@ export class TunesmithGenerator extends HTMLElement {
     return { primer: notes, primerBars: bars, phase: 'file', meter: m.meter, key: m.key ?? null, ...(m.style ? { style: m.style } : {}) };
   }
 
-  /** Starts a generation unless one is in flight; `fields()` gives what differs from the settings. */
-  #begin(fields) {
+  /**
+   * Starts a generation unless one is in flight; `fields()` gives what differs from the settings.
+   * Generate while generating answers with the melody on its way; Continue and Regenerate
+   * (`edit`) would not get what they asked for, so they are refused.
+   */
+  #begin(fields, edit = false) {
+    if (this.#generating && edit) {
+      return Promise.reject(this.#fail(new Error('A melody is being generated: continue or regenerate once it is here.')));
+    }
     if (!this.#generating) {
       this.#generating = this.#generate(fields).finally(() => (this.#generating = null));
     }
@@ -394,7 +403,12 @@ export class TunesmithGenerator extends HTMLElement {
    */
   async loadPrimerMidi(file) {
     try {
-      const bytes = file instanceof Blob ? new Uint8Array(await file.arrayBuffer()) : new Uint8Array(file.buffer ?? file);
+      const bytes =
+        file instanceof Blob
+          ? new Uint8Array(await file.arrayBuffer())
+          : ArrayBuffer.isView(file)
+            ? new Uint8Array(file.buffer, file.byteOffset, file.byteLength)
+            : new Uint8Array(file);
       const read = await client().readMidi(bytes);
       if (!read.notes.length) throw new Error('it has no notes');
       const limit = catalog.limits.maxPrimerSteps;
@@ -412,7 +426,6 @@ export class TunesmithGenerator extends HTMLElement {
     try {
       const names = await this.#keyboard.connectMidi();
       this.#ui.midiIn.textContent = names.length ? `MIDI: ${names.join(', ')}` : 'MIDI: waiting for a device';
-      this.#ui.midiIn.setAttribute('aria-pressed', 'true');
       return names;
     } catch (e) {
       throw this.#fail(new Error(`Could not use a MIDI keyboard: ${e.message}`));
@@ -705,7 +718,7 @@ export class TunesmithGenerator extends HTMLElement {
     } catch (e) {
       throw this.#fail(e);
     }
-    this.#ui.generate.disabled = true;
+    this.#ui.generate.disabled = this.#ui.cont.disabled = this.#ui.regenerate.disabled = true;
     this.#setState('generating');
     this.#setStatus('Generating…');
     const cancel = new AbortController();
@@ -751,6 +764,7 @@ export class TunesmithGenerator extends HTMLElement {
     } finally {
       if (this.#cancel === cancel) this.#cancel = null;
       this.#ui.generate.disabled = false;
+      this.#ui.cont.disabled = this.#ui.regenerate.disabled = !this.#melody;
       this.#ui.progress.hidden = true;
     }
   }
@@ -809,16 +823,21 @@ export class TunesmithGenerator extends HTMLElement {
     this.#roll.set(melody);
     this.#drawSheet(melody);
     this.#ui.notes.textContent = melody.notes.map((n) => noteName(n.pitch)).join(' ');
-    this.#ui.roll.setAttribute('aria-label', `Piano roll of the melody: ${melody.notes.length} notes`);
     this.#showMetrics(melody.metrics);
     this.#ui.play.disabled = false;
     this.#ui.download.disabled = false;
     this.#ui.wav.disabled = false;
     this.#ui.abc.disabled = false;
     this.#ui.copyAbc.disabled = false;
-    const bars = melody.totalSteps / melody.stepsPerBar;
     this.#ui.cont.disabled = false;
     this.#ui.regenerate.disabled = this.#ui.fromBar.disabled = false;
+    this.#showLength(melody);
+  }
+
+  /** What depends on the melody's length: the roll's name, the bars Regenerate may start from. */
+  #showLength(melody) {
+    const bars = melody.totalSteps / melody.stepsPerBar;
+    this.#ui.roll.setAttribute('aria-label', `Piano roll of the melody: ${melody.notes.length} notes`);
     this.#ui.fromBar.max = String(bars);
     if (Number(this.#ui.fromBar.value) > bars) this.#ui.fromBar.value = String(bars);
   }
@@ -927,7 +946,9 @@ export class TunesmithGenerator extends HTMLElement {
       this.#ui.notes.textContent = notes.map((n) => noteName(n.pitch)).join(' ');
       this.#showMetrics(written.metrics);
       this.#drawSheet(shown);
-      this.#setStatus(`Endless: part ${e.parts} added; the last ${totalSteps / bar} bars are on show and can be saved.`);
+      this.#showLength(shown);
+      // Said once (a screen reader would otherwise announce every part).
+      if (e.parts === 1) this.#setStatus(`Endless play: new bars follow until you stop; the last ${ENDLESS.keepBars} bars played, and those made ahead, are on show and can be saved.`);
       this.#emit('endless', { parts: e.parts, bars: totalSteps / bar, notes: notes.length, gaps: player.gaps });
     } catch (err) {
       if (e !== this.#endless) return;
@@ -1044,7 +1065,7 @@ export class TunesmithGenerator extends HTMLElement {
       this.#emit('audition', { index, note });
     });
     // What to do with the melody on show: extend it, or make it anew from a bar on.
-    ui.cont = button('continue', 'Continue', { disabled: true, title: 'Add bars to the melody (as many as Length says)' });
+    ui.cont = button('continue', 'Continue', { disabled: true, title: 'Add bars to the melody (as many as Bars says)' });
     ui.fromBar = h('input', { id: 'from-bar', type: 'number', min: 1, max: 1, step: 1, value: 1, disabled: true, 'aria-label': 'Bar to regenerate from' });
     ui.regenerate = button('regenerate', 'Regenerate from bar', { disabled: true, title: 'Keep the bars before this one, make the rest anew' });
     ui.cont.addEventListener('click', () => this.continueMelody().catch(() => {}));
@@ -1052,7 +1073,7 @@ export class TunesmithGenerator extends HTMLElement {
     const edit = h('div', { class: 'edit full', part: 'edit' }, ui.cont, ui.regenerate, ui.fromBar);
 
     // Your own start: keys, step length, rest/undo/clear, a MIDI file, a MIDI keyboard.
-    ui.keys = h('div', { class: 'keys', part: 'keyboard', role: 'group', tabindex: 0, 'aria-label': 'Keyboard: click a key, or type the letters A to K (W E T Y U for the black keys)' });
+    ui.keys = h('div', { class: 'keys', part: 'keyboard', role: 'group', 'aria-label': 'Keyboard: click a key; or arrows and Enter; or the letters A to K (W E T Y U for the black keys)' });
     ui.stepLength = h('select', { id: 'step-length' });
     for (const [steps, label] of [[1, '16th'], [2, 'eighth'], [3, 'dotted eighth'], [4, 'quarter'], [6, 'dotted quarter'], [8, 'half'], [16, 'whole']]) {
       ui.stepLength.add(new Option(label, String(steps)));
@@ -1062,7 +1083,7 @@ export class TunesmithGenerator extends HTMLElement {
     ui.undo = button('undo', 'Undo', { disabled: true });
     ui.clearPrimer = button('clear-primer', 'Clear', { disabled: true });
     ui.primerFile = h('input', { id: 'primer-file', type: 'file', accept: '.mid,.midi,audio/midi,audio/x-midi' });
-    ui.midiIn = button('midi-input', 'Use a MIDI keyboard', { hidden: !globalThis.navigator?.requestMIDIAccess, 'aria-pressed': 'false' });
+    ui.midiIn = button('midi-input', 'Use a MIDI keyboard', { hidden: !globalThis.navigator?.requestMIDIAccess });
     ui.primerNotes = h('p', { id: 'primer-notes', class: 'primer-notes', role: 'status', 'aria-live': 'polite' });
     ui.rest.addEventListener('click', () => this.#enterNote(null));
     ui.undo.addEventListener('click', () => this.#undoNote());
@@ -1167,6 +1188,12 @@ export class TunesmithGenerator extends HTMLElement {
 }
 
 const camel = (name) => name.replace(/-([a-z])/g, (_, ch) => ch.toUpperCase());
+
+/** 16th steps a bar of `meter` ("6/8") holds. */
+function stepsPerBar(meter) {
+  const [n, d] = String(meter).split('/').map(Number);
+  return n > 0 && d > 0 ? (16 * n) / d : 16;
+}
 
 // Properties mirroring the attributes: numbers as numbers, flags as booleans, unset as default.
 for (const name of ATTRIBUTES) {

@@ -78,12 +78,19 @@ function download(name, path) {
         const r = await fetch(new URL(`../${path}`, import.meta.url));
         if (!r.ok) throw new Error(`Could not load the ${name} model (${path}): HTTP ${r.status}.`);
         countBytes(r, (loaded, total) => {
+          if (!counts.has(path)) return; // a late report of a file already done
           counts.set(path, { loaded, total });
           report();
         }).catch(() => {});
-        return new Uint8Array(await r.arrayBuffer());
+        const bytes = new Uint8Array(await r.arrayBuffer());
+        const { total } = counts.get(path);
+        // Done: it stays in the count (at its full size) until the model's other files are.
+        counts.set(path, { loaded: bytes.length, total: total || bytes.length, done: true });
+        report();
+        return bytes;
       } finally {
-        counts.delete(path);
+        if ([...counts.values()].every((c) => c.done)) counts.clear();
+        else if (!counts.get(path)?.done) counts.delete(path);
       }
     })();
     file.catch(() => downloads.delete(path));
@@ -114,7 +121,16 @@ function generator(model, backend, files) {
       const file = (path, wanted) => (wanted && path ? download(model, path) : undefined);
       const [weights, tuned] = await Promise.all([file(m.weights, files !== 'tuned'), file(m.tuned, files !== 'data')]);
       if (backend === 'webgpu') await ensureWebGpu();
-      return Generator.load(model, weights, tuned, backend);
+      const loaded = await Generator.load(model, weights, tuned, backend);
+      // One holding both serves every strength: the narrower ones go (their wasm memory too).
+      if (files === 'both') {
+        for (const narrow of ['data', 'tuned']) {
+          const k = `${model}/${backend}/${narrow}`;
+          generators.get(k)?.then((old) => old.free(), () => {});
+          generators.delete(k);
+        }
+      }
+      return loaded;
     })();
     g.catch(() => generators.delete(key));
     generators.set(key, g);

@@ -220,6 +220,11 @@ pub async fn generate<E: Engine>(
         for &c in &s.classes {
             events.push(vocab.event(c).ok_or(EngineError::BadClass(c))?);
         }
+        // A primer's notes stay as given: a hold straight after it would lengthen its last note
+        // (a tie nobody wrote, over the bar line Continue or Regenerate keeps), so it is a rest.
+        if !primer_events.is_empty() && events.get(primer_events.len()) == Some(&Event::Hold) {
+            events[primer_events.len()] = Event::Off;
+        }
         let m = melody(&events, request, &c)?;
         let measured = theory::metrics::measure(m.notes());
         scores.push(Score::new(s.log_likelihood, s.classes.len(), &measured));
@@ -359,6 +364,12 @@ mod tests {
                 let m = &g.melodies[0];
                 assert_eq!(&m.notes()[..2], &primer()[..]);
                 assert!(m.notes()[2..].iter().all(|n| n.onset.0 >= 32));
+            }
+            // A note that fills the primer's last bar keeps its length, whatever comes next.
+            let whole = vec![Note { pitch: Pitch::new(62).unwrap(), onset: Step(0), duration: Step(16) }];
+            for seed in 0..24 {
+                let r = Request { bars: 1, seed, primer: whole.clone(), phase: Phase::File, ..Request::default() };
+                assert_eq!(run(&int8, &r).unwrap().melodies[0].notes()[0], whole[0], "seed {seed}");
             }
             let bad = Request { bars: 0, ..request.clone() };
             assert!(matches!(run(&int8, &bad), Err(GenerateError::Request(RequestError::Bars(0)))));
