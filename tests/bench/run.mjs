@@ -228,7 +228,9 @@ function plannedRows(server, isolated) {
  * polling would add hundreds of milliseconds that no user sees.
  */
 async function firstMelody(browser, server) {
-  const context = await browser.newContext();
+  // No service worker: it registers after the first melody and then fills its offline cache
+  // (the whole bundle, both weight files), which is not the first melody's transfer.
+  const context = await browser.newContext({ serviceWorkers: 'block' });
   await context.addInitScript(() => {
     new MutationObserver(() => {
       const element = document.querySelector('tunesmith-generator');

@@ -3,7 +3,7 @@
 // after the whole melody is back on the host. Same shape as window.benchMagenta: load() once,
 // then run(steps) as often as the runner likes.
 
-import init, { Generator, catalog, startWebGpu } from '/tunesmith.js';
+import init, { Generator, catalog, startWebGpu, weightsFor } from '/tunesmith.js';
 
 // The primer magenta.js uses, in 16th steps.
 const PRIMER = [60, 64, 67, 72].map((pitch, i) => ({ pitch, onset: 4 * i, duration: 4 }));
@@ -30,10 +30,11 @@ window.benchTunesmith = {
     if (model === 'basic_rnn') {
       generator = await Generator.random(JSON.stringify(BASIC_RNN), backend, 1);
     } else {
-      // As the page's worker does: the weights file the catalog names.
-      const { weights } = catalog().models.find((m) => m.name === model);
-      const bytes = new Uint8Array(await fetch(`/${weights}`).then((r) => r.arrayBuffer()));
-      generator = await Generator.load(model, bytes, backend);
+      // As the page's worker does: the files the catalog names that the default strength runs on.
+      const entry = catalog().models.find((m) => m.name === model);
+      const need = weightsFor(model, undefined);
+      const get = async (path) => new Uint8Array(await fetch(`/${path}`).then((r) => r.arrayBuffer()));
+      generator = await Generator.load(model, need.data ? await get(entry.weights) : undefined, need.tuned ? await get(entry.tuned) : undefined, backend);
     }
     loaded = { generator, backend, model, temperature };
     return {
