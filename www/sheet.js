@@ -104,14 +104,19 @@ export class Sheet {
     if (this.shown !== melody) return;
     const ABCJS = await loadAbcjs();
     if (this.shown !== melody) return; // a newer melody came meanwhile
+    const width = this.container.clientWidth || 800;
+    const narrow = width < 560;
     const [tune] = withinStrictCsp(() =>
       ABCJS.renderAbc(this.container, melody.abc, {
         add_classes: true,
-        responsive: 'resize',
         paddingleft: 0,
         paddingright: 0,
         paddingtop: 4,
         paddingbottom: 4,
+        // A phone gets two bars a line at a readable size; a wider view, four scaled to fit.
+        ...(narrow
+          ? { staffwidth: Math.max(200, width - 24), wrap: { minSpacing: 1.2, maxSpacing: 2.4, preferredMeasuresPerLine: 2 } }
+          : { responsive: 'resize' }),
       }),
     );
     this.heads = tune ? headsOfNotes(tune) : [];
