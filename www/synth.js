@@ -180,13 +180,24 @@ function click(ctx, out, time, downbeat) {
   return { gain, oscs: [osc], stopAt: time + 0.06 };
 }
 
+/** A meter's numerator and denominator ("6/8" → [6, 8]); 4/4 for anything else. */
+function meterParts(meter) {
+  const [n, d] = String(meter).split('/').map(Number);
+  return n > 0 && d > 0 ? [n, d] : [4, 4];
+}
+
+/** 16th steps a bar of `meter` ("6/8") holds. */
+export function barSteps(meter) {
+  const [n, d] = meterParts(meter);
+  return (16 * n) / d;
+}
+
 /**
  * Steps a beat of meter `meter` ("6/8"): the denominator's note, or a dotted quarter in compound
  * meters (6/8, 9/8, 12/8), as musicians count them.
  */
 export function beatSteps(meter) {
-  const [n, d] = String(meter).split('/').map(Number);
-  if (!(n > 0) || !(d > 0)) return 4;
+  const [n, d] = meterParts(meter);
   const unit = 16 / d;
   return d === 8 && n % 3 === 0 && n > 3 ? 3 * unit : unit;
 }
@@ -215,6 +226,7 @@ export class MelodyPlayer {
     this.shifted = 0; // steps dropped from the front by shift(): a note's step since the start is onset + shifted
     this.hold = false; // endless play: at the last note, wait for extend() rather than stop
     this.gaps = 0; // times extend() came too late to follow on in time (endless play)
+    this.drops = []; // what each shift() dropped, the last few: {at (steps shifted by then), dropped (notes)}
   }
 
   /**
@@ -312,9 +324,20 @@ export class MelodyPlayer {
     this.secondsPerStep = 60 / bpm / 4;
   }
 
-  /** Notes the latest note or click scheduled, for a tempo change to run on from. */
-  reach(step, time) {
+  /**
+   * Keeps scheduled voice `v` (at melody step `step`, audio time `time`) until it ends or a stop
+   * fades it, notes it as the latest scheduled for a tempo change to run on from, and calls
+   * `sounded` when it sounds.
+   */
+  sound(v, step, time, now, sounded) {
     if (!this.horizon || step > this.horizon.step) this.horizon = { step, time };
+    this.voices.add(v);
+    v.oscs[0].onended = () => this.voices.delete(v);
+    const timer = setTimeout(() => {
+      this.noteTimers.delete(timer);
+      sounded();
+    }, Math.max(0, (time - now) * 1000));
+    this.noteTimers.add(timer);
   }
 
   /** Steps since the melody's step 0 on the audio clock now (across loops; negative in a count-in). */
@@ -342,15 +365,9 @@ export class MelodyPlayer {
       this.nextBeat += this.beat;
       const downbeat = (((step % this.bar) + this.bar) % this.bar) === 0;
       const shifted = this.shifted;
-      const v = click(this.ctx, this.out, time, downbeat);
-      this.reach(step, time);
-      this.voices.add(v);
-      v.oscs[0].onended = () => this.voices.delete(v);
-      const timer = setTimeout(() => {
-        this.noteTimers.delete(timer);
-        this.target.dispatchEvent(new CustomEvent('beat', { detail: { step: step + shifted, downbeat, countIn, time } }));
-      }, Math.max(0, (time - now) * 1000));
-      this.noteTimers.add(timer);
+      this.sound(click(this.ctx, this.out, time, downbeat), step, time, now, () =>
+        this.target.dispatchEvent(new CustomEvent('beat', { detail: { step: step + shifted, downbeat, countIn, time } })),
+      );
     }
     // Switched on mid-way: from the next beat to come, not the ones that passed.
     const due = this.anchorStep + (now - this.anchorTime) / this.secondsPerStep;
@@ -374,22 +391,17 @@ export class MelodyPlayer {
       const index = this.next;
       this.next += 1;
       const v = voice(this.ctx, this.out, n.pitch, time, this.timeOf(base + n.onset + n.duration), this.timbre);
-      this.reach(base + n.onset, time);
-      this.voices.add(v);
-      v.oscs[0].onended = () => this.voices.delete(v);
       // 'note' when it sounds (notes are scheduled up to LOOKAHEAD_S early), for a highlight
       // or a cursor; `time` is its start on the audio clock, `lead` how long before it the
       // note was scheduled, `step` its step since the start (beyond shifts).
       const lead = time - now;
       const step = base + n.onset + this.shifted;
       const shifted = this.shifted;
-      const timer = setTimeout(() => {
-        this.noteTimers.delete(timer);
+      this.sound(v, base + n.onset, time, now, () => {
         // Its index now: a shift() meanwhile moved it to the front.
         const at = index - this.dropped(shifted);
         this.target.dispatchEvent(new CustomEvent('note', { detail: { index: at, note: n, time, lead, step } }));
-      }, Math.max(0, lead * 1000));
-      this.noteTimers.add(timer);
+      });
     }
     if (!this.loop && !this.hold && this.next >= this.notes.length && now > this.timeOf(this.cycle * this.length + this.end) + 0.2) this.stop();
   }
@@ -425,7 +437,7 @@ export class MelodyPlayer {
     const dropped = keep < 0 ? this.notes.length : keep;
     this.notes = this.notes.slice(dropped).map((n) => ({ ...n, onset: n.onset - steps }));
     this.next = Math.max(0, this.next - dropped);
-    this.drops = [...(this.drops ?? []), { at: this.shifted + steps, dropped }].slice(-8);
+    this.drops = [...this.drops, { at: this.shifted + steps, dropped }].slice(-8);
     this.shifted += steps;
     this.anchorStep -= steps;
     if (this.horizon) this.horizon = { ...this.horizon, step: this.horizon.step - steps };
@@ -437,7 +449,7 @@ export class MelodyPlayer {
 
   /** Notes dropped by the shifts made after `shifted` steps had been dropped. */
   dropped(shifted) {
-    return (this.drops ?? []).filter((d) => d.at > shifted).reduce((sum, d) => sum + d.dropped, 0);
+    return this.drops.filter((d) => d.at > shifted).reduce((sum, d) => sum + d.dropped, 0);
   }
 
   stop() {

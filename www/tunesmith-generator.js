@@ -12,7 +12,7 @@ import { PianoRoll } from './pianoroll.js';
 import { Keyboard, pitchName } from './keyboard.js';
 import { countBytes } from './progress.js';
 import { Sheet } from './sheet.js';
-import { DEFAULT_VOICE, MelodyPlayer, VOICES, renderWav, unlockOnFirstGesture } from './synth.js';
+import { DEFAULT_VOICE, MelodyPlayer, VOICES, barSteps, renderWav, unlockOnFirstGesture } from './synth.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 const WASM_URL = new URL('../tunesmith_bg.wasm', import.meta.url);
@@ -310,7 +310,7 @@ export class TunesmithGenerator extends HTMLElement {
       const p = this.#primer;
       if (!p) return {};
       // Entered notes sit on the chosen meter from a downbeat; rests entered after them count.
-      if (p.phase === 'file') return { primer: p.notes, primerBars: Math.ceil(p.end / stepsPerBar(this.meter)), phase: 'file' };
+      if (p.phase === 'file') return { primer: p.notes, primerBars: Math.ceil(p.end / barSteps(this.meter)), phase: 'file' };
       // A file's meter is the one it states (other than 4/4, which most files say whatever they
       // hold), else found with the bar phase from its rhythm; its key signature counts unless a
       // key is asked.
@@ -1188,12 +1188,6 @@ export class TunesmithGenerator extends HTMLElement {
 }
 
 const camel = (name) => name.replace(/-([a-z])/g, (_, ch) => ch.toUpperCase());
-
-/** 16th steps a bar of `meter` ("6/8") holds. */
-function stepsPerBar(meter) {
-  const [n, d] = String(meter).split('/').map(Number);
-  return n > 0 && d > 0 ? (16 * n) / d : 16;
-}
 
 // Properties mirroring the attributes: numbers as numbers, flags as booleans, unset as default.
 for (const name of ATTRIBUTES) {
