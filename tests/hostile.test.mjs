@@ -1,6 +1,7 @@
 // Hostile and broken inputs, each expecting a readable error and a page that still works: a
 // missing, garbage or damaged model file (Retry once it is fixed), protocol messages of every bad
-// kind, and the longest primer for both models. All under the strict CSP the server sends.
+// kind, a lost WebGPU device, and the longest primer for both models. All under the strict CSP
+// the server sends.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -147,6 +148,53 @@ test(`protocol messages of every bad kind are refused, and the next Generate wor
   assert.deepEqual(problems, []);
 });
 }
+
+test('a lost WebGPU device: a readable error, then a fresh worker with a new device, and the next Generate works', { timeout: 600_000 }, async (t) => {
+  writeFileSync(PACK, real);
+  const browser = await launch({ webgpu: true });
+  t.after(() => browser.close());
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // Each worker keeps the devices it makes, so that the test can destroy them as a driver
+  // reset would (the worker asks for its device only when WebGPU is first needed).
+  const workers = [];
+  page.on('worker', (w) => {
+    workers.push(w);
+    w.evaluate(() => {
+      const request = GPUAdapter.prototype.requestDevice;
+      self.devices = [];
+      GPUAdapter.prototype.requestDevice = async function (...args) {
+        const device = await request.apply(this, args);
+        self.devices.push(device);
+        return device;
+      };
+    }).catch(() => {});
+  });
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  await page.goto(`${server.url}/`);
+  await page.waitForSelector('tunesmith-generator[state="ready"]', { timeout: SLOW });
+  const send = (request) =>
+    page.evaluate(async (r) => {
+      try {
+        const { melodies, backend } = await window.tunesmith.client.generate({ model: 'lstm', backend: 'webgpu', request: r });
+        return { backend, notes: melodies[0].notes.length };
+      } catch (e) {
+        return e.message;
+      }
+    }, request);
+  const first = await send({ bars: 1, seed: 1 });
+  assert.equal(first.backend, 'webgpu', JSON.stringify(first));
+  const destroyed = await workers[0].evaluate(() => self.devices.map((d) => (d.destroy(), 'destroyed')));
+  assert.deepEqual(destroyed, ['destroyed']);
+  assert.match(await send({ bars: 1, seed: 2 }), /GPU device was lost.*restarts/);
+  const next = await send({ bars: 2, seed: 3 });
+  assert.equal(next.backend, 'webgpu', JSON.stringify(next));
+  assert.ok(next.notes > 0);
+  assert.equal(workers.length, 2, 'one restart');
+  assert.equal(await workers[1].evaluate(() => self.devices.length), 1, 'the fresh worker made its own device');
+  assert.deepEqual(problems, []);
+});
 
 test('the longest primer works for both models, and so does the next Generate', { timeout: 600_000 }, async (t) => {
   writeFileSync(PACK, real);

@@ -150,10 +150,12 @@ for (const webgpu of [false, true]) {
     assert.deepEqual(api, [[true, false], [false, true], [true, false]]);
 
     // One worker (started through the blob: shim: a page may not start another origin's
-    // worker directly), one wasm download, one model download, for both.
+    // worker directly), one wasm download, one model download, for both. The full module (Burn,
+    // WebGPU) comes only for WebGPU, once; the CPU needs the lite one alone.
     assert.equal(workers.length, 1, workers.join(' '));
     assert.match(workers[0], /^blob:/);
-    assert.equal(count(assets, from, '/tunesmith_bg.wasm'), 1);
+    assert.equal(count(assets, from, '/tunesmith-lite_bg.wasm'), 1);
+    assert.equal(count(assets, from, '/tunesmith_bg.wasm'), webgpu ? 1 : 0);
     assert.equal(count(assets, from, '/models/lstm.pack'), 0, 'the data weights: not at the default strength');
     assert.equal(count(assets, from, '/models/lstm.tuned.pack'), 1);
 
@@ -181,7 +183,7 @@ test('ten generators on a page: one worker, one wasm download, at most 1.05× th
     assert.deepEqual(melodies.map((m) => [m.seed, m.totalSteps]), melodies.map((_, i) => [i + 1, 16]));
     const out = {
       workers: workers.length,
-      wasm: count(assets, fromAssets, '/tunesmith_bg.wasm'),
+      wasm: count(assets, fromAssets, '/tunesmith-lite_bg.wasm') + count(assets, fromAssets, '/tunesmith_bg.wasm'),
       bytes: bytes(assets, fromAssets) + bytes(host, fromHost),
       problems,
     };
@@ -217,18 +219,25 @@ test('attributes, properties, methods and events behave as documented', { timeou
   await page.waitForSelector('tunesmith-generator[state="ready"]', { timeout: SLOW });
   const seen = (type) => page.evaluate((t) => window.seen.filter((e) => e.type === t).map((e) => e.detail), type);
 
-  // Downloads report their bytes: the wasm on its way (Content-Length known), both to the end.
+  // Downloads report their bytes, never going back, each to the end: the lite wasm module,
+  // and the weights the default strength runs on (the theory-tuned ones).
   const size = async (file) => (await readFile(join(DIST, file))).length;
-  // The model's download is the weights its default strength runs on: the theory-tuned ones.
-  for (const [phase, files] of [['wasm', ['tunesmith_bg.wasm']], ['model', ['models/lstm.tuned.pack']]]) {
-    const p = (await seen('progress')).filter((e) => e.phase === phase);
-    let bytes = 0;
-    for (const file of files) bytes += await size(file);
+  const reported = (p, phase, bytes) => {
     for (let i = 1; i < p.length; i++) assert.ok(p[i].loaded >= p[i - 1].loaded, JSON.stringify(p));
     assert.deepEqual(p.at(-1), { phase, loaded: bytes, total: bytes });
-    if (phase === 'wasm') assert.ok(p.some((e) => e.loaded < bytes && e.total === bytes), `the wasm's bytes arrive in steps: ${JSON.stringify(p)}`);
+  };
+  for (const [phase, file] of [['wasm', 'tunesmith-lite_bg.wasm'], ['model', 'models/lstm.tuned.pack']]) {
+    reported((await seen('progress')).filter((e) => e.phase === phase), phase, await size(file));
   }
   assert.deepEqual(await seen('ready'), [{ model: 'lstm' }]);
+  // The Transformer needs the full wasm module (Burn): its bytes count in that model's
+  // download with its weights, and arrive in steps (Content-Length known).
+  const before = (await seen('progress')).length;
+  await page.evaluate(() => window.tunesmith.client.generate({ model: 'transformer', backend: 'cpu', request: { bars: 1 } }));
+  const full = (await seen('progress')).slice(before).filter((e) => e.phase === 'model');
+  const bytes = (await size('tunesmith_bg.wasm')) + (await size('models/transformer.bpk'));
+  reported(full, 'model', bytes);
+  assert.ok(full.some((e) => e.loaded < bytes && e.total === bytes), `the bytes arrive in steps: ${JSON.stringify(full)}`);
 
   // Every control of the core's catalog is an attribute, mirrored by a property.
   const catalog = await page.evaluate(() => window.tunesmith.element.constructor.catalog);

@@ -8,6 +8,7 @@ export default {
       "label": "LSTM",
       "arch": "lstm",
       "weights": "models/lstm.pack",
+      "packed": true,
       "form": true,
       "tuned": "models/lstm.tuned.pack"
     },
@@ -16,6 +17,7 @@ export default {
       "label": "Transformer",
       "arch": "transformer",
       "weights": "models/transformer.bpk",
+      "packed": false,
       "form": true,
       "tuned": null
     }

@@ -89,9 +89,11 @@
  *   (no id) what "auto" now picks for a model, once both backends were timed here, or why it
  *   went back to the CPU
  * @typedef {{type: "download", model: string, loaded: number, total: number|null}} Download
- *   (no id) bytes of a model's weights received so far (`total`: null when the server did not say)
+ *   (no id) bytes of a model's weights received so far, and of the full wasm module where the
+ *   model needs it (`total`: null when the server did not say)
  * @typedef {{type: "crashed", message: string}} Crashed
- *   (no id) the worker hit a bug it cannot recover from; the client restarts it
+ *   (no id) the worker cannot go on (a bug in the core, or its WebGPU device was lost); the
+ *   client restarts it
  */
 
 /** Message types, so a typo is an error rather than a message nobody answers. */

@@ -15,7 +15,8 @@ import { Sheet } from './sheet.js';
 import { DEFAULT_VOICE, MelodyPlayer, VOICES, barSteps, renderWav, unlockOnFirstGesture } from './synth.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
-const WASM_URL = new URL('../tunesmith_bg.wasm', import.meta.url);
+// The lite module (crate/lite): what the default model needs; the worker loads the full one later.
+const WASM_URL = new URL('../tunesmith-lite_bg.wasm', import.meta.url);
 const NOTE_NAMES = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B'];
 const CONTROLS = catalog.controls;
 /** The element's own attributes, beside the catalog's controls. */

@@ -1,25 +1,34 @@
 // The model's home: a module Web Worker, so generation never blocks the page. The protocol is
 // documented in protocol.js; the page's side is client.js.
 //
+// Two wasm modules: the lite one (the core without Burn or wgpu: the catalog, MIDI, the sampler
+// and the packed LSTM's int8 engine) starts with the worker, so the default model's first melody
+// waits for a few hundred kilobytes; the full one (Burn, WebGPU) loads only when a model or a
+// backend needs it — a Transformer, WebGPU — or when 'auto' times WebGPU after a first melody.
+//
 // 'auto' starts on the CPU, which is ready first (no shaders to compile). After the first
 // generation with a model, the worker times that model on both backends and moves 'auto' to
 // WebGPU only if WebGPU measured faster here. If a WebGPU generation under 'auto' fails, that
 // model goes back to the CPU and the generation is retried there.
 
-import init, { Generator, catalog as readCatalog, describeMelody, openShared, readMidi, startWebGpu as startGpu, weightsFor } from '../tunesmith.js';
+import init, * as lite from '../tunesmith-lite.js';
 import { countBytes } from './progress.js';
 import { IN, OUT } from './protocol.js';
 
-// The page may hand over the wasm module, already compiled while its own scripts loaded;
+const FULL_GLUE = '../tunesmith.js';
+const FULL_WASM = 'tunesmith_bg.wasm';
+
+// The page may hand over the lite module, already compiled while its own scripts loaded;
 // otherwise wasm-bindgen fetches and compiles it here.
 let startWasm;
-let wasm; // the module's exports, once up
+const memories = { lite: null, full: null }; // each module's wasm memory, once up
 const wasmReady = new Promise((resolve) => (startWasm = resolve))
   .then((module) => init(module ? { module_or_path: module } : undefined))
   .then((exports) => {
-    wasm = exports;
-    return readCatalog();
+    memories.lite = exports.memory;
+    return lite.catalog();
   });
+let fullModule = null; // Promise of the full module's bindings, once asked for
 const downloads = new Map(); // weights file path → Promise<Uint8Array>
 const progress = new Map(); // model → Map(path → {loaded, total}) of its downloads in flight
 const generators = new Map(); // `${model}/${backend}/${files}` → Promise<Generator>
@@ -42,12 +51,15 @@ const YIELD_EVERY_MS = 30;
 
 const post = (msg, transfer) => postMessage(msg, transfer ?? []);
 
+/** Asks the client for a fresh worker (it restarts this one), saying why. */
+function restart(message) {
+  post({ type: OUT.crashed, message });
+  close();
+}
+
 // A bug in the core (a Rust panic) leaves the module unusable: say so, and let the client
 // start a fresh worker.
-self.tunesmithPanic = (message) => {
-  post({ type: OUT.crashed, message: `the generator crashed: ${message}` });
-  close();
-};
+self.tunesmithPanic = (message) => restart(`the generator crashed: ${message}`);
 
 /** The catalog entry of `name`, or a readable error. */
 async function entry(name) {
@@ -106,8 +118,29 @@ function download(name, path) {
  */
 function filesFor(model, request) {
   const theory = typeof request?.theory === 'number' ? request.theory : undefined;
-  const { data, tuned } = weightsFor(model, theory);
+  const { data, tuned } = lite.weightsFor(model, theory);
   return data && tuned ? 'both' : tuned ? 'tuned' : 'data';
+}
+
+/**
+ * The full module's bindings (Burn, WebGPU), loaded once. For `model` its bytes count in that
+ * model's download progress (the person is waiting for it); a background start shows nothing.
+ * A failed load can be retried.
+ */
+function full(model) {
+  if (!fullModule) {
+    fullModule = (async () => {
+      const glue = await import(FULL_GLUE);
+      const wasm = model ? download(model, FULL_WASM) : undefined;
+      // Kept only until it is compiled: megabytes the worker should not hold.
+      wasm?.finally(() => downloads.delete(FULL_WASM)).catch(() => {});
+      const exports = await glue.default(wasm ? { module_or_path: await wasm } : undefined);
+      memories.full = exports.memory;
+      return glue;
+    })();
+    fullModule.catch(() => (fullModule = null));
+  }
+  return fullModule;
 }
 
 /** The model on `backend` with the weights `files` names; one holding both serves any strength. */
@@ -119,7 +152,9 @@ function generator(model, backend, files) {
     const g = (async () => {
       const m = await entry(model);
       const file = (path, wanted) => (wanted && path ? download(model, path) : undefined);
-      const [weights, tuned] = await Promise.all([file(m.weights, files !== 'tuned'), file(m.tuned, files !== 'data')]);
+      // A packed LSTM runs on the CPU in the lite module; anything else needs the full one.
+      const bindings = backend === 'cpu' && m.packed ? lite : full(model);
+      const [weights, tuned, { Generator }] = await Promise.all([file(m.weights, files !== 'tuned'), file(m.tuned, files !== 'data'), bindings]);
       if (backend === 'webgpu') await ensureWebGpu();
       const loaded = await Generator.load(model, weights, tuned, backend);
       // One holding both serves every strength: the narrower ones go (their wasm memory too).
@@ -141,10 +176,15 @@ function generator(model, backend, files) {
 /** Resolves to true, or to a sentence saying why WebGPU cannot be used here (and tells the page). */
 function startWebGpu() {
   if (!webgpu) {
-    webgpu = wasmReady.then(() => startGpu()).then(
-      () => true,
-      (e) => String(e?.message ?? e),
-    );
+    webgpu = (async () => {
+      await wasmReady;
+      // Where there is no adapter, the full module (megabytes) is not fetched to learn that;
+      // where there is one, the core asks for its own (and says why, if it cannot start).
+      if (!navigator.gpu) return 'this browser has no WebGPU';
+      if (!(await navigator.gpu.requestAdapter().catch(() => null))) return 'no WebGPU adapter is available';
+      await (await full()).startWebGpu();
+      return true;
+    })().catch((e) => String(e?.message ?? e));
     webgpu.then((status) => post({ type: OUT.webgpu, status }));
   }
   return webgpu;
@@ -256,6 +296,12 @@ async function generate({ id, model, backend: requested = 'auto', request }) {
   try {
     melodies = await run(model, backend, request, id);
   } catch (e) {
+    // A lost device stays lost in this module; a fresh worker starts a new one. The restart
+    // fails this request (and any queued) with the reason, so the caller hears why; 'auto'
+    // moves the model to the CPU below instead.
+    if (!auto && backend === 'webgpu' && fullModule && (await fullModule).webGpuLost()) {
+      restart(String(e?.message ?? e));
+    }
     if (!auto || backend !== 'webgpu' || cancelled.has(id)) throw e;
     // WebGPU failed under 'auto' (device lost, a kernel error): this model stays on the CPU.
     autoChoice.set(model, 'cpu');
@@ -299,7 +345,7 @@ self.onmessage = ({ data: msg }) => {
       break;
     case IN.readMidi:
       wasmReady
-        .then(() => post({ type: OUT.done, id: msg.id, result: readMidi(msg.bytes) }))
+        .then(() => post({ type: OUT.done, id: msg.id, result: lite.readMidi(msg.bytes) }))
         .catch(fail);
       break;
     case IN.openShared:
@@ -308,7 +354,7 @@ self.onmessage = ({ data: msg }) => {
           const code = String(msg.code ?? '');
           // Refused before it is copied into the wasm memory: a hostile page could send megabytes.
           if (code.length > limits.maxShareChars) throw new Error(`the shared melody is ${code.length} characters long; a share link holds at most ${limits.maxShareChars}`);
-          const result = openShared(code);
+          const result = lite.openShared(code);
           post({ type: OUT.done, id: msg.id, result }, [result.midi.buffer]);
         })
         .catch(fail);
@@ -319,13 +365,13 @@ self.onmessage = ({ data: msg }) => {
           const notes = msg.melody?.notes;
           // Refused before it is copied into the wasm memory, like a share code.
           if (Array.isArray(notes) && notes.length > limits.maxMelodySteps) throw new Error(`the melody has ${notes.length} notes; a melody holds at most ${limits.maxMelodySteps}`);
-          const result = describeMelody(msg.melody);
+          const result = lite.describeMelody(msg.melody);
           post({ type: OUT.done, id: msg.id, result }, [result.midi.buffer]);
         })
         .catch(fail);
       break;
     case IN.stats:
-      wasmReady.then(() => post({ type: OUT.done, id: msg.id, result: { wasmBytes: wasm.memory.buffer.byteLength } })).catch(fail);
+      wasmReady.then(() => post({ type: OUT.done, id: msg.id, result: { wasmBytes: memories.lite.buffer.byteLength + (memories.full?.buffer.byteLength ?? 0) } })).catch(fail);
       break;
     default:
       fail(new Error(`unknown message type ${msg.type}`));

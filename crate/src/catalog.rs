@@ -168,6 +168,9 @@ pub struct ModelEntry {
     pub label: &'static str,
     pub arch: &'static str,
     pub weights: &'static str,
+    /// Whether its weights are a packed LSTM, which the int8 engine runs on the CPU without
+    /// Burn: the page's small wasm module holds that engine alone (`crate/lite`).
+    pub packed: bool,
     /// Whether it reads a form plan (the form control applies).
     pub form: bool,
     /// Its theory-tuned weights, relative to the page, where it has them (the theory control
@@ -311,6 +314,7 @@ pub fn catalog() -> Catalog {
                 label: label_of(spec.arch()),
                 arch: spec.arch(),
                 weights: m.weights,
+                packed: matches!(spec, ModelSpec::Lstm(_)) && m.weights.ends_with(".pack"),
                 form: spec.lookback().form,
                 tuned: m.tuned.map(|t| t.weights),
             })

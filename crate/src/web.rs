@@ -95,6 +95,17 @@ async fn gpu() -> Result<Gpu, String> {
     Ok(GPU.with_borrow_mut(|g| g.get_or_insert(gpu).clone()))
 }
 
+/// Why the worker's WebGPU device was lost (a driver reset, the GPU taken away), or null while it
+/// works or was never started. A lost device stays lost in this module: the worker then asks for
+/// a fresh worker, which starts a new device.
+#[wasm_bindgen(js_name = webGpuLost)]
+pub fn webgpu_lost() -> Option<String> {
+    #[cfg(feature = "webgpu")]
+    return GPU.with_borrow(|g| g.as_ref().and_then(|g| g.check().err()).map(|e| e.to_string()));
+    #[cfg(not(feature = "webgpu"))]
+    return None;
+}
+
 /// A MIDI file's melody line: `{notes, meter, tempo, key}` (see `midi::import`); `meter` is the
 /// one it states, or null where its rhythm should decide (`midi::stated_meter`).
 #[wasm_bindgen(js_name = readMidi)]

@@ -87,7 +87,7 @@ pub enum EngineError {
     Model(#[from] ModelError),
     #[error("WebGPU {what}: {message}")]
     Gpu { what: &'static str, message: String },
-    #[error("the GPU device was lost ({0}); WebGPU cannot be used until the page is reloaded")]
+    #[error("the GPU device was lost ({0}); the generator restarts to start a new one")]
     DeviceLost(String),
     #[error("the model produced class {0}, outside its vocabulary")]
     BadClass(usize),
