@@ -39,7 +39,7 @@ export const CSP = [
  * `mounts`: {urlPrefix ending in '/': directory}. `headers`: extra response headers (e.g. COOP/COEP
  * for cross-origin isolation). `csp`: true sends the strict policy above, a string sends that
  * policy, false none (the benchmark's peers need it off). Resolves to {url, close, requests:
- * [{path, file, bytes, status}]}.
+ * [{path, file, bytes, status, at}]} (`at`: when it arrived, Date.now()).
  */
 export function serveMounts(mounts, { headers = {}, csp = true } = {}) {
   const table = Object.entries(mounts).map(([prefix, dir]) => [prefix, resolve(dir)]);
@@ -57,14 +57,14 @@ export function serveMounts(mounts, { headers = {}, csp = true } = {}) {
     try {
       path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     } catch {
-      requests.push({ path: req.url, file: null, bytes: 0, status: 400 });
+      requests.push({ path: req.url, file: null, bytes: 0, status: 400, at: Date.now() });
       res.writeHead(400, { 'content-type': 'text/plain' }).end('malformed URL');
       return;
     }
     if (path.endsWith('/')) path += 'index.html';
     const mount = table.find(([prefix]) => path.startsWith(prefix));
     const file = mount && normalize(join(mount[1], path.slice(mount[0].length)));
-    const entry = { path, file, bytes: 0, status: 404 };
+    const entry = { path, file, bytes: 0, status: 404, at: Date.now() };
     requests.push(entry);
     // Refuse anything that escapes its mount (../) rather than trusting the browser.
     if (!file || !(file === mount[1] || file.startsWith(mount[1] + sep)) || !(await isFile(file))) {

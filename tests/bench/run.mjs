@@ -3,6 +3,8 @@
 //                            [--only magenta|tunesmith] [--magenta cpu,wasm,wasm-mt,webgl]
 //                            [--tunesmith cpu,webgpu] [--models lstm,transformer]
 //                            [--wasm-threads N] [--flag=--x ...]
+//                            [--anchors ort-wasm,ort-wasm2,ort-webgpu,tfjs-wasm,tfjs-webgpu] [--ort-threads 2]
+//   --only takes a comma list of magenta, tunesmith, ort, tfjs4 (or anchors = ort,tfjs4).
 // (`./dev bench` builds the bundle first and runs this.)
 //
 // The work: continue a one-bar primer (C4 E4 G4 C5) by 256 steps at batch 1, sampling at
@@ -24,6 +26,17 @@
 // 3 runs of them, and the table's steps column says so. A row that fails or hangs is printed
 // with its error; the others carry on. The machine's CPUs and load average are printed at the
 // start and at the end.
+//
+// Today's anchors, in the same interleaved run: the same work (basic_rnn's shape, random seeded
+// weights, the same primer, 256 steps sampled at temperature 1, in JS from the logits read back
+// each step) on engines of today. ONNX Runtime Web 1.30 runs an ONNX model written in the page
+// (onnx.js: two ONNX LSTM nodes and a MatMul/Add head, made at bench time, never committed) on
+// its wasm EP with 1 thread (ordinary page) and with --ort-threads threads (cross-origin-isolated
+// page), and on its WebGPU EP with the LSTM state kept in GPU buffers between steps. TF.js 4.22
+// runs tf.multiRNNCell/tf.basicLSTMCell (MusicRNN's ops) on its wasm and webgpu backends. Each
+// anchor checks its logits against a float64 LSTM in plain JS (basic_rnn.js) on 20 steps and
+// the table's footer prints the largest difference; summary lines give tunesmith ÷ the best
+// anchor of each kind.
 
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { arch, cpus, loadavg, release, tmpdir, type } from 'node:os';
@@ -48,6 +61,10 @@ const { values: args } = parseArgs({
     tunesmith: { type: 'string', default: 'cpu,webgpu' },
     models: { type: 'string', default: 'lstm,transformer' },
     only: { type: 'string' },
+    // Today's anchors (see above); --only ort / tfjs4 / anchors runs them without the rest.
+    anchors: { type: 'string', default: 'ort-wasm,ort-wasm2,ort-webgpu,tfjs-wasm,tfjs-webgpu' },
+    // Threads of the ort-wasm2 row (ONNX Runtime Web's wasm EP in a cross-origin-isolated page).
+    'ort-threads': { type: 'string', default: '2' },
     // The threaded tfjs-wasm row: present navigator.hardwareConcurrency as 2N, so that tfjs 2.7
     // (which takes half of it, 1–4) builds a pool of N threads. Unset: the machine's own value.
     // With 2 threads on a 2-core machine its generation deadlocks within a few runs (the
@@ -62,6 +79,12 @@ const steps = Number(args.steps);
 const runs = Number(args.runs);
 const shortSteps = Math.min(Number(args['short-steps']), steps);
 const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
+// --only: the sides to run (all when unset); 'anchors' stands for ort and tfjs4.
+const SIDES = ['magenta', 'tunesmith', 'ort', 'tfjs4'];
+const only = args.only ? list(args.only).flatMap((s) => (s === 'anchors' ? ['ort', 'tfjs4'] : [s])) : SIDES;
+for (const s of only) if (!SIDES.includes(s)) throw new Error(`--only ${s}: expected ${SIDES.join(', ')} or anchors`);
+const want = (side) => only.includes(side);
+const ortThreads = Number(args['ort-threads']);
 
 // About a minute of timed runs per row; a row whose run would take longer is timed on fewer steps.
 const BUDGET_MS = 60_000;
@@ -170,6 +193,15 @@ async function prepare(browser, row) {
   row.page = await row.context.newPage();
   row.pageErrors = [];
   row.page.on('pageerror', (e) => row.pageErrors.push(e.message));
+  // ONNX Runtime's "Node placements" log lines (ort.js logs them once, from a probe session).
+  row.placements = [];
+  row.page.on('console', (m) => {
+    const line = m.text().match(/VerifyEachNodeIsAssignedToAnEp\]\s+(.*)$/);
+    if (line && !/Node placements/.test(line[1])) row.placements.push(line[1].trim());
+  });
+  // Web Workers the page starts (an Emscripten thread pool's pthreads among them).
+  row.workers = 0;
+  row.page.on('worker', () => row.workers++);
   await within(row.page.goto(row.url), LOAD_TIMEOUT_MS, `opening ${row.url}`);
   await row.page.waitForFunction((api) => typeof window[api]?.load === 'function', row.api, { timeout: 60_000 });
   Object.assign(row, await call(row, 'load', row.opts, LOAD_TIMEOUT_MS));
@@ -187,13 +219,45 @@ async function prepare(browser, row) {
   if (row.side === 'tunesmith') row.name = `tunesmith ${row.engine}`;
 }
 
+/** Throws unless an anchor ran as its row says (threads, isolation, binary), like checkWasmBuild. */
+function checkAnchor(row, requests) {
+  const { anchor } = row;
+  const expect = ANCHORS[row.key];
+  if (expect.threads && anchor.threads !== expect.threads) throw new Error(`ran on ${anchor.threads} thread(s), expected ${expect.threads}`);
+  // ONNX Runtime Web's wasm EP: the calling thread plus numThreads − 1 pthread workers.
+  if (expect.threads && row.side === 'ort' && row.workers !== expect.threads - 1) {
+    throw new Error(`numThreads ${anchor.threads}, but the page started ${row.workers} workers (expected ${expect.threads - 1})`);
+  }
+  if (expect.threads > 1) row.detail = row.detail.replace(`numThreads ${anchor.threads}`, `numThreads ${anchor.threads} (${row.workers} pthread worker${row.workers === 1 ? '' : 's'} + the calling thread)`);
+  if (expect.isolated !== undefined && anchor.crossOriginIsolated !== expect.isolated) {
+    throw new Error(`cross-origin isolated: ${anchor.crossOriginIsolated}; expected ${expect.isolated}`);
+  }
+  if (row.side === 'ort') row.detail += `; ORT's node placement: ${row.placements.join(' ') || 'not logged'}`;
+  const fetched = requests.filter((r) => r.status === 200 && r.path.endsWith('.wasm')).map((r) => r.path.split('/').pop());
+  if (expect.binary && fetched.join() !== expect.binary) throw new Error(`expected ${expect.binary}, but the server sent ${fetched.join('+') || 'no .wasm'}`);
+}
+
+/**
+ * Today's anchors, by --anchors key: the page, its API, load()'s options and what the row must
+ * have run on. ONNX Runtime Web 1.30 has one wasm binary for its wasm EP (threaded SIMD, run
+ * with 1 thread where the page is not isolated) and its WebGPU EP in another (asyncify).
+ */
+const ANCHORS = {
+  'ort-wasm': { name: 'ONNX Runtime Web 1.30 wasm, 1 thread', side: 'ort', page: 'ort', opts: { ep: 'wasm', threads: 1 }, threads: 1, isolated: false, binary: 'ort-wasm-simd-threaded.wasm' },
+  'ort-wasm2': { name: `ONNX Runtime Web 1.30 wasm, ${ortThreads} threads`, side: 'ort', page: 'ort', opts: { ep: 'wasm', threads: ortThreads }, threads: ortThreads, isolated: true, binary: 'ort-wasm-simd-threaded.wasm' },
+  'ort-webgpu': { name: 'ONNX Runtime Web 1.30 WebGPU EP', side: 'ort', page: 'ort', opts: { ep: 'webgpu' }, binary: 'ort-wasm-simd-threaded.asyncify.wasm' },
+  'tfjs-wasm': { name: 'TF.js 4.22 wasm', side: 'tfjs4', page: 'tfjs4', opts: { backend: 'wasm' }, isolated: false, binary: 'tfjs-backend-wasm-simd.wasm' },
+  'tfjs-webgpu': { name: 'TF.js 4.22 webgpu', side: 'tfjs4', page: 'tfjs4', opts: { backend: 'webgpu' } },
+};
+const API = { ort: 'benchOrt', tfjs4: 'benchTfjs4' };
+
 /**
  * The rows asked for: Magenta.js on each TF.js backend, then tunesmith on each of its own.
  * `wasm-mt` is TF.js's wasm backend in a page from the cross-origin-isolated server.
  */
 function plannedRows(server, isolated) {
   const rows = [];
-  if (args.only !== 'tunesmith') {
+  if (want('magenta')) {
     for (const key of list(args.magenta)) {
       const backend = key === 'wasm-mt' ? 'wasm' : key;
       const origin = key === 'wasm-mt' ? isolated : server;
@@ -205,7 +269,7 @@ function plannedRows(server, isolated) {
       });
     }
   }
-  if (args.only !== 'magenta') {
+  if (want('tunesmith')) {
     const tunesmith = (model, backend, temperature) => ({
       key: `${model}-${backend}${temperature ? '' : '-greedy'}`, name: `tunesmith ${backend}`, side: 'tunesmith', model, backend, server,
       url: `${server.url}/bench/tunesmith.html`, api: 'benchTunesmith', opts: { backend, model, temperature },
@@ -217,6 +281,16 @@ function plannedRows(server, isolated) {
         if (model === 'basic_rnn' && backend === 'cpu') rows.push(tunesmith(model, backend, 0));
       }
     }
+  }
+  for (const key of list(args.anchors)) {
+    const a = ANCHORS[key];
+    if (!a) throw new Error(`--anchors ${key}: expected ${Object.keys(ANCHORS).join(', ')}`);
+    if (!want(a.side)) continue;
+    const origin = a.isolated ? isolated : server;
+    rows.push({
+      key, name: a.name, side: a.side, model: 'basic_rnn', server: origin,
+      url: `${origin.url}/bench/${a.page}.html`, api: API[a.page], opts: { ...a.opts, temperature: 1 },
+    });
   }
   return rows.map((r) => ({ ...r, runs: [] }));
 }
@@ -252,10 +326,14 @@ async function firstMelody(browser, server) {
     const ms = await mark('tunesmith:first-melody');
     const readyMs = await mark('tunesmith:ready');
     const { backend } = melody;
-    // Not the harness, nor what the element fetches only once the melody is on show (abcjs, for
-    // the staff notation): whether it has started by now is a race, and the first melody never waits for it.
-    const files = (await gzipSizes(server.requests.slice(first))).filter((f) => !f.path.startsWith('/bench/') && !f.path.startsWith('/www/vendor/'));
-    return { ms, readyMs, backend, files, transfer: total(files) };
+    // What was asked for before the melody was on show (server and browser share a clock): not
+    // what the page fetches after it (abcjs for the staff notation, the full wasm module that
+    // 'auto' times WebGPU with), which the first melody never waits for; nor the harness.
+    const shownAt = (await page.evaluate(() => performance.timeOrigin)) + ms;
+    const before = server.requests.slice(first).filter((r) => r.at <= shownAt);
+    const files = (await gzipSizes(before)).filter((f) => !f.path.startsWith('/bench/') && !f.path.startsWith('/www/vendor/'));
+    const after = [...new Set(server.requests.slice(first).filter((r) => r.at > shownAt && !r.path.startsWith('/bench/')).map((r) => r.path))];
+    return { ms, readyMs, backend, files, transfer: total(files), after };
   } finally {
     await context.close();
   }
@@ -303,6 +381,7 @@ try {
     try {
       await prepare(browser, row);
       if (row.wasm) checkWasmBuild(row, row.server.requests.slice(first));
+      if (row.anchor) checkAnchor(row, row.server.requests.slice(first));
       console.error(`${row.name} ${row.model}: ready (${row.detail}), warm-up ${row.warmMs.toFixed(0)} ms; ${row.count} timed runs of ${row.steps} steps to come`);
     } catch (e) {
       await fail(row, e);
@@ -326,7 +405,7 @@ try {
 
   // Time to first melody: the median of three fresh loads.
   let page = null;
-  if (args.only !== 'magenta') {
+  if (want('tunesmith')) {
     const loads = [];
     for (let i = 0; i < 3; i++) loads.push(await firstMelody(browser, server));
     loads.sort((a, b) => a.ms - b.ms);
@@ -391,11 +470,40 @@ try {
     const who = results.filter((r) => r.note === n && r.stepsPerSecond).map((r) => `${r.name} (${r.model})`).join(' · ');
     console.log(`[${i + 1}] ${who}: ${n}`);
   });
+  // Today's anchors: what each ran on, and how far its logits are from the float64 reference.
+  const anchors = results.filter((r) => r.anchor);
+  if (anchors.length) {
+    console.log(`\nanchors: max |logit − float64 JS reference| over ${anchors[0].anchor.checkSteps} steps (the primer, then 4 fixed classes), same seeded weights:`);
+    for (const r of anchors) console.log(`  ${pad(r.name, W)} ${r.anchor.maxDiff.toExponential(1)}  ${r.detail}`);
+  }
+  // tunesmith's basic_rnn rows (sampled) ÷ the best anchor of each kind, in steps/s.
+  const timed = Object.fromEntries(results.filter((r) => r.stepsPerSecond).map((r) => [r.key, r]));
+  const planned = new Set(results.map((r) => r.key));
+  const best = (keys) => keys.map((k) => timed[k]).filter(Boolean).sort((a, b) => b.stepsPerSecond - a.stepsPerSecond)[0];
+  const anchorRatios = [
+    ['tunesmith CPU ÷ best ONNX Runtime Web wasm', 'basic_rnn-cpu', ['ort-wasm', 'ort-wasm2']],
+    ['tunesmith WebGPU ÷ ONNX Runtime Web WebGPU EP', 'basic_rnn-webgpu', ['ort-webgpu']],
+    ['tunesmith CPU ÷ TF.js 4.22 wasm', 'basic_rnn-cpu', ['tfjs-wasm']],
+    ['tunesmith WebGPU ÷ TF.js 4.22 webgpu', 'basic_rnn-webgpu', ['tfjs-webgpu']],
+  ].filter(([, ours, theirs]) => planned.has(ours) && theirs.some((k) => planned.has(k)))
+    .map(([label, ours, theirs]) => {
+      const a = timed[ours];
+      const b = best(theirs);
+      return { label, ratio: a && b ? a.stepsPerSecond / b.stepsPerSecond : null, ours: a?.name, theirs: b?.name, oursSps: a?.stepsPerSecond, theirsSps: b?.stepsPerSecond };
+    });
+  if (anchorRatios.length) console.log('');
+  for (const x of anchorRatios) {
+    console.log(x.ratio === null
+      ? `${x.label}: – (${x.ours ? `no timed ${x.label.split(' ÷ ')[1].replace('best ', '')} row` : 'no timed tunesmith row'})`
+      : `${x.label}: ${x.ratio.toFixed(2)}× (${x.ours} ${x.oursSps.toFixed(1)} steps/s ÷ ${x.theirs} ${x.theirsSps.toFixed(1)} steps/s; basic_rnn, sampled)`);
+  }
+  report.anchorRatios = anchorRatios;
   const mb = (b) => (b / 1e6).toFixed(2);
   if (page) {
     console.log(`\ntime to first 8-bar melody (navigation → melody on the page, empty cache): ${page.ms.toFixed(0)} ms on ${page.backend} (ready to generate at ${page.readyMs.toFixed(0)} ms; median of ${page.loadsMs.map((x) => x.toFixed(0)).join(', ')} ms)`);
     console.log(`page transfer: ${mb(page.transfer.gzip)} MB gzip (${mb(page.transfer.raw)} MB raw) in ${page.files.length} files`);
     for (const f of page.files.sort((a, b) => b.gzip - a.gzip)) console.log(`  ${pad(f.path, 32)} ${pad(f.raw, 10)} → ${f.gzip} B gzip`);
+    if (page.after.length) console.log(`  fetched after the first melody (not counted): ${page.after.join(', ')}`);
   }
   // Magenta's side, gzip -9 like ours: the harness page is left out, our page's HTML and UI are in.
   const name = (f) => f.path.split('/').pop();
