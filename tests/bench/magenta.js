@@ -119,6 +119,21 @@ window.benchMagenta = {
     return { ms };
   },
 
+  /**
+   * The first melody as a page gets it: TF.js's own backend choice, the checkpoint, then 8 bars
+   * (128 steps) after the primer, sampled. Resolves to the time since navigation (the page's
+   * time origin) when the melody is there.
+   */
+  async firstMelody({ checkpointUrl, steps }) {
+    mm.logging.setVerbosity(mm.logging.Level.WARN);
+    await mm.tf.ready();
+    const rnn = new mm.MusicRNN(checkpointUrl);
+    await rnn.initialize();
+    const seq = await rnn.continueSequence(primer(), steps, 1.0);
+    if (seq.totalQuantizedSteps !== steps) throw new Error(`got ${seq.totalQuantizedSteps} steps, asked ${steps}`);
+    return { ms: performance.now(), backend: mm.tf.getBackend() };
+  },
+
   /** After the warm-up: load()'s answer plus the wasm backend's binary and threads. */
   async describe() {
     const wasm = info.backend === 'wasm' ? await wasmInfo() : undefined;

@@ -339,6 +339,22 @@ async function firstMelody(browser, server) {
   }
 }
 
+/**
+ * Navigation → Magenta.js's first 8-bar melody, measured the same way in a fresh context: its
+ * library, the basic_rnn checkpoint, TF.js's own backend choice, 128 sampled steps. The harness
+ * asks for the melody as soon as the page has loaded, so the figure includes that hand-off.
+ */
+async function magentaFirstMelody(browser, origin) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    await page.goto(`${origin.url}/bench/magenta.html`);
+    return await page.evaluate((url) => window.benchMagenta.firstMelody({ checkpointUrl: url, steps: 128 }), `${origin.url}/ckpt`);
+  } finally {
+    await context.close();
+  }
+}
+
 const ckptDir = await mkdtemp(join(tmpdir(), 'magenta-basic_rnn-'));
 await writeBasicRnnCheckpoint(ckptDir);
 const mounts = {
@@ -412,6 +428,18 @@ try {
     page = { ...loads[1], loadsMs: loads.map((l) => l.ms) };
   }
 
+  let magentaFirst = null;
+  if (want('magenta')) {
+    try {
+      const loads = [];
+      for (let i = 0; i < 3; i++) loads.push(await magentaFirstMelody(browser, server));
+      loads.sort((a, b) => a.ms - b.ms);
+      magentaFirst = { ...loads[1], loadsMs: loads.map((l) => l.ms) };
+    } catch (e) {
+      magentaFirst = { error: String(e?.message ?? e) };
+    }
+  }
+
   // Magenta.js's transfer: its bundle and the checkpoint (not the harness), then the same with
   // the tfjs-wasm backend's script and the one binary each wasm row fetched.
   const magentaTransfer = {};
@@ -434,6 +462,7 @@ try {
     steps,
     results,
     page,
+    magentaFirst,
     magentaTransfer,
   };
 
@@ -504,6 +533,11 @@ try {
     console.log(`page transfer: ${mb(page.transfer.gzip)} MB gzip (${mb(page.transfer.raw)} MB raw) in ${page.files.length} files`);
     for (const f of page.files.sort((a, b) => b.gzip - a.gzip)) console.log(`  ${pad(f.path, 32)} ${pad(f.raw, 10)} → ${f.gzip} B gzip`);
     if (page.after.length) console.log(`  fetched after the first melody (not counted): ${page.after.join(', ')}`);
+  }
+  if (magentaFirst?.error) console.log(`Magenta.js time to first 8-bar melody: failed: ${magentaFirst.error}`);
+  else if (magentaFirst) {
+    const ratio = page ? ` → tunesmith ÷ Magenta.js: ${(page.ms / magentaFirst.ms).toFixed(3)}× (target ≤ 0.1×)` : '';
+    console.log(`Magenta.js time to first 8-bar melody (navigation → melody, empty cache, TF.js's own backend: ${magentaFirst.backend}): ${magentaFirst.ms.toFixed(0)} ms (median of ${magentaFirst.loadsMs.map((x) => x.toFixed(0)).join(', ')} ms)${ratio}`);
   }
   // Magenta's side, gzip -9 like ours: the harness page is left out, our page's HTML and UI are in.
   const name = (f) => f.path.split('/').pop();
