@@ -15,7 +15,7 @@ export const FORGET_BIAS = 1;
 /** The primer of magenta.js / tunesmith.js (C4 E4 G4 C5 in quarter notes, 16 steps) as classes. */
 export const PRIMER = [60, 64, 67, 72].flatMap((pitch) => [pitch - 48 + 2, 0, 0, 0]);
 
-/** mulberry32, as checkpoint.mjs: the same seed always gives the same numbers. */
+/** mulberry32: a tiny seeded PRNG, the same seed always gives the same numbers (checkpoint.mjs too). */
 export function rng(seed) {
   let a = seed >>> 0;
   return () => {
@@ -200,4 +200,19 @@ export async function continuePrimer({ step, reset }, steps, temperature, rand) 
     if (t + 1 < steps) logits = await step(token);
   }
   return out;
+}
+
+/** One timed `continuePrimer` run, its draws seeded by `seed`; resolves to {ms}. */
+export async function timedRun(engine, steps, temperature, seed) {
+  const rand = rng(seed);
+  const t0 = performance.now();
+  const out = await continuePrimer(engine, steps, temperature, rand);
+  const ms = performance.now() - t0;
+  if (out.length !== steps) throw new Error(`got ${out.length} steps, asked ${steps}`);
+  return { ms };
+}
+
+/** The names of the .wasm files this page fetched (what a row really ran). */
+export function wasmBinaries() {
+  return performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.endsWith('.wasm')).map((n) => n.split('/').pop());
 }

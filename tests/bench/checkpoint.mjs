@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { rng } from './basic_rnn.js';
 
 const CLASSES = 38; // 0 = no event, 1 = note-off, 2.. = MIDI 48–83
 const UNITS = 512;
@@ -27,17 +28,6 @@ export const BASIC_RNN_CONFIG = {
   type: 'MusicRNN',
   dataConverter: { type: 'MelodyConverter', args: { minPitch: 48, maxPitch: 83 } },
 };
-
-/** mulberry32: a tiny seeded PRNG, so the same seed always gives the same bytes. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /**
  * Writes config.json, weights_manifest.json (TF.js format, one group) and one .bin shard into

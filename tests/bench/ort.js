@@ -4,7 +4,7 @@
 // page) or the WebGPU EP. Same shape as benchMagenta: load() once, run(steps) as often as the
 // runner likes, describe(). Each step's logits come back to JS, which samples the next class.
 
-import { CLASSES, UNITS, continuePrimer, maxLogitDiff, oneHot, randomWeights, rng } from './basic_rnn.js';
+import { CLASSES, UNITS, maxLogitDiff, oneHot, randomWeights, timedRun, wasmBinaries } from './basic_rnn.js';
 import { STATE_IN, STATE_OUT, basicRnnOnnx } from './onnx.js';
 
 const DIST = new URL('../node_modules/onnxruntime-web/dist/', location.href).href;
@@ -82,17 +82,10 @@ window.benchOrt = {
     return info;
   },
 
-  async run(steps) {
-    const rand = rng(seed++);
-    const t0 = performance.now();
-    const out = await continuePrimer({ step, reset }, steps, info.temperature, rand);
-    const ms = performance.now() - t0;
-    if (out.length !== steps) throw new Error(`got ${out.length} steps, asked ${steps}`);
-    return { ms };
-  },
+  run: (steps) => timedRun({ step, reset }, steps, info.temperature, seed++),
 
   async describe() {
-    const binaries = performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.endsWith('.wasm')).map((n) => n.split('/').pop());
+    const binaries = wasmBinaries();
     const threads = ort.env.wasm.numThreads;
     const isolated = self.crossOriginIsolated;
     const where = info.ep === 'webgpu'

@@ -5,7 +5,7 @@
 // back (await data()) and JS samples the next class. Same shape as benchMagenta.
 /* global tf */
 
-import { CLASSES, continuePrimer, maxLogitDiff, oneHot, randomWeights, rng, tfjsLayout, UNITS } from './basic_rnn.js';
+import { CLASSES, maxLogitDiff, oneHot, randomWeights, tfjsLayout, timedRun, UNITS, wasmBinaries } from './basic_rnn.js';
 
 const NODE_MODULES = new URL('../node_modules/', location.href).href;
 const BACKENDS = {
@@ -76,17 +76,10 @@ window.benchTfjs4 = {
     return info;
   },
 
-  async run(steps) {
-    const rand = rng(seed++);
-    const t0 = performance.now();
-    const out = await continuePrimer({ step, reset }, steps, info.temperature, rand);
-    const ms = performance.now() - t0;
-    if (out.length !== steps) throw new Error(`got ${out.length} steps, asked ${steps}`);
-    return { ms };
-  },
+  run: (steps) => timedRun({ step, reset }, steps, info.temperature, seed++),
 
   async describe() {
-    const binaries = performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.endsWith('.wasm')).map((n) => n.split('/').pop());
+    const binaries = wasmBinaries();
     let where;
     let threads;
     if (info.backend === 'wasm') {
