@@ -325,6 +325,7 @@ export default {
     "maxMelodySteps": 16384,
     "maxCandidates": 16,
     "maxSeed": 4294967295,
-    "maxShareChars": 20000
+    "maxShareChars": 20000,
+    "maxMidiBytes": 16777216
   }
 };

@@ -191,6 +191,8 @@ pub struct Limits {
     pub max_candidates: u32,
     pub max_seed: u32,
     pub max_share_chars: usize,
+    /// The largest MIDI file read as a primer.
+    pub max_midi_bytes: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -341,6 +343,7 @@ pub fn catalog() -> Catalog {
             max_candidates: Request::MAX_CANDIDATES,
             max_seed: u32::MAX,
             max_share_chars: crate::share::MAX_CODE_CHARS,
+            max_midi_bytes: crate::midi::MAX_FILE_BYTES,
         },
     }
 }

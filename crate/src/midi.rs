@@ -15,6 +15,8 @@ use crate::melody::{Key, Melody, MelodyError, Meter, Note, Pitch, Step, Tempo};
 pub enum MidiError {
     #[error("not a readable MIDI file: {0}")]
     Parse(String),
+    #[error("the MIDI file is {0} bytes; at most {max} are read", max = MAX_FILE_BYTES)]
+    TooBig(usize),
     #[error("the MIDI file has no notes")]
     NoNotes,
     #[error("the MIDI file has only drum notes (channel 10): there is no melody to take")]
@@ -24,6 +26,10 @@ pub enum MidiError {
     #[error(transparent)]
     Melody(#[from] MelodyError),
 }
+
+/// The largest file read: a melody's MIDI file is kilobytes; whole orchestral scores stay under
+/// a megabyte or two. Checked before parsing, and by the page before the bytes enter the wasm.
+pub const MAX_FILE_BYTES: usize = 16 << 20;
 
 const TICKS_PER_QUARTER: u16 = 480;
 const TICKS_PER_STEP: u32 = TICKS_PER_QUARTER as u32 / Step::PER_QUARTER;
@@ -96,6 +102,9 @@ struct RawNote {
 
 /// Reads the melody line of a MIDI file.
 pub fn import(bytes: &[u8]) -> Result<Melody, MidiError> {
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(MidiError::TooBig(bytes.len()));
+    }
     // midly's `strict` feature rejects damage it would otherwise read past: a file cut short
     // would read as a shorter melody without a word.
     let smf = Smf::parse(bytes).map_err(|e| match e.kind() {
@@ -281,6 +290,16 @@ fn to_note(pitch: u8, onset: u64, end: u64) -> Result<Note, MidiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_past_the_limit_is_refused_before_parsing() {
+        let bytes = vec![0u8; MAX_FILE_BYTES + 1];
+        let err = import(&bytes).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("the MIDI file is {} bytes; at most {MAX_FILE_BYTES} are read", MAX_FILE_BYTES + 1)
+        );
+    }
 
     fn note(p: i32, on: u32, d: u32) -> Note {
         Note { pitch: Pitch::new(p).unwrap(), onset: Step(on), duration: Step(d) }

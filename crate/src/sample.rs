@@ -12,7 +12,7 @@ use crate::encoding::{Conditioning, Event, StepInputs, TrainedOn, decode};
 use crate::engine::{Engine, EngineError, Job};
 use crate::form::{Plan, Take};
 use crate::melody::{Melody, MelodyError, Meter};
-use crate::request::{Origin, Phase, Request, RequestError, Response};
+use crate::request::{Origin, Phase, Request, RequestError, Response, Score};
 use crate::rng::Rng;
 use crate::theory;
 use crate::theory::metrics::MelodyMetrics;
@@ -43,36 +43,6 @@ pub trait Progress {
 impl Progress for () {
     async fn bar(&mut self, _: u32, _: u32) -> bool {
         true
-    }
-}
-
-/// How a candidate ranks: the model's mean log-likelihood per generated step (natural log, at
-/// temperature 1) plus [`THEORY_WEIGHT`] × its theory score (`theory::metrics::theory_score`,
-/// 0–1, over the melody's first 128 steps from its first note, primer included, against the key
-/// its notes suggest, as every metric is).
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Score {
-    pub log_likelihood: f64,
-    pub theory: f64,
-    pub total: f64,
-}
-
-/// The theory score's weight beside the mean log-likelihood per step, chosen by an A/B of best
-/// of 8 over 300 melodies (models/README.md): at 1 the likelihood's taste for long notes won
-/// (notes in a motif fell from 70% to 62%); at 3 the rules improve with the motifs kept.
-pub const THEORY_WEIGHT: f64 = 3.0;
-
-impl Score {
-    pub fn new(log_likelihood: f64, steps: usize, metrics: &MelodyMetrics) -> Score {
-        let log_likelihood = if steps == 0 { 0.0 } else { log_likelihood / steps as f64 };
-        let theory = theory::metrics::theory_score(metrics);
-        // A broken engine's NaN must rank last, not first.
-        let total = match log_likelihood + THEORY_WEIGHT * theory {
-            t if t.is_nan() => f64::NEG_INFINITY,
-            t => t,
-        };
-        Score { log_likelihood, theory, total }
     }
 }
 
@@ -407,7 +377,7 @@ mod tests {
             for s in &engine.scores {
                 assert!(s.log_likelihood < 0.0 && s.log_likelihood > -10.0, "{s:?}");
                 assert!((0.0..=1.0).contains(&s.theory), "{s:?}");
-                assert!((s.total - s.log_likelihood - THEORY_WEIGHT * s.theory).abs() < 1e-12);
+                assert!((s.total - s.log_likelihood - crate::request::THEORY_WEIGHT * s.theory).abs() < 1e-12);
             }
         }
         // Greedy steps take the likeliest class, which has at least 1/V of the probability.

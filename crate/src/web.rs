@@ -75,6 +75,18 @@ pub fn catalog() -> Result<JsValue, JsError> {
     to_js(&catalog::catalog())
 }
 
+/// Why WebGPU cannot be used here, as `startWebGpu` says it: `{noWebGpu, noAdapter}`.
+#[wasm_bindgen(js_name = webGpuUnavailable)]
+pub fn webgpu_unavailable() -> Result<JsValue, JsError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Unavailable {
+        no_web_gpu: &'static str,
+        no_adapter: &'static str,
+    }
+    to_js(&Unavailable { no_web_gpu: crate::engine::NO_WEBGPU, no_adapter: crate::engine::NO_ADAPTER })
+}
+
 /// Starts WebGPU once; later calls return at once. Fails with a sentence saying why WebGPU
 /// cannot be used here (no WebGPU in this browser, no adapter), and the caller uses the CPU.
 #[wasm_bindgen(js_name = startWebGpu)]

@@ -38,13 +38,13 @@
 // the table's footer prints the largest difference; summary lines give tunesmith ÷ the best
 // anchor of each kind.
 
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { arch, cpus, loadavg, release, tmpdir, type } from 'node:os';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { gzipSync } from 'node:zlib';
 import { launch } from '../testkit.mjs';
+import { gpuInfo, gzipSizes, host, showHost, summarise, total, within } from './measure.mjs';
 import { writeBasicRnnCheckpoint } from './checkpoint.mjs';
 import { serveMounts } from '../server.mjs';
 
@@ -92,59 +92,6 @@ const MIN_RUNS = 3;
 // Past these a page is taken for hung (the threaded tfjs-wasm build can deadlock) and its row fails.
 const LOAD_TIMEOUT_MS = 180_000;
 const runTimeoutMs = (warmMs) => Math.max(60_000, 5 * warmMs);
-
-/** WebGL renderer and WebGPU adapter, as a page sees them. */
-async function gpuInfo(page) {
-  return page.evaluate(async () => {
-    const gl = document.createElement('canvas').getContext('webgl2') ?? document.createElement('canvas').getContext('webgl');
-    const dbg = gl?.getExtension('WEBGL_debug_renderer_info');
-    const adapter = await navigator.gpu?.requestAdapter();
-    const info = adapter?.info;
-    return {
-      webglRenderer: gl ? gl.getParameter(dbg ? dbg.UNMASKED_RENDERER_WEBGL : gl.RENDERER) : null,
-      webgpuAdapter: info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' / ') : null,
-    };
-  });
-}
-
-/** The machine as the runner sees it, now: CPUs and load average (1, 5, 15 min). */
-function host() {
-  return { cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavg: loadavg(), os: `${type()} ${release()} ${arch()}` };
-}
-const showHost = (h) => `${h.cpus} CPUs (${h.cpuModel}), load average ${h.loadavg.map((x) => x.toFixed(2)).join(' ')} (1, 5, 15 min)`;
-
-/** The median of a row's runs and the steps per second it means. */
-function summarise(r) {
-  const sorted = [...r.runs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const medianMs = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { medianMs, stepsPerSecond: r.steps / (medianMs / 1000) };
-}
-
-/** gzip -9 size of each file a page loaded (what a compressing server sends), by URL path. */
-const gzipCache = new Map();
-async function gzipSizes(requests) {
-  const out = new Map();
-  for (const { path, file, status } of requests) {
-    if (status !== 200 || out.has(path)) continue;
-    if (!gzipCache.has(path)) {
-      const body = await readFile(file);
-      gzipCache.set(path, { path, raw: body.length, gzip: gzipSync(body, { level: 9 }).length });
-    }
-    out.set(path, gzipCache.get(path));
-  }
-  return [...out.values()];
-}
-const total = (files) => files.reduce((a, f) => ({ raw: a.raw + f.raw, gzip: a.gzip + f.gzip }), { raw: 0, gzip: 0 });
-
-/** Rejects when `promise` has not settled in `ms`. */
-function within(promise, ms, what) {
-  let timer;
-  const late = new Promise((_, fail) => {
-    timer = setTimeout(() => fail(new Error(`${what}: no answer in ${Math.round(ms / 1000)} s (hung?)`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
 
 /** Calls window[row.api][method](arg) in the row's page. */
 function call(row, method, arg, ms) {

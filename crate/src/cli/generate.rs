@@ -6,9 +6,9 @@ use std::time::Instant;
 use burn::prelude::*;
 
 use super::model::{ModelArgs, load_model};
-use crate::encoding::Style;
+use crate::encoding::{Style, TrainedOn};
 use crate::form::Form;
-use crate::melody::{Key, Meter};
+use crate::melody::{Key, Melody, Meter};
 use crate::midi;
 use crate::request::{Origin, Phase, Request};
 use crate::sample::{self, Generation};
@@ -37,6 +37,11 @@ fn parse_temperature(s: &str) -> Result<f32, String> {
 fn parse_theory(s: &str) -> Result<f32, String> {
     let x: f32 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
     Request::check_theory(x).map_err(|e| e.to_string())
+}
+
+pub(super) fn parse_candidates(s: &str) -> Result<u32, String> {
+    let n: u32 = s.parse().map_err(|_| format!("{s:?} is not a whole number"))?;
+    Request::check_candidates(n).map_err(|e| e.to_string())
 }
 
 fn parse_tempo(s: &str) -> Result<f64, String> {
@@ -96,16 +101,11 @@ pub struct GenerateArgs {
     pub options: RequestArgs,
     #[arg(long, default_value_t = Request::default().seed)]
     pub seed: u32,
-    /// A MIDI file whose melody the generated bars continue.
-    #[arg(long)]
-    pub primer: Option<PathBuf>,
-    /// How the primer's bar grid is found: from its rhythm (auto), or as the file's time
-    /// signature says, from its first tick (file).
-    #[arg(long, value_enum, default_value = "auto")]
-    pub phase: PhaseArg,
+    #[command(flatten)]
+    pub primer: PrimerArgs,
     /// Candidates to generate in one batched pass, ranked by the model's likelihood plus their
     /// theory score; the best is written (all, best first, with --all).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = parse_candidates)]
     pub candidates: u32,
     /// With --candidates: write every candidate, best first, as FILE-1.mid, FILE-2.mid, ….
     #[arg(long)]
@@ -114,6 +114,45 @@ pub struct GenerateArgs {
     pub model: ModelArgs,
     #[arg(long, short)]
     pub out: PathBuf,
+}
+
+/// A primer from a MIDI file, as `generate` and `metrics --generate` take it.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PrimerArgs {
+    /// A MIDI file whose melody the generated bars continue.
+    #[arg(long)]
+    pub primer: Option<PathBuf>,
+    /// How the primer's bar grid is found: from its rhythm (auto), or as the file's time
+    /// signature says, from its first tick (file).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub phase: PhaseArg,
+}
+
+impl PrimerArgs {
+    /// Reads and imports the primer file, if there is one.
+    pub fn load(&self) -> Result<Option<Melody>, String> {
+        let Some(path) = &self.primer else { return Ok(None) };
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        midi::import(&bytes).map(Some).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// `request` continuing `primer` (from [`PrimerArgs::load`]), with the meter and key the file
+    /// gives where the request leaves them open.
+    pub fn apply(&self, primer: Option<&Melody>, request: Request, trained_on: &TrainedOn) -> Result<Request, String> {
+        let mut request = Request { phase: self.phase.into(), ..request };
+        let (Some(primer), Some(path)) = (primer, &self.primer) else { return Ok(request) };
+        // The file's grid counts when asked for, or when the model has no rhythm statistics
+        // to find one; a meter it states other than 4/4 always (the rhythm then finds only the
+        // bar phase); its key (if it names one) always.
+        if request.phase == Phase::File || trained_on.rhythm.is_empty() {
+            request.meter = request.meter.or(Some(primer.meter));
+        }
+        request.meter = request.meter.or(midi::stated_meter(primer));
+        request.key = request.key.or(primer.key);
+        request.primer = primer.notes().to_vec();
+        request.validate().map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(request)
+    }
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy)]
@@ -143,22 +182,12 @@ fn label(text: Option<String>, from: Origin) -> String {
 
 pub fn run(args: GenerateArgs) -> Result<(), String> {
     let loaded = load_model(&args.model, &Device::flex())?;
-    let mut request =
-        Request { candidates: args.candidates, phase: args.phase.into(), ..args.options.request(args.seed) };
-    if let Some(path) = &args.primer {
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let primer = midi::import(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-        // The file's grid counts when asked for, or when the model has no rhythm statistics
-        // to find one; a meter it states other than 4/4 always (the rhythm then finds only the
-        // bar phase); its key (if it names one) always.
-        if request.phase == Phase::File || loaded.trained_on.rhythm.is_empty() {
-            request.meter = request.meter.or(Some(primer.meter));
-        }
-        request.meter = request.meter.or(midi::stated_meter(&primer));
-        request.key = request.key.or(primer.key);
-        request.primer = primer.notes().to_vec();
-        request.validate().map_err(|e| format!("{}: {e}", path.display()))?;
-    }
+    let primer = args.primer.load()?;
+    let request = args.primer.apply(
+        primer.as_ref(),
+        Request { candidates: args.candidates, ..args.options.request(args.seed) },
+        &loaded.trained_on,
+    )?;
     let theory = loaded.theory(&request)?;
     let engine = loaded.engine(theory)?;
     let started = Instant::now();

@@ -5,13 +5,16 @@ use std::path::PathBuf;
 
 use burn::prelude::*;
 
-use super::generate::RequestArgs;
+use super::generate::{PrimerArgs, RequestArgs};
 use super::model::{ModelArgs, data_dir, load_model};
 use crate::corpus;
 use crate::encoding::Event::Hold;
 use crate::form::{Plan, VARIED};
 use crate::sample;
 use crate::theory::metrics::{MelodyMetrics, Summary, measure, measure_within};
+
+/// The most melodies `--generate` measures in one run.
+const MAX_GENERATE: u32 = 100_000;
 
 /// RL Tuner measured its melodies over their first 32 steps.
 const RL_TUNER_WINDOW: usize = 32;
@@ -39,14 +42,17 @@ pub struct MetricsArgs {
     pub paths: Vec<PathBuf>,
     /// Measure N melodies generated with seeds 1…N instead (what `generate` writes with the
     /// same options).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=MAX_GENERATE as i64))]
     pub generate: Option<u32>,
     /// The first seed of --generate.
     #[arg(long, default_value_t = 1)]
     pub first_seed: u32,
     /// With --generate: make this many candidates a seed and measure the best (best of N).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = super::generate::parse_candidates)]
     pub candidates: u32,
+    /// With --generate: the primer every melody continues, as `generate` takes it.
+    #[command(flatten)]
+    pub primer: PrimerArgs,
     #[command(flatten)]
     pub options: RequestArgs,
     #[command(flatten)]
@@ -96,7 +102,12 @@ pub fn run(args: MetricsArgs) -> Result<(), String> {
                 return Err("give MIDI files or --generate, not both".into());
             }
             let loaded = load_model(&args.model, &Device::flex())?;
-            let theory = loaded.theory(&args.options.request(args.first_seed))?;
+            let primer = args.primer.load()?;
+            let request = |seed: u32| {
+                let asked = crate::request::Request { candidates: args.candidates, ..args.options.request(seed) };
+                args.primer.apply(primer.as_ref(), asked, &loaded.trained_on)
+            };
+            let theory = loaded.theory(&request(args.first_seed)?)?;
             let engine = loaded.engine(theory)?;
             let mut short = Vec::with_capacity(n as usize);
             let last = args.first_seed.checked_add(n.saturating_sub(1)).ok_or("the seeds run past 4294967295")?;
@@ -104,7 +115,7 @@ pub fn run(args: MetricsArgs) -> Result<(), String> {
             let mut kept = Kept::default();
             let (mut chosen_ll, mut all_ll, mut all) = (0.0, 0.0, 0usize);
             for seed in args.first_seed..=last {
-                let request = crate::request::Request { candidates: args.candidates, ..args.options.request(seed) };
+                let request = request(seed)?;
                 let g = burn::tensor::read_sync(sample::generate(&engine, &loaded.trained_on, &request, &mut ()))
                     .map_err(|e| e.to_string())?;
                 let best = g.ranked()[0];
@@ -143,8 +154,9 @@ pub fn run(args: MetricsArgs) -> Result<(), String> {
             let form = o.form.as_ref().map_or("automatic".to_string(), |f| f.to_string());
             (
                 format!(
-                    "{n} melodies of {} bars ({}{}, seeds {}–{last}, temperature {}, form {form}{})",
+                    "{n} melodies of {} bars{} ({}{}, seeds {}–{last}, temperature {}, form {form}{})",
                     o.bars,
+                    args.primer.primer.as_ref().map_or(String::new(), |p| format!(" after {}", p.display())),
                     loaded.name,
                     if loaded.tuned.is_some() { format!(", theory {theory}") } else { String::new() },
                     args.first_seed,
@@ -162,6 +174,9 @@ pub fn run(args: MetricsArgs) -> Result<(), String> {
         None => {
             if args.paths.is_empty() {
                 return Err("give MIDI files or directories to measure, or --generate N".into());
+            }
+            if args.primer.primer.is_some() {
+                return Err("--primer goes with --generate (the melodies it continues)".into());
             }
             let mut tunes = Vec::new();
             let mut midi = Vec::new();
@@ -264,5 +279,32 @@ mod tests {
         // The primer's bars were not sampled: with a 2-bar primer only bars 2–4 count.
         let kept = plan_kept(&plan, &melody, 16);
         assert_eq!(kept, Kept { repeats: 1, repeated: 0, variations: 2, varied: 2 });
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: MetricsArgs,
+    }
+
+    /// `--primer` works as `generate` takes it, and only with `--generate`.
+    #[test]
+    fn generated_melodies_continue_a_primer() {
+        let path = std::env::temp_dir().join(format!("tunesmith-metrics-primer-{}.mid", std::process::id()));
+        let on = |p| Event::On(Pitch::new(p).unwrap());
+        let bar = [on(67), Hold, on(69), Hold, on(71), Hold, Hold, Hold];
+        let primer = Melody::new(decode(&[bar, bar].concat()), Tempo::default(), Meter::parse("2/4").unwrap(), None);
+        std::fs::write(&path, crate::midi::export(&primer.unwrap())).unwrap();
+        let run_with = |argv: &[&str]| {
+            let mut all = vec!["tunesmith", "--primer", path.to_str().unwrap()];
+            all.extend_from_slice(argv);
+            run(<Cli as clap::Parser>::parse_from(all).args)
+        };
+        run_with(&["--generate", "2", "--bars", "4"]).unwrap();
+        let err = run_with(&["models/data"]).unwrap_err();
+        assert!(err.contains("--primer goes with --generate"), "{err}");
+        std::fs::remove_file(&path).unwrap();
+        let err = run_with(&["--generate", "1"]).unwrap_err();
+        assert!(err.contains(path.to_str().unwrap()), "a missing primer names its file: {err}");
     }
 }

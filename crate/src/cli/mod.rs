@@ -43,6 +43,16 @@ enum Command {
 }
 
 pub fn main() -> ExitCode {
+    // `println!` panics on a closed pipe (`tunesmith metrics … | head -1`). A reader that stops
+    // early is no fault of ours: end quietly, as other command-line tools do.
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info.payload().downcast_ref::<String>().map_or("", String::as_str);
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        report(info)
+    }));
     let result = match Cli::parse().command {
         Command::Generate(a) => generate::run(a),
         Command::Metrics(a) => metrics::run(a),

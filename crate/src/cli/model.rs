@@ -92,12 +92,17 @@ fn files(args: &ModelArgs, tuned: bool) -> Result<Option<(String, String, Vec<u8
 /// Loads a built-in model by name, or a model from files.
 pub fn load_model(args: &ModelArgs, device: &Device) -> Result<Loaded, String> {
     let (name, json, bytes) = model_files(args)?;
-    let (spec, trained_on) = ModelSpec::parse_with_record(&json).map_err(|e| format!("{name}: {e}"))?;
+    // A spec's faults are the spec file's, the weights' faults the weights file's.
+    let spec_of = |name: &str| match args.weights {
+        Some(_) => Path::new(name).with_extension("json").display().to_string(),
+        None => name.to_string(),
+    };
+    let (spec, trained_on) = ModelSpec::parse_with_record(&json).map_err(|e| format!("{}: {e}", spec_of(&name)))?;
     checksum::verify(&json, WeightsFile::Bpk, &bytes).map_err(|e| format!("{name}: {e}"))?;
     let net = weights::load(&spec, bytes, device).map_err(|e| format!("{name}: {e}"))?;
     let tuned = match files(args, true)? {
         Some((tuned_name, json, bytes)) => {
-            let tuned_spec = ModelSpec::parse(&json).map_err(|e| format!("{tuned_name}: {e}"))?;
+            let tuned_spec = ModelSpec::parse(&json).map_err(|e| format!("{}: {e}", spec_of(&tuned_name)))?;
             if tuned_spec != spec {
                 return Err(format!("{tuned_name}: not the same network as {name}"));
             }

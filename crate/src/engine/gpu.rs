@@ -30,12 +30,12 @@ impl Gpu {
         let has_gpu = js_sys::Reflect::get(&navigator, &JsValue::from_str("gpu"))
             .is_ok_and(|g| !g.is_undefined() && !g.is_null());
         if !has_gpu {
-            return Err("this browser has no WebGPU".into());
+            return Err(super::NO_WEBGPU.into());
         }
         let (burn, setup) = burn::prelude::Device::wgpu_options().init_with_setup_async().await.map_err(|e| {
             let text = e.to_string();
             if text.to_lowercase().contains("adapter") {
-                "no WebGPU adapter is available".to_string()
+                super::NO_ADAPTER.to_string()
             } else {
                 format!("WebGPU could not start: {text}")
             }

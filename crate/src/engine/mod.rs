@@ -81,6 +81,11 @@ impl Backend {
     }
 }
 
+/// Why WebGPU cannot be used here, in the words the page shows. The worker asks the browser
+/// itself before it loads the module that holds WebGPU, and says the same.
+pub const NO_WEBGPU: &str = "this browser has no WebGPU";
+pub const NO_ADAPTER: &str = "no WebGPU adapter is available";
+
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]

@@ -40,7 +40,7 @@ pub enum MelodyError {
     #[error(
         "meter {0}/{1} is not supported: the denominator must be 1, 2, 4, 8 or 16 and the bar 1–64 sixteenths long"
     )]
-    BadMeter(u8, u8),
+    BadMeter(u32, u32),
     #[error("{0:?} is not a meter: write a numerator and a denominator, e.g. 4/4 or 6/8")]
     MeterText(String),
     #[error("unknown key {0:?}: write a tonic and a mode, e.g. \"G major\", \"E minor\", \"D dorian\"")]

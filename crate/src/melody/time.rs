@@ -58,7 +58,7 @@ impl Meter {
     pub const COMMON: Meter = Meter { numerator: 4, denominator: 4 };
 
     pub fn new(numerator: u8, denominator: u8) -> Result<Self, MelodyError> {
-        let bad = || MelodyError::BadMeter(numerator, denominator);
+        let bad = || MelodyError::BadMeter(numerator.into(), denominator.into());
         if !matches!(denominator, 1 | 2 | 4 | 8 | 16) || numerator == 0 {
             return Err(bad());
         }
@@ -72,9 +72,13 @@ impl Meter {
     pub fn parse(text: &str) -> Result<Self, MelodyError> {
         let bad = || MelodyError::MeterText(text.to_string());
         let (n, d) = text.trim().split_once('/').ok_or_else(bad)?;
-        let n: u8 = n.trim().parse().map_err(|_| bad())?;
-        let d: u8 = d.trim().parse().map_err(|_| bad())?;
-        Meter::new(n, d)
+        let n: u32 = n.trim().parse().map_err(|_| bad())?;
+        let d: u32 = d.trim().parse().map_err(|_| bad())?;
+        // Numbers too big for a time signature are unsupported meters, not unreadable text.
+        match (u8::try_from(n), u8::try_from(d)) {
+            (Ok(n), Ok(d)) => Meter::new(n, d),
+            _ => Err(MelodyError::BadMeter(n, d)),
+        }
     }
 
     pub const fn numerator(self) -> u8 {
@@ -116,7 +120,8 @@ mod tests {
         assert!(Meter::parse("5/1").is_err());
         assert!(Meter::parse("0/4").is_err());
         assert_eq!(Meter::parse("abc"), Err(MelodyError::MeterText("abc".into())));
-        assert_eq!(Meter::parse("300/4"), Err(MelodyError::MeterText("300/4".into())));
+        assert_eq!(Meter::parse("300/4"), Err(MelodyError::BadMeter(300, 4)));
+        assert_eq!(Meter::parse("99999999999/4"), Err(MelodyError::MeterText("99999999999/4".into())));
         assert_eq!(Tempo::from_bpm(120.0).unwrap().micros_per_quarter(), 500_000);
         assert!(Tempo::from_bpm(5.0).is_err());
         assert!(Tempo::from_bpm(f64::NAN).is_err());

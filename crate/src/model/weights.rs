@@ -18,11 +18,32 @@ pub fn load(spec: &ModelSpec, bytes: Vec<u8>, device: &Device) -> Result<MelodyM
     let mut model = super::build(spec, device)?;
     let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes)))
         .with_from_adapter(FloatCastAdapter::to(DType::F32));
+    check_finite(&mut store)?;
     let result = model.load_from(&mut store).map_err(|e| ModelError::Weights(e.to_string()))?;
     if !result.is_success() || !result.missing.is_empty() {
         return Err(ModelError::Weights(result.to_string()));
     }
     Ok(model)
+}
+
+/// Refuses weights that hold a NaN or an infinity: they load without complaint, then every
+/// melody is one held note.
+fn check_finite(store: &mut BurnpackStore) -> Result<(), ModelError> {
+    use burn::store::ModuleStore;
+    let tensors = store.get_all_tensors().map_err(|e| ModelError::Weights(e.to_string()))?;
+    for (name, tensor) in tensors {
+        let bytes = tensor.to_bytes().map_err(|e| ModelError::Weights(format!("{name}: {e}")))?;
+        let finite = match tensor.dtype {
+            // Half precision: an all-ones exponent is an infinity or a NaN.
+            DType::F16 => bytes.chunks_exact(2).all(|b| u16::from_le_bytes([b[0], b[1]]) & 0x7c00 != 0x7c00),
+            DType::F32 => bytes.chunks_exact(4).all(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite()),
+            _ => true,
+        };
+        if !finite {
+            return Err(ModelError::Weights(format!("{name} holds a NaN or an infinity")));
+        }
+    }
+    Ok(())
 }
 
 /// Writes the packed int8 form of an LSTM beside `weights` (as `.pack`); other models have none.
@@ -56,5 +77,39 @@ fn model_name(model: &MelodyModel) -> &'static str {
     match model {
         MelodyModel::Lstm(_) => "lstm",
         MelodyModel::Transformer(_) => "transformer",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_with_a_nan_or_an_infinity_are_refused() {
+        let spec = ModelSpec::parse(
+            r#"{"arch": "lstm", "range": {"lo": 48, "hi": 84}, "embed": 4, "hidden": 4, "layers": 1, "dropout": 0.0}"#,
+        )
+        .unwrap();
+        let device = Device::flex();
+        let path = std::env::temp_dir().join(format!("tunesmith-nan-{}.bpk", std::process::id()));
+        save(&crate::model::build(&spec, &device).unwrap(), &path).unwrap();
+        let good = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(load(&spec, good.clone(), &device).is_ok());
+        // Every half-precision word of the file, in turn, made a NaN or an infinity: those that
+        // load are the words outside the tensors' data.
+        let (mut refused, mut nonfinite) = (0, 0);
+        for at in 0..good.len() - 1 {
+            for bad in [0x7e00u16, 0x7c00, 0xfc00] {
+                let mut bytes = good.clone();
+                bytes[at..at + 2].copy_from_slice(&bad.to_le_bytes());
+                match load(&spec, bytes, &device) {
+                    Err(ModelError::Weights(m)) if m.contains("NaN or an infinity") => nonfinite += 1,
+                    Err(_) => refused += 1,
+                    Ok(_) => {}
+                }
+            }
+        }
+        assert!(nonfinite > 100, "{nonfinite} non-finite weights named, {refused} other refusals");
     }
 }
