@@ -142,6 +142,25 @@ test(`protocol messages of every bad kind are refused, and the next Generate wor
   assert.match(await send({ model: 'nope', request: {} }), /Unknown model "nope"/);
   assert.match(await send({ model: 'transformer', backend: 'cpu', request: { theory: 0.5 } }), /no theory-tuned weights/);
   assert.match(await send({ model: 'lstm', backend: 'tpu', request: {} }), /Unknown backend "tpu"/);
+  // The other messages: MIDI bytes, share codes, melodies to describe.
+  const other = (method, arg) =>
+    page.evaluate(async ([method, arg]) => {
+      const value = arg === 'big-midi' ? new Uint8Array((16 << 20) + 1) : arg === 'garbage' ? new Uint8Array([1, 2, 3]) : arg;
+      try {
+        await window.tunesmith.client[method](value);
+        return 'accepted';
+      } catch (e) {
+        return e.message;
+      }
+    }, [method, arg]);
+  assert.match(await other('readMidi', 'not bytes'), /a MIDI file comes as bytes/);
+  assert.match(await other('readMidi', 'big-midi'), /the MIDI file is 16777217 bytes; at most 16777216 are read/);
+  assert.match(await other('readMidi', 'garbage'), /not a readable MIDI file/);
+  assert.match(await other('openShared', 'x'.repeat(30_000)), /a share link holds at most 20000/);
+  assert.match(await other('openShared', '!!!'), /.+/);
+  assert.notEqual(await other('openShared', '!!!'), 'accepted');
+  assert.notEqual(await other('describe', { notes: 'many' }), 'accepted');
+  assert.notEqual(await other('describe', 42), 'accepted');
   const m = await generate(page, { bars: 2, seed: 5, backend });
   assert.equal(m.backend, backend);
   assert.ok(m.notes.length > 0);

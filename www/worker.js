@@ -180,8 +180,9 @@ function startWebGpu() {
       await wasmReady;
       // Where there is no adapter, the full module (megabytes) is not fetched to learn that;
       // where there is one, the core asks for its own (and says why, if it cannot start).
-      if (!navigator.gpu) return 'this browser has no WebGPU';
-      if (!(await navigator.gpu.requestAdapter().catch(() => null))) return 'no WebGPU adapter is available';
+      const why = lite.webGpuUnavailable();
+      if (!navigator.gpu) return why.noWebGpu;
+      if (!(await navigator.gpu.requestAdapter().catch(() => null))) return why.noAdapter;
       await (await full()).startWebGpu();
       return true;
     })().catch((e) => String(e?.message ?? e));
@@ -345,7 +346,12 @@ self.onmessage = ({ data: msg }) => {
       break;
     case IN.readMidi:
       wasmReady
-        .then(() => post({ type: OUT.done, id: msg.id, result: lite.readMidi(msg.bytes) }))
+        .then(({ limits }) => {
+          if (!(msg.bytes instanceof Uint8Array)) throw new Error('a MIDI file comes as bytes (a Uint8Array)');
+          // Refused before it is copied into the wasm memory, like a share code.
+          if (msg.bytes.length > limits.maxMidiBytes) throw new Error(`the MIDI file is ${msg.bytes.length} bytes; at most ${limits.maxMidiBytes} are read`);
+          post({ type: OUT.done, id: msg.id, result: lite.readMidi(msg.bytes) });
+        })
         .catch(fail);
       break;
     case IN.openShared:
