@@ -26,7 +26,7 @@ fn parse_form(s: &str) -> Result<Form, String> {
     Form::parse(s).map_err(|e| e.to_string())
 }
 // Checked while parsing arguments, so a bad value exits with status 2 like any usage error.
-fn parse_bars(s: &str) -> Result<u32, String> {
+pub(super) fn parse_bars(s: &str) -> Result<u32, String> {
     let bars: u32 = s.parse().map_err(|_| format!("{s:?} is not a whole number of bars"))?;
     Request::check_bars(bars).map_err(|e| e.to_string())
 }
@@ -80,16 +80,22 @@ pub struct RequestArgs {
 
 impl RequestArgs {
     pub fn request(&self, seed: u32) -> Request {
+        Request { seed, ..Request::from(self) }
+    }
+}
+
+/// The request as asked, with the default seed.
+impl From<&RequestArgs> for Request {
+    fn from(a: &RequestArgs) -> Request {
         Request {
-            bars: self.bars,
-            tempo: self.tempo,
-            meter: self.meter,
-            key: self.key,
-            style: self.style,
-            form: self.form.clone(),
-            temperature: self.temperature,
-            theory: self.theory,
-            seed,
+            bars: a.bars,
+            tempo: a.tempo,
+            meter: a.meter,
+            key: a.key,
+            style: a.style,
+            form: a.form.clone(),
+            temperature: a.temperature,
+            theory: a.theory,
             ..Request::default()
         }
     }

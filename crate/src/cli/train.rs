@@ -196,22 +196,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         spec.check().map_err(|e| e.to_string())?;
         (spec, None)
     };
-    let options = TrainOptions {
-        resume,
-        spec,
-        batch: args.batch,
-        window: args.window,
-        bptt: args.bptt,
-        lr: args.lr,
-        max_epochs: args.epochs,
-        minutes: args.minutes,
-        seed: args.seed,
-        transpose: !args.no_transpose,
-        evals_per_epoch: args.evals_per_epoch,
-        blank: args.blank,
-        plan: if args.form { args.plan } else { 0.0 },
-        grid: args.grid,
-    };
+    let options = TrainOptions { resume, spec, ..TrainOptions::from(&args) };
     let log_path = args.log.clone().unwrap_or_else(|| args.out.with_extension("log"));
     let opened = if options.resume.is_some() { Log::append(&log_path) } else { Log::new(Some(&log_path)) };
     let mut log = opened.map_err(|e| format!("{}: {e}", log_path.display()))?;
@@ -221,6 +206,28 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
     let report = train::train(&options, &train_tunes, &valid_tunes, &args.out, &mut log).map_err(|e| e.to_string())?;
     println!("weights: {} (log: {})", report.weights.display(), log_path.display());
     Ok(())
+}
+
+/// The options as asked: a fresh model of the asked shape (`run` reads a resumed one's).
+impl From<&TrainArgs> for TrainOptions {
+    fn from(args: &TrainArgs) -> TrainOptions {
+        TrainOptions {
+            resume: None,
+            spec: args.spec(),
+            batch: args.batch,
+            window: args.window,
+            bptt: args.bptt,
+            lr: args.lr,
+            max_epochs: args.epochs,
+            minutes: args.minutes,
+            seed: args.seed,
+            transpose: !args.no_transpose,
+            evals_per_epoch: args.evals_per_epoch,
+            blank: args.blank,
+            plan: if args.form { args.plan } else { 0.0 },
+            grid: args.grid,
+        }
+    }
 }
 
 fn parse_positive(s: &str) -> Result<f64, String> {
@@ -253,7 +260,7 @@ pub struct TuneArgs {
     /// Melodies per request.
     #[arg(long, default_value_t = 8)]
     pub candidates: u32,
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = super::generate::parse_bars)]
     pub bars: u32,
     #[arg(long, default_value_t = 3e-5, value_parser = parse_positive)]
     pub lr: f64,
@@ -317,31 +324,7 @@ pub fn tune(args: TuneArgs) -> Result<(), String> {
         true => Some(std::fs::read(&args.out).map_err(|e| format!("--resume needs {}: {e}", args.out.display()))?),
         false => None,
     };
-    let options = TuneOptions {
-        resume,
-        adversary: args.adversary,
-        iterations: args.iterations,
-        minutes: args.minutes,
-        requests: args.requests,
-        candidates: args.candidates,
-        bars: crate::request::Request::check_bars(args.bars).map_err(|e| e.to_string())?,
-        lr: args.lr,
-        kl: args.kl,
-        gamma: args.gamma,
-        budget: args.budget,
-        eval_every: args.eval_every,
-        seed: args.seed,
-        rewards: RewardWeights {
-            key: args.reward_key,
-            repeat: args.reward_repeat,
-            motif: args.reward_motif,
-            repeated_motif: args.reward_repeated_motif,
-            leap: args.reward_leap,
-            tonic: args.reward_tonic,
-            extremes: args.reward_extremes,
-            autocorrelation: args.reward_autocorrelation,
-        },
-    };
+    let options = TuneOptions { resume, ..TuneOptions::from(&args) };
     let log_path = args.log.clone().unwrap_or_else(|| args.out.with_extension("log"));
     let opened = if options.resume.is_some() { Log::append(&log_path) } else { Log::new(Some(&log_path)) };
     let mut log = opened.map_err(|e| format!("{}: {e}", log_path.display()))?;
@@ -354,6 +337,37 @@ pub fn tune(args: TuneArgs) -> Result<(), String> {
         None => return Err(format!("no step stayed within the budget; nothing written (log: {})", log_path.display())),
     }
     Ok(())
+}
+
+/// The options as asked, from the data model (`tune` reads the weights a resumed run continues).
+impl From<&TuneArgs> for TuneOptions {
+    fn from(args: &TuneArgs) -> TuneOptions {
+        TuneOptions {
+            resume: None,
+            adversary: args.adversary,
+            iterations: args.iterations,
+            minutes: args.minutes,
+            requests: args.requests,
+            candidates: args.candidates,
+            bars: args.bars,
+            lr: args.lr,
+            kl: args.kl,
+            gamma: args.gamma,
+            budget: args.budget,
+            eval_every: args.eval_every,
+            seed: args.seed,
+            rewards: RewardWeights {
+                key: args.reward_key,
+                repeat: args.reward_repeat,
+                motif: args.reward_motif,
+                repeated_motif: args.reward_repeated_motif,
+                leap: args.reward_leap,
+                tonic: args.reward_tonic,
+                extremes: args.reward_extremes,
+                autocorrelation: args.reward_autocorrelation,
+            },
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
