@@ -21,7 +21,16 @@ test('keyboard alone: G generates, → and ← step the seed, Space plays and st
   const { page, problems } = await open(browser, server);
   const el = () => page.evaluate(() => ({ seed: window.tunesmith.element.seed, state: window.tunesmith.element.state, playing: window.tunesmith.element.playing, notes: window.tunesmith.element.melody?.notes }));
   await page.evaluate(() => Object.assign(window.tunesmith.element, { bars: 2, seed: 40, candidates: 2 }));
-  // Nothing focused: the page forwards the keys to the generator.
+  // Focus on the page's body, outside the element: a single key is not a shortcut there (it is
+  // a screen reader's, in browse mode: WCAG 2.1.4), and the page does not forward it.
+  await page.evaluate(() => document.activeElement?.blur());
+  assert.equal(await page.evaluate(() => document.activeElement === document.body), true);
+  for (const key of ['g', 'G', ' ', 'ArrowRight']) await page.keyboard.press(key);
+  const outside = await el();
+  assert.deepEqual([outside.seed, outside.state, outside.playing, outside.notes ?? null], [40, 'ready', false, null], 'G outside the element did not generate');
+  // Focus in the element (a click on its background gives it focus): its shortcuts.
+  await page.click('#webgpu-status');
+  assert.equal(await page.evaluate(() => document.activeElement?.localName), 'tunesmith-generator');
   await page.keyboard.press('g');
   await page.waitForFunction(() => window.tunesmith.element.state === 'done');
   const first = await el();
@@ -320,6 +329,49 @@ test('sheet music: abcjs (self-hosted, loaded after the first melody) draws ever
   assert.ok(new Set(lit.map((l) => l.first)).size >= 2, `the lit note moves: ${JSON.stringify(lit)}`);
   assert.equal(await page.$$eval('#sheet .tunesmith-playing', (els) => els.length), 0, 'nothing lit once stopped');
   assert.deepEqual(problems, [], 'nothing blocked by the page\'s strict CSP either');
+});
+
+test('sheet music is laid out anew when its width crosses 560 px: shorter lines below it, four bars a line above', { timeout: 300_000 }, async (t) => {
+  const browser = await launch({ webgpu: false });
+  t.after(() => browser.close());
+  const { page, problems } = await open(browser, server);
+  await page.setViewportSize({ width: 1000, height: 900 });
+  await page.evaluate(() => {
+    window.sheets = 0;
+    window.tunesmith.element.addEventListener('sheet', () => window.sheets++);
+  });
+  await generate(page, { bars: 8, seed: 14 });
+  await page.waitForFunction(() => window.sheets === 1);
+  // A system (one line of staff) is an abcjs-staff-wrapper; the sheet's width is measured too.
+  const layout = () =>
+    page.$eval('#sheet', (el) => ({
+      systems: el.querySelectorAll('.abcjs-staff-wrapper').length,
+      width: el.clientWidth,
+      drawn: window.sheets,
+      // Bar lines and notes past the box are cut off: the drawing must fit (within 2.5 px, a
+      // line's stroke at the staff's end).
+      fits: [...el.querySelectorAll('svg path, svg text')].every((p) => p.getBoundingClientRect().right <= el.getBoundingClientRect().right + 2.5),
+    }));
+  const frames = () => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  const wide = await layout();
+  assert.ok(wide.width >= 560 && wide.systems >= 1 && wide.fits, JSON.stringify(wide));
+  // Narrower, still above 560 px: nothing is drawn again.
+  await page.setViewportSize({ width: 800, height: 900 });
+  await frames();
+  assert.equal((await layout()).drawn, 1, 'no redraw above 560 px');
+  // Below 560 px: at most two bars a line, so more systems.
+  await page.setViewportSize({ width: 400, height: 900 });
+  await page.waitForFunction(() => window.sheets === 2);
+  const narrow = await layout();
+  assert.ok(narrow.width < 560 && narrow.fits, JSON.stringify(narrow));
+  assert.ok(narrow.systems > wide.systems, `narrow ${JSON.stringify(narrow)}, wide ${JSON.stringify(wide)}`);
+  t.diagnostic(`systems for 8 bars: ${wide.systems} at ${wide.width} px, ${narrow.systems} at ${narrow.width} px`);
+  // And back above it: the wide layout again.
+  await page.setViewportSize({ width: 1000, height: 900 });
+  await page.waitForFunction(() => window.sheets === 3);
+  // Nothing of the narrow layout stays (abcjs leaves its container's styles): as wide as before.
+  assert.deepEqual(await layout(), { ...wide, drawn: 3 });
+  assert.deepEqual(problems, []);
 });
 
 test('count-in and metronome: a bar of clicks before the first note, then a click on every beat', { timeout: 300_000 }, async (t) => {

@@ -31,11 +31,16 @@ test('npm pack: the element, its modules, the wasm and the models, with types', 
     ]) {
       assert.ok(files.includes(f), `${f} is in the tarball: ${files.join(' ')}`);
     }
-    // Every module the element imports, directly or through the worker, is in it.
-    const imports = (file) => [...readFileSync(join(ROOT, 'dist/www', file), 'utf8').matchAll(/^import .* from '\.\/([\w-]+\.js)';$/gm)].map((m) => m[1]);
-    for (const file of ['tunesmith-generator.js', 'worker.js', 'client.js']) {
-      for (const dep of imports(file)) assert.ok(files.includes(`package/dist/www/${dep}`), `${file} imports ${dep}`);
+    // Every module the element imports, directly or through its modules and the worker, is in it.
+    const imports = (file) => [...readFileSync(join(ROOT, 'dist/www', file), 'utf8').matchAll(/^import [^;]* from '\.\/([\w-]+\.js)';$/gm)].map((m) => m[1]);
+    const seen = new Set(['tunesmith-generator.js', 'worker.js']);
+    for (const file of seen) {
+      for (const dep of imports(file)) {
+        assert.ok(files.includes(`package/dist/www/${dep}`), `${file} imports ${dep}`);
+        seen.add(dep);
+      }
     }
+    assert.ok(seen.has('generator-hub.js') && seen.has('client.js') && seen.has('sheet.js'), [...seen].join(' '));
     // Not the page's own files.
     assert.ok(!files.some((f) => /index\.html|app\.js|sw\.js/.test(f)), files.join(' '));
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));

@@ -14,8 +14,11 @@ before(async () => {
 });
 after(() => server?.close());
 
-/** A type-0 MIDI file: 3/4, then `notes` ([pitch, onset, duration] in 16ths, 120 ticks a quarter). */
-function midiFile(notes) {
+/**
+ * A type-0 MIDI file: 3/4 (no time signature at all with `stated: false`), then `notes` ([pitch,
+ * onset, duration] in 16ths, 120 ticks a quarter).
+ */
+function midiFile(notes, { stated = true } = {}) {
   const vlq = (n) => {
     const out = [n & 0x7f];
     while ((n >>= 7)) out.unshift((n & 0x7f) | 0x80);
@@ -26,7 +29,7 @@ function midiFile(notes) {
     events.push([on * 30, [0x90, p, 90]], [(on + d) * 30, [0x80, p, 0]]);
   }
   events.sort((a, b) => a[0] - b[0] || (a[1][0] === 0x80 ? -1 : 1));
-  const track = [0, 0xff, 0x58, 4, 3, 2, 24, 8]; // 3/4 at tick 0
+  const track = stated ? [0, 0xff, 0x58, 4, 3, 2, 24, 8] : []; // 3/4 at tick 0
   let t = 0;
   for (const [at, bytes] of events) {
     track.push(...vlq(at - t), ...bytes);
@@ -87,16 +90,18 @@ test('step entry on the on-screen keyboard (mouse and computer keys) is continue
   assert.deepEqual(problems, []);
 });
 
+// A waltz with a one-beat pickup, starting at its first note (no rests before the pickup), as
+// most files do: half and quarter in each bar, a dotted half to end.
+const LINE = [72, 74, 76, 77, 79, 77, 76, 74, 72, 71, 72, 74, 76, 74];
+const WALTZ = [[67, 0, 4]];
+for (let bar = 0; bar < 7; bar++) WALTZ.push([LINE[2 * bar], 4 + 12 * bar, 8], [LINE[2 * bar + 1], 12 + 12 * bar, 4]);
+WALTZ.push([72, 88, 12]);
+
 test('a MIDI file uploaded as the primer is continued, in its own meter', { timeout: 300_000 }, async (t) => {
   const browser = await launch({ webgpu: false });
   t.after(() => browser.close());
   const { page, problems } = await open(browser, server);
-  // A waltz with a one-beat pickup, starting at its first note (no rests before the pickup), as
-  // most files do: half and quarter in each bar, a dotted half to end.
-  const line = [72, 74, 76, 77, 79, 77, 76, 74, 72, 71, 72, 74, 76, 74];
-  const tune = [[67, 0, 4]];
-  for (let bar = 0; bar < 7; bar++) tune.push([line[2 * bar], 4 + 12 * bar, 8], [line[2 * bar + 1], 12 + 12 * bar, 4]);
-  tune.push([72, 88, 12]);
+  const tune = WALTZ;
   await page.click('summary:has-text("Your own start")');
   await page.setInputFiles('#primer-file', { name: 'waltz.mid', mimeType: 'audio/midi', buffer: Buffer.from(midiFile(tune)) });
   await page.waitForFunction(() => window.tunesmith.element.primer !== null);
@@ -114,6 +119,59 @@ test('a MIDI file uploaded as the primer is continued, in its own meter', { time
   assert.match(await page.textContent('#error'), /Could not use the MIDI file: /);
   assert.equal((await page.evaluate(() => window.tunesmith.element.primer)).length, tune.length, 'the last good start stays');
   assert.deepEqual(problems.filter((p) => !/MIDI/.test(p)), []);
+});
+
+test('a MIDI file with no time signature: its meter is inferred from its rhythm, and the page names it', { timeout: 300_000 }, async (t) => {
+  const browser = await launch({ webgpu: false });
+  t.after(() => browser.close());
+  const { page, problems } = await open(browser, server);
+  const bytes = midiFile(WALTZ, { stated: false });
+  assert.ok(!Buffer.from(bytes).includes(Buffer.from([0xff, 0x58])), 'no time-signature event in the file');
+  await page.click('summary:has-text("Your own start")');
+  await page.setInputFiles('#primer-file', { name: 'unmetered.mid', mimeType: 'audio/midi', buffer: Buffer.from(bytes) });
+  await page.waitForFunction(() => window.tunesmith.element.primer !== null);
+  assert.match(await page.textContent('#primer-notes'), /from “unmetered\.mid”: 16 notes/);
+  assert.equal(await page.isHidden('#error'), true, 'no error');
+  const m = await generate(page, { bars: 4, seed: 11, meter: null });
+  assert.equal(m.meterFrom, 'estimated', 'the meter was inferred, not asked for');
+  assert.match(m.meter, /^\d+\/\d+$/);
+  assert.deepEqual(m.notes.slice(0, WALTZ.length).map((n) => n.pitch), WALTZ.map(([p]) => p), 'it starts with the file\'s notes');
+  assert.ok(m.totalSteps % m.stepsPerBar === 0 && m.totalSteps === m.primerSteps + 4 * m.stepsPerBar, JSON.stringify(m));
+  // The status line names the meter it found, and says it was estimated.
+  assert.ok((await page.textContent('#status')).includes(` in ${m.meter} (estimated)`), await page.textContent('#status'));
+  t.diagnostic(`inferred: ${m.meter}; status: ${await page.textContent('#status')}`);
+  assert.deepEqual(problems, []);
+});
+
+test('touch: tapping the on-screen keyboard enters notes, and Generate continues them', { timeout: 300_000 }, async (t) => {
+  const browser = await launch({ webgpu: false });
+  t.after(() => browser.close());
+  // A phone: touch only, a narrow viewport, the page's meta viewport applied.
+  const device = { hasTouch: true, isMobile: true, viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 };
+  const { page, problems } = await open(browser, server, { device });
+  assert.equal(await page.evaluate(() => navigator.maxTouchPoints > 0 && matchMedia('(pointer: coarse)').matches), true, 'a touch device');
+  await page.tap('summary:has-text("Your own start")');
+  await page.tap('.keys [aria-label="C4"]'); // a quarter (the default length)
+  await page.selectOption('#step-length', '2');
+  await page.tap('.keys [aria-label="E♭4"]'); // a black key, an eighth
+  await page.tap('#rest'); // an eighth's rest
+  await page.tap('.keys [aria-label="G4"]');
+  await page.tap('#undo'); // takes back G4
+  await page.tap('.keys [aria-label="C5"]');
+  const primer = await page.evaluate(() => window.tunesmith.element.primer);
+  assert.deepEqual(primer, [
+    { pitch: 60, onset: 0, duration: 4 },
+    { pitch: 63, onset: 4, duration: 2 },
+    { pitch: 72, onset: 8, duration: 2 },
+  ], 'one note a tap, none twice');
+  assert.match(await page.textContent('#primer-notes'), /3 notes over 2\.5 beats: C4 E♭4 C5/);
+  assert.equal(await page.evaluate(() => window.tunesmith.element.state), 'ready', 'tapping keys did not generate');
+  await page.evaluate(() => Object.assign(window.tunesmith.element, { bars: 2, seed: 5, candidates: 1 }));
+  await page.tap('#generate');
+  await page.waitForFunction(() => window.tunesmith.element.state === 'done', null, { timeout: 240_000 });
+  const m = await page.evaluate(() => window.tunesmith.element.melody);
+  assert.deepEqual(m.notes.slice(0, 3), primer, 'the melody starts with the notes tapped');
+  assert.deepEqual(problems, []);
 });
 
 test('a MIDI keyboard (Web MIDI) enters notes', { timeout: 300_000 }, async (t) => {

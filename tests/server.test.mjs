@@ -56,6 +56,9 @@ test("the page names the same policy for hosts that send none", () => {
   const meta = html.match(/http-equiv="Content-Security-Policy" content="([^"]+)"/);
   assert.ok(meta, 'index.html has a CSP meta element');
   assert.equal(meta[1], CSP);
+  // `./dev serve` (Trunk) sends the same policy as a header.
+  const trunk = readFileSync(new URL('../Trunk.toml', import.meta.url), 'utf8');
+  assert.equal(trunk.match(/^"Content-Security-Policy" = "([^"]+)"$/m)?.[1], CSP, 'Trunk.toml [serve.headers]');
   assert.doesNotMatch(html, /<script>|<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
   assert.doesNotMatch(html, /\sstyle="/, 'no inline style attribute');
 });

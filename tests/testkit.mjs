@@ -47,10 +47,11 @@ export function watch(page, origins) {
 
 /**
  * Opens the page (at `path`) and waits until its generator is in one of `states`; collects every
- * error it shows. `init`: a script run in the page before its own (stand-ins for devices).
+ * error it shows. `init`: a script run in the page before its own (stand-ins for devices);
+ * `device`: more options of the browser context (a phone's `hasTouch`, `isMobile`, `viewport`).
  */
-export async function open(browser, server, { path = '/', states = ['ready'], init } = {}) {
-  const context = await browser.newContext({ acceptDownloads: true });
+export async function open(browser, server, { path = '/', states = ['ready'], init, device = {} } = {}) {
+  const context = await browser.newContext({ acceptDownloads: true, ...device });
   if (init) await context.addInitScript(init);
   const page = await context.newPage();
   const problems = watch(page, [server.url]);

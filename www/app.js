@@ -54,13 +54,9 @@ element.addEventListener('melody', ({ detail: { melody } }) => {
   registerServiceWorker(melody);
 });
 
-// The page is the generator: its shortcuts (Space, G, ← →) work wherever nothing else has focus.
-document.addEventListener('keydown', (e) => {
-  if (e.target !== document.body && e.target !== document.documentElement) return;
-  const forwarded = new KeyboardEvent('keydown', { key: e.key, code: e.code, cancelable: true });
-  element.dispatchEvent(forwarded);
-  if (forwarded.defaultPrevented) e.preventDefault();
-});
+// The generator's shortcuts (Space, G, ← →) act only with focus in it (the element listens on
+// itself), never page-wide: single-key shortcuts on the whole page would take the keys a screen
+// reader's browse mode uses (WCAG 2.1.4). A click on the generator's background focuses it.
 
 copy.addEventListener('click', () => {
   navigator.clipboard.writeText(link.href).then(

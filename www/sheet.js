@@ -7,6 +7,8 @@ import { trusted } from './client.js';
 
 const ABCJS_URL = new URL('./vendor/abcjs-basic-min.js', import.meta.url);
 const PLAYING = 'tunesmith-playing';
+/** Below this width (CSS px) the sheet is laid out two bars a line; at or above it, four. */
+export const NARROW = 560;
 
 let loading = null;
 
@@ -94,6 +96,20 @@ export class Sheet {
     this.heads = [];
     this.active = -1;
     this.shown = null;
+    this.drawn = null; // the melody drawn last
+    this.narrow = null; // whether it was drawn two bars a line
+  }
+
+  #width() {
+    return this.container.clientWidth || 800;
+  }
+
+  /**
+   * Whether the sheet's width has crossed NARROW since the melody on show was drawn: drawn again,
+   * it would be laid out the other way.
+   */
+  get stale() {
+    return this.drawn !== null && this.drawn === this.shown && (this.#width() < NARROW) !== this.narrow;
   }
 
   /** Draws `melody.abc`; resolves once drawn (rejects if abcjs cannot load). */
@@ -104,8 +120,12 @@ export class Sheet {
     if (this.shown !== melody) return;
     const ABCJS = await loadAbcjs();
     if (this.shown !== melody) return; // a newer melody came meanwhile
-    const width = this.container.clientWidth || 800;
-    const narrow = width < 560;
+    // abcjs styles the container for the layout it draws (inline-block, a width, an aspect ratio
+    // as padding) and leaves what it does not set: the other layout's styles would stay.
+    this.container.removeAttribute('style');
+    const width = this.#width();
+    const narrow = width < NARROW;
+    const lit = this.drawn === melody ? this.active : -1; // drawn again (a new width): the cursor stays
     const [tune] = withinStrictCsp(() =>
       ABCJS.renderAbc(this.container, melody.abc, {
         add_classes: true,
@@ -115,12 +135,17 @@ export class Sheet {
         paddingbottom: 4,
         // A phone gets two bars a line at a readable size; a wider view, four scaled to fit.
         ...(narrow
-          ? { staffwidth: Math.max(200, width - 24), wrap: { minSpacing: 1.2, maxSpacing: 2.4, preferredMeasuresPerLine: 2 } }
+          ? // Two bars of sixteenths can need more than the staff's width: scaled to fit, the
+            // last bar line stays inside the box.
+            { staffwidth: Math.max(200, width - 24), wrap: { minSpacing: 1.2, maxSpacing: 2.4, preferredMeasuresPerLine: 2 }, responsive: 'resize' }
           : { responsive: 'resize' }),
       }),
     );
     this.heads = tune ? headsOfNotes(tune) : [];
     this.active = -1;
+    this.drawn = melody;
+    this.narrow = narrow;
+    this.mark(lit);
     const svg = this.container.querySelector('svg');
     svg?.setAttribute('role', 'img');
     svg?.setAttribute('aria-label', `Staff notation of the melody: ${this.heads.length} notes`);
@@ -136,6 +161,8 @@ export class Sheet {
 
   clear() {
     this.shown = null;
+    this.drawn = null;
+    this.narrow = null;
     this.heads = [];
     this.active = -1;
     this.container.replaceChildren();
