@@ -78,6 +78,44 @@ test('a broken model file: a readable error, then Retry works once it is fixed',
   }
 });
 
+test('a broken model file on WebGPU: a readable error, and the next Generate works once it is fixed', { timeout: 600_000 }, async (t) => {
+  writeFileSync(PACK, real);
+  // The Transformer loads when first asked for, through Burn on the WebGPU device.
+  const bpk = join(models, 'transformer.bpk');
+  const good = readFileSync(bpk);
+  t.after(() => writeFileSync(bpk, good));
+  const browser = await launch({ webgpu: true });
+  t.after(() => browser.close());
+  const cases = [
+    ['missing', null, /HTTP 404/],
+    ['garbage', Buffer.from('<!doctype html><p>Not found</p>'), /neither a \.pack nor a burnpack/],
+    ['truncated', good.subarray(0, good.length >> 1), /does not match its spec/],
+    ['one byte changed', flipped(good, good.length >> 1), /does not match its spec/],
+  ];
+  for (const [what, bytes, message] of cases) {
+    rmSync(bpk, { force: true });
+    if (bytes) writeFileSync(bpk, bytes);
+    // A fresh context each time: a worker keeps a model it has loaded.
+    const { page, problems } = await open(browser, server);
+    const send = (seed) =>
+      page.evaluate(async (seed) => {
+        try {
+          const reply = await window.tunesmith.client.generate({ model: 'transformer', backend: 'webgpu', request: { bars: 1, seed } });
+          return { backend: reply.backend, notes: reply.melodies[0].notes.length };
+        } catch (e) {
+          return e.message;
+        }
+      }, seed);
+    assert.match(String(await send(1)), message, what);
+    writeFileSync(bpk, good);
+    const next = await send(2);
+    assert.equal(next.backend, 'webgpu', `${what}: ${JSON.stringify(next)}`);
+    assert.ok(next.notes > 0, what);
+    assert.deepEqual(problems, [], what);
+    await page.context().close();
+  }
+});
+
 test('a worker script that cannot load: a readable error and Retry, not a restart loop', { timeout: 600_000 }, async (t) => {
   const www = mkdtempSync(join(tmpdir(), 'tunesmith-www-'));
   t.after(() => rmSync(www, { recursive: true, force: true }));

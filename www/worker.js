@@ -30,6 +30,7 @@ const wasmReady = new Promise((resolve) => (startWasm = resolve))
   });
 let fullModule = null; // Promise of the full module's bindings, once asked for
 const downloads = new Map(); // weights file path → Promise<Uint8Array>
+const unloadable = new Set(); // paths whose bytes did not load as weights (fetched afresh next time)
 const progress = new Map(); // model → Map(path → {loaded, total}) of its downloads in flight
 const generators = new Map(); // `${model}/${backend}/${files}` → Promise<Generator>
 const cancelled = new Set(); // ids of generations asked to stop
@@ -87,7 +88,8 @@ function download(name, path) {
         post({ type: OUT.download, model: name, loaded: sum('loaded'), total });
       };
       try {
-        const r = await fetch(new URL(`../${path}`, import.meta.url));
+        // A file that did not load before is asked of the server again, not of the HTTP cache.
+        const r = await fetch(new URL(`../${path}`, import.meta.url), unloadable.has(path) ? { cache: 'no-cache' } : undefined);
         if (!r.ok) throw new Error(`Could not load the ${name} model (${path}): HTTP ${r.status}.`);
         countBytes(r, (loaded, total) => {
           if (!counts.has(path)) return; // a late report of a file already done
@@ -156,7 +158,12 @@ function generator(model, backend, files) {
       const bindings = backend === 'cpu' && m.packed ? lite : full(model);
       const [weights, tuned, { Generator }] = await Promise.all([file(m.weights, files !== 'tuned'), file(m.tuned, files !== 'data'), bindings]);
       if (backend === 'webgpu') await ensureWebGpu();
-      const loaded = await Generator.load(model, weights, tuned, backend);
+      const loaded = await Generator.load(model, weights, tuned, backend).catch((e) => {
+        // Bytes that do not load (damaged on the way, a server's error page) are not kept: the
+        // next request downloads them again, so a fixed file works without a reload.
+        for (const path of [m.weights, m.tuned]) if (path && downloads.delete(path)) unloadable.add(path);
+        throw e;
+      });
       // One holding both serves every strength: the narrower ones go (their wasm memory too).
       if (files === 'both') {
         for (const narrow of ['data', 'tuned']) {
