@@ -253,6 +253,36 @@ test('a lost WebGPU device: a readable error, then a fresh worker with a new dev
   assert.deepEqual(problems, []);
 });
 
+test('a crash in the worker (a Rust panic) rejects what is pending with a readable message, and the next Generate works', { timeout: 300_000 }, async (t) => {
+  writeFileSync(PACK, real);
+  const browser = await launch({ webgpu: false });
+  t.after(() => browser.close());
+  const page = await (await browser.newContext()).newPage();
+  const workers = [];
+  page.on('worker', (w) => workers.push(w));
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  await page.goto(`${server.url}/`);
+  await page.waitForSelector('tunesmith-generator[state="ready"]', { timeout: SLOW });
+  // The core's panic hook (what web.rs installs calls it) fires while a long request is in
+  // flight: at its first yield between bars.
+  await workers[0].evaluate(() =>
+    self.addEventListener('message', ({ data }) => {
+      if (data?.type === 'generate') setTimeout(() => self.tunesmithPanic('index out of bounds (a test)'));
+    }),
+  );
+  const answer = await page.evaluate(() =>
+    window.tunesmith.client
+      .generate({ model: 'lstm', backend: 'cpu', request: { bars: 64, candidates: 16, seed: 1 } })
+      .then(() => 'finished', (e) => e.message),
+  );
+  assert.match(answer, /the generator crashed: index out of bounds \(a test\)/);
+  const m = await generate(page, { bars: 2, seed: 3, backend: 'cpu' });
+  assert.ok(m.notes.length > 0);
+  assert.equal(workers.length, 2, 'one fresh worker');
+  assert.deepEqual(problems, []);
+});
+
 test('the longest primer works for both models, and so does the next Generate', { timeout: 600_000 }, async (t) => {
   writeFileSync(PACK, real);
   const browser = await launch({ webgpu: false });
