@@ -204,6 +204,10 @@ test('ABC export: the melody in ABC notation, every note written, downloadable a
   const { page, problems } = await open(browser, server);
   await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
   const m = await generate(page, { bars: 4, seed: 12, meter: '6/8' });
+  // The melody as text too (the screen reader's way to it): a note name for every note.
+  const names = (await page.textContent('#notes')).trim().split(/\s+/);
+  assert.equal(names.length, m.notes.length);
+  assert.ok(names.every((n) => /^[A-G][#b]?-?\d$/.test(n)), names.join(' '));
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-abc')]);
   assert.match(download.suggestedFilename(), /^tunesmith-lstm-seed12\.abc$/);
   const abc = await readFile(await download.path(), 'utf8');

@@ -51,7 +51,7 @@ export interface Melody {
   /** Its place in the batch of candidates (0: the melody a single candidate would be). */
   candidate?: number;
   /** How it ranked: the model's mean log-likelihood a step (nats), its theory score (0–1), and
-   * their sum with the theory weighted (crate/src/sample.rs). */
+   * their sum with the theory weighted (crate/src/request.rs). */
   score?: { logLikelihood: number; theory: number; total: number };
 }
 
