@@ -332,6 +332,28 @@ test('sheet music: abcjs (self-hosted, loaded after the first melody) draws ever
   assert.ok(lit.every((l) => l.count >= 1), JSON.stringify(lit));
   assert.ok(new Set(lit.map((l) => l.first)).size >= 2, `the lit note moves: ${JSON.stringify(lit)}`);
   assert.equal(await page.$$eval('#sheet .tunesmith-playing', (els) => els.length), 0, 'nothing lit once stopped');
+
+  // The piano roll's playhead: a column of its colour that moves right as the melody plays.
+  const playhead = () =>
+    page.evaluate(() => {
+      const c = window.tunesmith.element.shadowRoot.querySelector('#roll');
+      const hex = getComputedStyle(c).getPropertyValue('--roll-playhead').trim() || '#ee6c4d';
+      const want = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+      const row = c.getContext('2d').getImageData(0, 1, c.width, 1).data;
+      for (let x = 0; x < c.width; x++) if (want.every((v, k) => Math.abs(row[4 * x + k] - v) <= 2)) return x;
+      return -1;
+    });
+  assert.equal(await playhead(), -1, 'no playhead before Play');
+  await page.click('#play');
+  const seen = [];
+  for (let i = 0; i < 6; i++) {
+    await page.waitForTimeout(300);
+    seen.push(await playhead());
+  }
+  await page.evaluate(() => window.tunesmith.element.stop());
+  const shown = seen.filter((x) => x >= 0);
+  assert.ok(shown.length >= 4 && new Set(shown).size >= 3, `the playhead moves: ${seen}`);
+  assert.ok(shown.every((x, i) => i === 0 || x >= shown[i - 1]), `and only forwards: ${seen}`);
   assert.deepEqual(problems, [], 'nothing blocked by the page\'s strict CSP either');
 });
 

@@ -352,6 +352,22 @@ pub fn catalog() -> Catalog {
 mod tests {
     use super::*;
 
+    /// The page's load check (`check_weights`) passes a spec without checksums: every shipped
+    /// spec must record them, for the burnpack and, for an LSTM, the pack the page runs.
+    #[test]
+    fn every_shipped_spec_records_its_weights_checksums() {
+        for m in built_in() {
+            for spec_json in std::iter::once(m.spec_json).chain(m.tuned.map(|t| t.spec_json)) {
+                let spec: Value = serde_json::from_str(spec_json).unwrap();
+                let sums = &spec["weights"];
+                assert!(sums["bpk"].as_str().is_some_and(|s| s.starts_with("fnv1a64:")), "{}: bpk", m.name);
+                if spec["arch"] == "lstm" {
+                    assert!(sums["pack"].as_str().is_some_and(|s| s.starts_with("fnv1a64:")), "{}: pack", m.name);
+                }
+            }
+        }
+    }
+
     /// Every default and option the catalog offers is a valid request on its own, and every
     /// control names a request field.
     #[test]
