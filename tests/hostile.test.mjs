@@ -78,41 +78,55 @@ test('a broken model file: a readable error, then Retry works once it is fixed',
   }
 });
 
-test('a broken model file on WebGPU: a readable error, and the next Generate works once it is fixed', { timeout: 600_000 }, async (t) => {
+test('a broken model file on WebGPU: a readable error, and the next Generate works once it is fixed', { timeout: 900_000 }, async (t) => {
   writeFileSync(PACK, real);
-  // The Transformer loads when first asked for, through Burn on the WebGPU device.
   const bpk = join(models, 'transformer.bpk');
-  const good = readFileSync(bpk);
-  t.after(() => writeFileSync(bpk, good));
+  const goodBpk = readFileSync(bpk);
+  t.after(() => {
+    writeFileSync(bpk, goodBpk);
+    writeFileSync(PACK, real);
+  });
   const browser = await launch({ webgpu: true });
   t.after(() => browser.close());
-  const cases = [
-    ['missing', null, /HTTP 404/],
-    ['garbage', Buffer.from('<!doctype html><p>Not found</p>'), /neither a \.pack nor a burnpack/],
-    ['truncated', good.subarray(0, good.length >> 1), /does not match its spec/],
-    ['one byte changed', flipped(good, good.length >> 1), /does not match its spec/],
+  // The Transformer loads when first asked for, through Burn on the WebGPU device; the LSTM's
+  // pack goes to the WGSL kernels when the page started on the Transformer (so the CPU never
+  // fetched it).
+  const files = [
+    ['transformer', bpk, goodBpk, '/'],
+    ['lstm', PACK, real, '/?model=transformer'],
   ];
-  for (const [what, bytes, message] of cases) {
-    rmSync(bpk, { force: true });
-    if (bytes) writeFileSync(bpk, bytes);
-    // A fresh context each time: a worker keeps a model it has loaded.
-    const { page, problems } = await open(browser, server);
-    const send = (seed) =>
-      page.evaluate(async (seed) => {
-        try {
-          const reply = await window.tunesmith.client.generate({ model: 'transformer', backend: 'webgpu', request: { bars: 1, seed } });
-          return { backend: reply.backend, notes: reply.melodies[0].notes.length };
-        } catch (e) {
-          return e.message;
-        }
-      }, seed);
-    assert.match(String(await send(1)), message, what);
-    writeFileSync(bpk, good);
-    const next = await send(2);
-    assert.equal(next.backend, 'webgpu', `${what}: ${JSON.stringify(next)}`);
-    assert.ok(next.notes > 0, what);
-    assert.deepEqual(problems, [], what);
-    await page.context().close();
+  for (const [model, file, good, path] of files) {
+    const cases = [
+      ['missing', null, /HTTP 404/],
+      ['garbage', Buffer.from('<!doctype html><p>Not found</p>'), /neither a \.pack nor a burnpack/],
+      ['truncated', good.subarray(0, good.length >> 1), /does not match its spec/],
+      ['one byte changed', flipped(good, good.length >> 1), /does not match its spec/],
+    ];
+    for (const [what, bytes, message] of cases) {
+      rmSync(file, { force: true });
+      if (bytes) writeFileSync(file, bytes);
+      // A fresh context each time: a worker keeps a model it has loaded.
+      const { page, problems } = await open(browser, server, { path });
+      const send = (seed) =>
+        page.evaluate(
+          async ([model, seed]) => {
+            try {
+              const reply = await window.tunesmith.client.generate({ model, backend: 'webgpu', request: { bars: 1, seed } });
+              return { backend: reply.backend, notes: reply.melodies[0].notes.length };
+            } catch (e) {
+              return e.message;
+            }
+          },
+          [model, seed],
+        );
+      assert.match(String(await send(1)), message, `${model}, ${what}`);
+      writeFileSync(file, good);
+      const next = await send(2);
+      assert.equal(next.backend, 'webgpu', `${model}, ${what}: ${JSON.stringify(next)}`);
+      assert.ok(next.notes > 0, what);
+      assert.deepEqual(problems, [], what);
+      await page.context().close();
+    }
   }
 });
 
@@ -283,21 +297,24 @@ test('a crash in the worker (a Rust panic) rejects what is pending with a readab
   assert.deepEqual(problems, []);
 });
 
-test('the longest primer works for both models, and so does the next Generate', { timeout: 600_000 }, async (t) => {
+for (const webgpu of [false, true]) {
+test(`the longest primer works for both models, and so does the next Generate (${webgpu ? 'WebGPU' : 'CPU'})`, { timeout: 900_000 }, async (t) => {
   writeFileSync(PACK, real);
-  const browser = await launch({ webgpu: false });
+  const backend = webgpu ? 'webgpu' : 'cpu';
+  const browser = await launch({ webgpu });
   t.after(() => browser.close());
   const { page, problems } = await open(browser, server);
   const { maxPrimerSteps } = await page.evaluate(() => window.tunesmith.client.ready().then(({ catalog }) => catalog.limits));
   const primer = Array.from({ length: maxPrimerSteps / 4 }, (_, i) => ({ pitch: 60 + ((i * 5) % 12), onset: 4 * i, duration: 4 }));
   for (const model of ['lstm', 'transformer']) {
     const reply = await page.evaluate(
-      ({ model, primer }) => window.tunesmith.client.generate({ model, backend: 'cpu', request: { bars: 1, primer, phase: 'file', meter: '4/4' } }),
-      { model, primer },
+      ({ model, primer, backend }) => window.tunesmith.client.generate({ model, backend, request: { bars: 1, primer, phase: 'file', meter: '4/4' } }),
+      { model, primer, backend },
     );
     const [melody] = reply.melodies;
     assert.equal(melody.primerSteps, maxPrimerSteps, model);
     assert.equal(melody.totalSteps, maxPrimerSteps + 16, model);
+    assert.equal(reply.backend, backend, model);
   }
   const tooLong = [...primer, { pitch: 60, onset: maxPrimerSteps, duration: 4 }];
   const refused = await page.evaluate(
@@ -305,7 +322,8 @@ test('the longest primer works for both models, and so does the next Generate', 
     tooLong,
   );
   assert.match(refused, /primer ends at step \d+; at most \d+ steps/);
-  const m = await generate(page, { bars: 2, seed: 6, backend: 'cpu' });
+  const m = await generate(page, { bars: 2, seed: 6, backend });
   assert.ok(m.notes.length > 0);
   assert.deepEqual(problems, []);
 });
+}

@@ -6,6 +6,9 @@ import { IN, OUT } from './protocol.js';
 
 const INIT_TIMEOUT_MS = 120_000;
 const GENERATE_TIMEOUT_MS = 120_000;
+// A primer is fed step by step before the first bar: on a slow (software) GPU the longest takes
+// minutes, so the time a request may take before the worker is taken for hung grows with it.
+const PRIMER_MS_PER_STEP = 40;
 const CANCEL_GRACE_MS = 3_000;
 
 const clients = new Map(); // worker URL → TunesmithClient
@@ -158,10 +161,15 @@ export class TunesmithClient {
   request(message, { timeoutMs = GENERATE_TIMEOUT_MS, onProgress, signal } = {}) {
     const id = this.nextId++;
     const answer = new Promise((resolve, reject) => {
+      const primer = message.request?.primer;
+      const end = (n) => (Number(n?.onset) || 0) + (Number(n?.duration) || 0);
+      const primerSteps = Array.isArray(primer) ? primer.reduce((most, n) => Math.max(most, end(n)), 0) : 0;
+      const ms = timeoutMs + Math.min(primerSteps, 1e6) * PRIMER_MS_PER_STEP;
       const timer = setTimeout(() => {
-        this.restart(new Error(`the generator did not answer in ${timeoutMs / 1000} s and was restarted`));
-      }, timeoutMs);
-      this.pending.set(id, { resolve, reject, onProgress, timer });
+        this.restart(new Error(`the generator did not answer in ${ms / 1000} s and was restarted`));
+      }, ms);
+      const pending = { resolve, reject, onProgress, timer };
+      this.pending.set(id, pending);
       this.worker.postMessage({ ...message, id });
     });
     if (signal) {
