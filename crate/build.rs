@@ -2,8 +2,9 @@
 //! in lowercase letters and digits) and writes `models.rs`: every build gets their specs and
 //! the file the page downloads for each (the packed `NAME.pack` of an LSTM where there is one),
 //! and the same for a model's theory-tuned companion where there is one (`NAME.tuned.json`,
-//! `.bpk`, `.pack`, written by `tunesmith tune`); native builds also embed the burnpack weights,
-//! so `tunesmith generate` works anywhere.
+//! `.bpk`, `.pack`, written by `tunesmith tune`), with the blend of the two at the default
+//! theory strength where it is packed (`NAME.blend.pack`, `tunesmith pack --blend`); native
+//! builds also embed the burnpack weights, so `tunesmith generate` works anywhere.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -40,12 +41,24 @@ fn main() {
         "/// Models of this build: (name, spec JSON, the weights file the page downloads, and the same\n/// of its theory-tuned companion where it has one).\n",
     );
     code.push_str("pub type ModelRow = (&'static str, &'static str, &'static str, Option<Companion>);\n");
-    code.push_str("/// A theory-tuned companion: (spec JSON, the weights file the page downloads).\n");
-    code.push_str("pub type Companion = (&'static str, &'static str);\n");
+    code.push_str(
+        "/// A theory-tuned companion: (spec JSON, the weights file the page downloads, the packed blend\n/// at the default strength where there is one).\n",
+    );
+    code.push_str("pub type Companion = (&'static str, &'static str, Option<&'static str>);\n");
     code.push_str("pub static MODELS: &[ModelRow] = &[\n");
     for name in &names {
         let companion = match tuned(name) {
-            Some(t) => format!("Some((include_str!({:?}), \"models/{t}.{}\"))", file(&t, "json"), web(&t)),
+            Some(t) => {
+                let blend = models.join(format!("{name}.blend.pack"));
+                let blend = match blend.exists() {
+                    true => {
+                        println!("cargo:rerun-if-changed={}", blend.display());
+                        format!("Some(\"models/{name}.blend.pack\")")
+                    }
+                    false => "None".into(),
+                };
+                format!("Some((include_str!({:?}), \"models/{t}.{}\", {blend}))", file(&t, "json"), web(&t))
+            }
             None => "None".into(),
         };
         let spec = file(name, "json");

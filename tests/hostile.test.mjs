@@ -13,13 +13,13 @@ import { serveMounts } from './server.mjs';
 
 const DIST = new URL('../dist', import.meta.url).pathname;
 const models = mkdtempSync(join(tmpdir(), 'tunesmith-models-'));
-// The file the page downloads first: the weights of the default theory strength (1).
-const PACK = join(models, 'lstm.tuned.pack');
-const real = readFileSync(join(DIST, 'models', 'lstm.tuned.pack'));
+// The file the page downloads first: the weights of the default theory strength (their blend).
+const PACK = join(models, 'lstm.blend.pack');
+const real = readFileSync(join(DIST, 'models', 'lstm.blend.pack'));
 let server;
 
 before(async () => {
-  for (const file of ['transformer.bpk', 'lstm.pack']) copyFileSync(join(DIST, 'models', file), join(models, file));
+  for (const file of ['transformer.bpk', 'lstm.pack', 'lstm.tuned.pack']) copyFileSync(join(DIST, 'models', file), join(models, file));
   server = await serveMounts({ '/models/': models, '/': DIST });
 });
 after(() => {

@@ -28,6 +28,7 @@ test('npm pack: the element, its modules, the wasm and the models, with types', 
       'package/dist/tunesmith_bg.wasm',
       'package/dist/models/lstm.pack',
       'package/dist/models/lstm.tuned.pack',
+      'package/dist/models/lstm.blend.pack',
     ]) {
       assert.ok(files.includes(f), `${f} is in the tarball: ${files.join(' ')}`);
     }

@@ -59,7 +59,7 @@ for (const webgpu of [false, true]) {
     assert.equal(other.keyFrom, 'drawn');
     assert.match(other.key, /^[A-G][#b]? (major|minor|dorian|phrygian|lydian|mixolydian|locrian)$/);
     assert.ok(['celtic', 'folk', 'chorale'].includes(other.style), other.style);
-    assert.match(await page.textContent('#status'), new RegExp(` in ${other.key} \\(drawn\\), [^,]+ \\(drawn\\)(, form \\S+ \\(drawn\\))?, theory 1 —`));
+    assert.match(await page.textContent('#status'), new RegExp(` in ${other.key} \\(drawn\\), [^,]+ \\(drawn\\)(, form \\S+ \\(drawn\\))?, theory 0.8 —`));
 
     // Play: the audio context runs and the first note sounds within 100 ms of the click (time
     // to schedule it, plus how far ahead of the audio clock it was put), although the melody
@@ -99,32 +99,33 @@ for (const webgpu of [false, true]) {
     await page.click('#play');
     assert.equal(await page.evaluate(() => window.tunesmith.element.playing), false);
 
-    // Theory strength: 1 (the tuned weights) unless asked; 0 is the data model, 0.5 a blend,
-    // each its own melody for the same seed (over 8 bars: the same noise through nearby weights
-    // often picks the same notes for a while), and back at 1 the tuned model's again.
-    assert.equal(first.theory, 1);
-    assert.equal(await page.inputValue('#theory'), '1');
+    // Theory strength: 0.8 (the packed blend) unless asked; 0 is the data model, 1 the tuned
+    // one, 0.5 a blend made in the page, each its own melody for the same seed (over 8 bars: the
+    // same noise through nearby weights often picks the same notes for a while), and back at
+    // 0.8 the default's again, from the blend file though both others are loaded by then.
+    assert.equal(first.theory, 0.8);
+    assert.equal(await page.inputValue('#theory'), '0.8');
     const strengths = [];
-    for (const theory of [1, 0, 0.5, 1]) strengths.push(await generate(page, { bars: 8, seed: 11, backend, theory }));
-    assert.deepEqual(strengths.map((m) => m.theory), [1, 0, 0.5, 1]);
+    for (const theory of [0.8, 0, 0.5, 1, 0.8]) strengths.push(await generate(page, { bars: 8, seed: 11, backend, theory }));
+    assert.deepEqual(strengths.map((m) => m.theory), [0.8, 0, 0.5, 1, 0.8]);
     assert.notDeepEqual(strengths[1].notes, strengths[0].notes);
     assert.notDeepEqual(strengths[2].notes, strengths[1].notes);
-    assert.deepEqual(strengths[3].notes, strengths[0].notes);
-    assert.equal(await page.getAttribute('tunesmith-generator', 'theory'), '1');
-    assert.match(await page.textContent('#status'), /, theory 1 —/);
+    assert.notDeepEqual(strengths[3].notes, strengths[1].notes);
+    assert.deepEqual(strengths[4].notes, strengths[0].notes);
+    assert.equal(await page.getAttribute('tunesmith-generator', 'theory'), '0.8');
+    assert.match(await page.textContent('#status'), /, theory 0.8 —/);
     // A model without tuned weights has no theory strength to set.
     await page.selectOption('#model', 'transformer');
     assert.equal(await page.isDisabled('#theory'), true);
     await page.selectOption('#model', 'lstm');
     assert.equal(await page.isDisabled('#theory'), false);
 
-    // The page downloads only the model it uses, in its packed int8 form, its data weights only
-    // once a strength below 1 asked for them; specs are built in. (The server's log, which sees
-    // the service worker's requests: it keeps both files for offline use.)
+    // The page downloads only the model it uses, in its packed int8 form, its data and tuned
+    // weights only once other strengths asked for them; specs are built in. (The server's log,
+    // which sees the service worker's requests: it keeps the three files for offline use.)
     await page.evaluate(() => navigator.serviceWorker.ready);
     const requests = server.requests.slice(from).map((r) => r.path);
-    assert.ok(requests.includes('/models/lstm.pack'), requests.join(' '));
-    assert.ok(requests.includes('/models/lstm.tuned.pack'), requests.join(' '));
+    for (const file of ['lstm.blend.pack', 'lstm.pack', 'lstm.tuned.pack']) assert.ok(requests.includes(`/models/${file}`), requests.join(' '));
     assert.ok(!requests.some((p) => p.endsWith('.json')), requests.join(' '));
     assert.ok(!requests.some((p) => p.includes('transformer')), requests.join(' '));
 

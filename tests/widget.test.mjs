@@ -157,7 +157,8 @@ for (const webgpu of [false, true]) {
     assert.equal(count(assets, from, '/tunesmith-lite_bg.wasm'), 1);
     assert.equal(count(assets, from, '/tunesmith_bg.wasm'), webgpu ? 1 : 0);
     assert.equal(count(assets, from, '/models/lstm.pack'), 0, 'the data weights: not at the default strength');
-    assert.equal(count(assets, from, '/models/lstm.tuned.pack'), 1);
+    assert.equal(count(assets, from, '/models/lstm.tuned.pack'), 0, 'nor the tuned ones');
+    assert.equal(count(assets, from, '/models/lstm.blend.pack'), 1);
 
     // The host styles it through ::part() and the custom properties; "minimal" hides the settings.
     const style = (selector, property) => page.$eval(selector, (el, p) => getComputedStyle(el)[p], property);
@@ -220,13 +221,13 @@ test('attributes, properties, methods and events behave as documented', { timeou
   const seen = (type) => page.evaluate((t) => window.seen.filter((e) => e.type === t).map((e) => e.detail), type);
 
   // Downloads report their bytes, never going back, each to the end: the lite wasm module,
-  // and the weights the default strength runs on (the theory-tuned ones).
+  // and the weights the default strength runs on (its packed blend).
   const size = async (file) => (await readFile(join(DIST, file))).length;
   const reported = (p, phase, bytes) => {
     for (let i = 1; i < p.length; i++) assert.ok(p[i].loaded >= p[i - 1].loaded, JSON.stringify(p));
     assert.deepEqual(p.at(-1), { phase, loaded: bytes, total: bytes });
   };
-  for (const [phase, file] of [['wasm', 'tunesmith-lite_bg.wasm'], ['model', 'models/lstm.tuned.pack']]) {
+  for (const [phase, file] of [['wasm', 'tunesmith-lite_bg.wasm'], ['model', 'models/lstm.blend.pack']]) {
     reported((await seen('progress')).filter((e) => e.phase === phase), phase, await size(file));
   }
   assert.deepEqual(await seen('ready'), [{ model: 'lstm' }]);
@@ -262,7 +263,7 @@ test('attributes, properties, methods and events behave as documented', { timeou
     ['genre', 'celtic', 'celtic', null],
     ['form', 'AABA', 'AABA', null],
     ['temperature', '0.8', 0.8, 1],
-    ['theory', '0.25', 0.25, 1],
+    ['theory', '0.25', 0.25, 0.8],
     ['seed', '42', 42, 1],
     ['candidates', '4', 4, 8],
   ];
@@ -432,7 +433,7 @@ test('offline after the first visit; a new build replaces the old cache', { time
     for (let i = 0; i < 300; i++) {
       const names = await caches.keys();
       const cache = await caches.open(names[0] ?? 'none');
-      if (names.length === 1 && (await cache.match('/models/lstm.pack')) && (await cache.match('/models/lstm.tuned.pack'))) return names[0];
+      if (names.length === 1 && (await cache.match('/models/lstm.blend.pack'))) return names[0];
       await new Promise((ok) => setTimeout(ok, 100));
     }
     throw new Error(`the model was not cached: ${await caches.keys()}`);

@@ -65,7 +65,7 @@ copy.addEventListener('click', () => {
   );
 });
 
-const used = new Set(); // the weights files (tuned ones too) of the models this page has used
+const used = new Set(); // the weights files (tuned and blended ones too) of the models this page has used
 let registered = false;
 /**
  * Offline use: registered after the first melody, so its downloads never compete with the first
@@ -74,7 +74,7 @@ let registered = false;
  */
 function registerServiceWorker(melody) {
   const model = TunesmithGenerator.catalog.models.find((m) => m.name === melody.model);
-  for (const file of [model?.weights, model?.tuned]) if (file) used.add(file);
+  for (const file of [model?.weights, model?.tuned, model?.blend]) if (file) used.add(file);
   if (!('serviceWorker' in navigator)) return;
   if (!registered) {
     registered = true;

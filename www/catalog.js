@@ -10,7 +10,8 @@ export default {
       "weights": "models/lstm.pack",
       "packed": true,
       "form": true,
-      "tuned": "models/lstm.tuned.pack"
+      "tuned": "models/lstm.tuned.pack",
+      "blend": "models/lstm.blend.pack"
     },
     {
       "name": "transformer",
@@ -19,7 +20,8 @@ export default {
       "weights": "models/transformer.bpk",
       "packed": false,
       "form": true,
-      "tuned": null
+      "tuned": null,
+      "blend": null
     }
   ],
   "defaultModel": "lstm",
@@ -289,7 +291,7 @@ export default {
       "attribute": "theory",
       "label": "Theory",
       "kind": "number",
-      "default": 1.0,
+      "default": 0.8,
       "min": 0.0,
       "max": 1.0,
       "step": 0.05,

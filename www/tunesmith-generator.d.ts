@@ -125,7 +125,7 @@ export declare class TunesmithGenerator extends HTMLElement {
   form: string | null;
   temperature: number;
   /** Theory strength 0–1: 0 the model trained on data alone, 1 the model tuned to the rules of
-   * music theory (RL Tuner); only models with tuned weights take it (default 1). */
+   * music theory (RL Tuner); only models with tuned weights take it (default 0.8). */
   theory: number;
   seed: number;
   /** Candidates made in one batched pass and ranked, best shown first (default 8). */

@@ -115,13 +115,14 @@ function download(name, path) {
 
 /**
  * Which weights of `model` a request's theory strength runs on (the core decides: 0 the data
- * weights, 1 the tuned ones, between both): 'data', 'tuned' or 'both'. A strength that is not a
- * number is left to the core to refuse, with the default's files.
+ * weights, 1 the tuned ones, between both, the default strength its packed blend where there is
+ * one): 'data', 'tuned', 'both' or 'blend'. A strength that is not a number is left to the core
+ * to refuse, with the default's files.
  */
 function filesFor(model, request) {
   const theory = typeof request?.theory === 'number' ? request.theory : undefined;
-  const { data, tuned } = lite.weightsFor(model, theory);
-  return data && tuned ? 'both' : tuned ? 'tuned' : 'data';
+  const { data, tuned, blend } = lite.weightsFor(model, theory);
+  return blend ? 'blend' : data && tuned ? 'both' : tuned ? 'tuned' : 'data';
 }
 
 /**
@@ -145,10 +146,13 @@ function full(model) {
   return fullModule;
 }
 
-/** The model on `backend` with the weights `files` names; one holding both serves any strength. */
+/**
+ * The model on `backend` with the weights `files` names; one holding both serves any strength
+ * but the one a blend file is for (that one always runs on the blend: one seed, one melody).
+ */
 function generator(model, backend, files) {
   const both = `${model}/${backend}/both`;
-  if (generators.has(both)) return generators.get(both);
+  if (files !== 'blend' && generators.has(both)) return generators.get(both);
   const key = `${model}/${backend}/${files}`;
   if (!generators.has(key)) {
     const g = (async () => {
@@ -156,12 +160,15 @@ function generator(model, backend, files) {
       const file = (path, wanted) => (wanted && path ? download(model, path) : undefined);
       // A packed LSTM runs on the CPU in the lite module; anything else needs the full one.
       const bindings = backend === 'cpu' && m.packed ? lite : full(model);
-      const [weights, tuned, { Generator }] = await Promise.all([file(m.weights, files !== 'tuned'), file(m.tuned, files !== 'data'), bindings]);
+      const wanted = { data: files === 'data' || files === 'both', tuned: files === 'tuned' || files === 'both', blend: files === 'blend' };
+      const [weights, tuned, blend, { Generator }] = await Promise.all([
+        file(m.weights, wanted.data), file(m.tuned, wanted.tuned), file(m.blend, wanted.blend), bindings,
+      ]);
       if (backend === 'webgpu') await ensureWebGpu();
-      const loaded = await Generator.load(model, weights, tuned, backend).catch((e) => {
+      const loaded = await Generator.load(model, weights, tuned, blend, backend).catch((e) => {
         // Bytes that do not load (damaged on the way, a server's error page) are not kept: the
         // next request downloads them again, so a fixed file works without a reload.
-        for (const path of [m.weights, m.tuned]) if (path && downloads.delete(path)) unloadable.add(path);
+        for (const path of [m.weights, m.tuned, m.blend]) if (path && downloads.delete(path)) unloadable.add(path);
         throw e;
       });
       // One holding both serves every strength: the narrower ones go (their wasm memory too).

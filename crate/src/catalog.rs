@@ -66,6 +66,22 @@ pub struct BuiltIn {
 pub struct Tuned {
     pub spec_json: &'static str,
     pub weights: &'static str,
+    /// The data and tuned weights blended at [`Request::DEFAULT_THEORY`] and packed, one file
+    /// (`tunesmith pack --blend`; its checksum in the tuned spec): what the page runs at the
+    /// default strength, so it downloads one file, not both. Where there is one, that strength
+    /// always runs on it, whatever else is loaded, so a seed gives one melody.
+    pub blend: Option<&'static str>,
+}
+
+/// Which of a built-in model's weight files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightsOf {
+    /// Trained on data (theory strength 0).
+    Data,
+    /// Tuned to the rules (strength 1).
+    Tuned,
+    /// Both blended at the default strength ([`Tuned::blend`]).
+    Blend,
 }
 
 /// The built-in models.
@@ -74,7 +90,7 @@ pub fn built_in() -> impl Iterator<Item = BuiltIn> {
         name,
         spec_json,
         weights,
-        tuned: tuned.map(|(spec_json, weights)| Tuned { spec_json, weights }),
+        tuned: tuned.map(|(spec_json, weights, blend)| Tuned { spec_json, weights, blend }),
     })
 }
 
@@ -97,21 +113,34 @@ pub fn tunable(name: &str) -> bool {
     built_in().any(|m| m.name == name && m.tuned.is_some())
 }
 
-/// Checks a downloaded weights file of built-in model `name`, or of its tuned companion
-/// (`tuned`), against the checksum its spec records (a `.pack` or a burnpack, told apart by
-/// their first bytes).
-pub fn check_weights(name: &str, tuned: bool, bytes: &[u8]) -> Result<(), ModelError> {
+/// Whether built-in model `name` has its default strength's blend packed ([`Tuned::blend`]).
+pub fn has_blend(name: &str) -> bool {
+    built_in().any(|m| m.name == name && m.tuned.is_some_and(|t| t.blend.is_some()))
+}
+
+/// Checks a downloaded weights file of built-in model `name` (`which` of them) against the
+/// checksum its spec records (a `.pack` or a burnpack, told apart by their first bytes; the
+/// blend's is in the tuned spec).
+pub fn check_weights(name: &str, which: WeightsOf, bytes: &[u8]) -> Result<(), ModelError> {
     use crate::model::checksum::{WeightsFile, verify};
     let model = built_in()
         .find(|m| m.name == name)
         .ok_or_else(|| ModelError::Config(format!("no built-in model named {name:?}")))?;
-    let spec_json = match (tuned, model.tuned) {
-        (false, _) => model.spec_json,
-        (true, Some(t)) => t.spec_json,
-        (true, None) => return Err(ModelError::Config(format!("the {name} model has no theory-tuned weights"))),
-    };
     let kind = if crate::model::packed::PackedLstm::is_pack(bytes) { WeightsFile::Pack } else { WeightsFile::Bpk };
-    verify(spec_json, kind, bytes)
+    match (which, model.tuned) {
+        (WeightsOf::Data, _) => verify(model.spec_json, kind, bytes),
+        (WeightsOf::Tuned, Some(t)) => verify(t.spec_json, kind, bytes),
+        (WeightsOf::Blend, Some(Tuned { spec_json, blend: Some(_), .. })) if kind == WeightsFile::Pack => {
+            verify(spec_json, WeightsFile::Blend, bytes)
+        }
+        (WeightsOf::Blend, Some(Tuned { blend: Some(_), .. })) => {
+            Err(ModelError::Weights("the blend of the default strength is a .pack file".into()))
+        }
+        (WeightsOf::Blend, _) => {
+            Err(ModelError::Config(format!("the {name} model has no packed blend of its default strength")))
+        }
+        (WeightsOf::Tuned, None) => Err(ModelError::Config(format!("the {name} model has no theory-tuned weights"))),
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -176,6 +205,9 @@ pub struct ModelEntry {
     /// Its theory-tuned weights, relative to the page, where it has them (the theory control
     /// applies).
     pub tuned: Option<&'static str>,
+    /// Both blended at the default theory strength, one file, where it has it: what runs at
+    /// that strength (`weightsFor` says which files a strength needs).
+    pub blend: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -212,6 +244,12 @@ fn label_of(arch: &str) -> &'static str {
         "lstm" => "LSTM",
         _ => "Transformer",
     }
+}
+
+/// An `f32` as the decimal it was written as (0.8, not 0.800000011920929 as it reads in f64),
+/// so a control shows and sends back the value the core means.
+fn decimal(x: f32) -> Value {
+    json!(x.to_string().parse::<f64>().expect("an f32 prints as a number"))
 }
 
 /// The catalog of this build.
@@ -286,7 +324,7 @@ pub fn catalog() -> Catalog {
             "temperature",
             "Temperature",
             Kind::Number,
-            json!(d.temperature),
+            decimal(d.temperature),
             0.0,
             Request::MAX_TEMPERATURE as f64,
             0.05,
@@ -294,7 +332,7 @@ pub fn catalog() -> Catalog {
         // 0 is the data model alone, 1 the model tuned to the rules (RL Tuner).
         Control {
             needs_tuned: true,
-            ..number("theory", "Theory", Kind::Number, json!(Request::DEFAULT_THEORY), 0.0, 1.0, 0.05)
+            ..number("theory", "Theory", Kind::Number, decimal(Request::DEFAULT_THEORY), 0.0, 1.0, 0.05)
         },
         number("seed", "Seed", Kind::Integer, json!(d.seed), 0.0, u32::MAX as f64, 1.0),
         // Best of N: the page makes 8 and offers them best first (a request's own default is 1).
@@ -319,6 +357,7 @@ pub fn catalog() -> Catalog {
                 packed: matches!(spec, ModelSpec::Lstm(_)) && m.weights.ends_with(".pack"),
                 form: spec.lookback().form,
                 tuned: m.tuned.map(|t| t.weights),
+                blend: m.tuned.and_then(|t| t.blend),
             })
         })
         .collect();
@@ -364,6 +403,10 @@ mod tests {
                 if spec["arch"] == "lstm" {
                     assert!(sums["pack"].as_str().is_some_and(|s| s.starts_with("fnv1a64:")), "{}: pack", m.name);
                 }
+            }
+            if let Some(t) = m.tuned.filter(|t| t.blend.is_some()) {
+                let spec: Value = serde_json::from_str(t.spec_json).unwrap();
+                assert!(spec["weights"]["blend"].as_str().is_some_and(|s| s.starts_with("fnv1a64:")), "{}", m.name);
             }
         }
     }
@@ -421,7 +464,8 @@ mod tests {
     fn the_page_copies_every_catalog_weights_file() {
         let html = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../index.html")).unwrap();
         for m in built_in() {
-            for weights in std::iter::once(m.weights).chain(m.tuned.map(|t| t.weights)) {
+            let tuned = m.tuned.into_iter().flat_map(|t| std::iter::once(t.weights).chain(t.blend));
+            for weights in std::iter::once(m.weights).chain(tuned) {
                 assert!(html.contains(&format!("href=\"{weights}\"")), "index.html copies {weights}");
             }
         }

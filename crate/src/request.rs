@@ -106,7 +106,7 @@ impl Request {
     pub const MAX_PRIMER_STEPS: u32 = Melody::MAX_STEPS / 2;
     pub const MAX_CANDIDATES: u32 = 16;
     /// The theory strength of a model with tuned weights, unless asked otherwise.
-    pub const DEFAULT_THEORY: f32 = 1.0;
+    pub const DEFAULT_THEORY: f32 = 0.8;
     /// The meter of a primer whose grid is not looked for, when none is asked.
     pub const DEFAULT_METER: Meter = Meter::COMMON;
 

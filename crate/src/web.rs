@@ -135,18 +135,13 @@ pub fn read_midi(bytes: &[u8]) -> Result<JsValue, JsError> {
 }
 
 /// Which of built-in model `name`'s weight files a request's theory strength (`theory`; null:
-/// the model's default) runs on: `{data, tuned}`, so the worker downloads only those.
+/// the model's default) runs on: `{data, tuned, blend}`, so the worker downloads only those.
 #[wasm_bindgen(js_name = weightsFor)]
 pub fn weights_for_model(name: &str, theory: Option<f32>) -> Result<JsValue, JsError> {
-    #[derive(Serialize)]
-    struct Needs {
-        data: bool,
-        tuned: bool,
-    }
     let tunable = catalog::tunable(name);
     let s = Request { theory, ..Request::default() }.theory_for(tunable).map_err(js_error)?;
-    let (data, tuned) = if tunable { weights_for(s) } else { (true, false) };
-    to_js(&Needs { data, tuned })
+    let needs = if tunable { Needs::at(s, catalog::has_blend(name)) } else { Needs::DATA };
+    to_js(&needs)
 }
 
 /// A melody from a share link's code (`share`): what a `Response` says of the music (notes,
@@ -175,79 +170,105 @@ enum AnyEngine {
     Burn(BurnEngine),
 }
 
+/// The weight files a theory strength runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+struct Needs {
+    data: bool,
+    tuned: bool,
+    blend: bool,
+}
+
+impl Needs {
+    const DATA: Needs = Needs { data: true, tuned: false, blend: false };
+
+    /// 0 the data weights, 1 the tuned ones, between them both; but the default strength runs
+    /// on its packed blend where the model has one (`blend`), always, so that one seed makes
+    /// one melody whichever files a page happens to hold.
+    fn at(theory: f32, blend: bool) -> Needs {
+        if blend && theory == Request::DEFAULT_THEORY {
+            return Needs { data: false, tuned: false, blend: true };
+        }
+        Needs { data: theory < 1.0, tuned: theory > 0.0, blend: false }
+    }
+}
+
 struct Loaded {
     trained_on: TrainedOn,
     spec: ModelSpec,
     backend: Backend,
     /// Whether the model has theory-tuned weights (loaded or not): its default strength follows.
     tunable: bool,
-    /// Its weights trained on data, and its theory-tuned ones: each only where a strength it
-    /// was asked for needs them (0 the first, 1 the second, between them both), so the page
-    /// downloads one file for the default.
+    /// Whether it has a packed blend of its default strength (loaded or not).
+    has_blend: bool,
+    /// Its weights trained on data, its theory-tuned ones and their packed blend: each only
+    /// where a strength it was asked for needs them (`Needs::at`), so the page downloads one
+    /// file for the default.
     data: Option<Weights>,
     tuned: Option<Weights>,
+    blend: Option<Weights>,
     /// The engine at the theory strength last asked for (blending and uploading weights costs
-    /// far more than a melody, so they are kept while the strength stays).
-    current: std::cell::RefCell<(f32, Rc<AnyEngine>)>,
+    /// far more than a melody, so they are kept while the strength stays); set by `new`.
+    current: std::cell::RefCell<Option<(f32, Rc<AnyEngine>)>>,
 }
 
 impl Loaded {
-    /// `data` and `tuned`: at least one; the first engine runs at the model's default strength
-    /// where those weights allow it, else at the strength they do (0 or 1).
+    /// `data`, `tuned` and `blend`: at least one; the first engine runs at the model's default
+    /// strength where those weights allow it, else at a strength they do.
     async fn new(
         spec: ModelSpec,
         trained_on: TrainedOn,
-        data: Option<Weights>,
-        tuned: Option<Weights>,
+        [data, tuned, blend]: [Option<Weights>; 3],
         tunable: bool,
+        has_blend: bool,
         backend: Backend,
     ) -> Result<Loaded, String> {
         let default = Request::default().theory_for(tunable).map_err(|e| e.to_string())?;
-        let theory = match (&data, &tuned) {
-            (Some(_), Some(_)) => default,
-            (Some(_), None) => 0.0,
-            (None, Some(_)) => 1.0,
-            (None, None) => return Err("no weights to load".into()),
+        let mut loaded =
+            Loaded { trained_on, spec, backend, tunable, has_blend, data, tuned, blend, current: Default::default() };
+        let Some(theory) = [default, 0.0, 1.0, 0.5].into_iter().find(|&s| loaded.holds(Needs::at(s, has_blend))) else {
+            return Err("no weights to load".into());
         };
-        let engine = engine_at(&spec, data.as_ref(), tuned.as_ref(), theory, backend).await?;
-        let current = std::cell::RefCell::new((theory, Rc::new(engine)));
-        Ok(Loaded { trained_on, spec, backend, tunable, data, tuned, current })
+        let engine = loaded.engine_at(theory).await?;
+        loaded.current = std::cell::RefCell::new(Some((theory, Rc::new(engine))));
+        Ok(loaded)
+    }
+
+    /// Whether the weights `needs` names are loaded.
+    fn holds(&self, needs: Needs) -> bool {
+        (!needs.data || self.data.is_some())
+            && (!needs.tuned || self.tuned.is_some())
+            && (!needs.blend || self.blend.is_some())
+    }
+
+    /// A new engine at theory strength `theory`: the data weights alone at 0, the tuned ones
+    /// alone at 1 (exactly what blending gives there), the packed blend at the default strength
+    /// where there is one, else a blend made here.
+    async fn engine_at(&self, theory: f32) -> Result<AnyEngine, String> {
+        let needs = Needs::at(theory, self.has_blend);
+        let (spec, backend) = (&self.spec, self.backend);
+        let missing =
+            |which: &str| format!("theory strength {theory} needs the {which} weights, which were not loaded");
+        match (needs, &self.data, &self.tuned, &self.blend) {
+            (Needs { blend: true, .. }, _, _, Some(blend)) => engine(spec, blend, None, 0.0, backend).await,
+            (Needs { blend: true, .. }, ..) => Err(missing("blended")),
+            (Needs { tuned: false, .. }, Some(data), ..) => engine(spec, data, None, 0.0, backend).await,
+            (Needs { data: false, .. }, _, Some(tuned), _) => engine(spec, tuned, None, 0.0, backend).await,
+            (_, Some(data), Some(tuned), _) => engine(spec, data, Some(tuned), theory, backend).await,
+            (_, None, ..) => Err(missing("data")),
+            _ => Err(missing("theory-tuned")),
+        }
     }
 
     /// The engine at theory strength `theory`.
     async fn at(&self, theory: f32) -> Result<Rc<AnyEngine>, String> {
-        let (at, current) = self.current.borrow().clone();
-        if at == theory {
+        if let Some((at, current)) = self.current.borrow().clone()
+            && at == theory
+        {
             return Ok(current);
         }
-        let engine =
-            Rc::new(engine_at(&self.spec, self.data.as_ref(), self.tuned.as_ref(), theory, self.backend).await?);
-        *self.current.borrow_mut() = (theory, engine.clone());
+        let engine = Rc::new(self.engine_at(theory).await?);
+        *self.current.borrow_mut() = Some((theory, engine.clone()));
         Ok(engine)
-    }
-}
-
-/// Which weights theory strength `theory` runs on: `(data, tuned)`.
-fn weights_for(theory: f32) -> (bool, bool) {
-    (theory < 1.0, theory > 0.0)
-}
-
-/// The engine at theory strength `theory` from the weights given: the data weights alone at 0,
-/// the tuned ones alone at 1 (exactly what blending gives there), a blend between.
-async fn engine_at(
-    spec: &ModelSpec,
-    data: Option<&Weights>,
-    tuned: Option<&Weights>,
-    theory: f32,
-    backend: Backend,
-) -> Result<AnyEngine, String> {
-    let missing = |which: &str| format!("theory strength {theory} needs the {which} weights, which were not loaded");
-    match (weights_for(theory), data, tuned) {
-        ((true, false), Some(data), _) => engine(spec, data, None, 0.0, backend).await,
-        ((false, true), _, Some(tuned)) => engine(spec, tuned, None, 0.0, backend).await,
-        ((true, true), Some(data), Some(tuned)) => engine(spec, data, Some(tuned), theory, backend).await,
-        ((true, _), None, _) => Err(missing("data")),
-        _ => Err(missing("theory-tuned")),
     }
 }
 
@@ -401,41 +422,43 @@ impl Progress for Hooks {
 impl Generator {
     /// Loads a built-in model (by its catalog name) from its weights file — the `.pack` of an
     /// LSTM or a burnpack, recognised by their first bytes — and/or its theory-tuned weights
-    /// where the catalog names them (`tuned`, the same kind of file), onto `"cpu"` or `"webgpu"`.
-    /// Either may be left out: a generator runs the theory strengths its weights allow
-    /// (`weightsFor` says which a strength needs).
+    /// where the catalog names them (`tuned`, the same kind of file), and/or the packed blend of
+    /// both at the default strength (`blend`), onto `"cpu"` or `"webgpu"`. Any may be left out:
+    /// a generator runs the theory strengths its weights allow (`weightsFor` says which a
+    /// strength needs).
     pub async fn load(
         name: String,
         weights: Option<Vec<u8>>,
         tuned: Option<Vec<u8>>,
+        blend: Option<Vec<u8>>,
         backend: String,
     ) -> Result<Generator, JsError> {
+        use catalog::WeightsOf;
         let backend = backend_of(&backend)?;
         let (spec, trained_on) = catalog::spec_of(&name).map_err(js_error)?;
         let tunable = catalog::tunable(&name);
+        let has_blend = catalog::has_blend(&name);
         let fail = |e: &dyn std::fmt::Display| JsError::new(&format!("{name}: {e}"));
-        if weights.is_none() && tuned.is_none() {
+        if weights.is_none() && tuned.is_none() && blend.is_none() {
             return Err(fail(&"no weights given"));
         }
         if tuned.is_some() && !tunable {
             return Err(fail(&"this model has no theory-tuned weights"));
         }
-        let files = weights.iter().map(|w| (w, false)).chain(tuned.iter().map(|t| (t, true)));
-        for (bytes, is_tuned) in files {
+        let files = [(&weights, WeightsOf::Data), (&tuned, WeightsOf::Tuned), (&blend, WeightsOf::Blend)];
+        for (bytes, which) in files.iter().filter_map(|(b, w)| Some((b.as_ref()?, *w))) {
             if !PackedLstm::is_pack(bytes) && !crate::model::is_burnpack(bytes) {
                 return Err(fail(&"the weights are neither a .pack nor a burnpack file"));
             }
-            catalog::check_weights(&name, is_tuned, bytes).map_err(|e| fail(&e))?;
+            catalog::check_weights(&name, which, bytes).map_err(|e| fail(&e))?;
         }
         if let (Some(w), Some(t)) = (&weights, &tuned)
             && PackedLstm::is_pack(t) != PackedLstm::is_pack(w)
         {
             return Err(fail(&"the tuned weights must be the same kind of file as the model's"));
         }
-        let loaded =
-            Loaded::new(spec, trained_on, weights.map(Weights::File), tuned.map(Weights::File), tunable, backend)
-                .await
-                .map_err(|e| fail(&e))?;
+        let files = [weights, tuned, blend].map(|w| w.map(Weights::File));
+        let loaded = Loaded::new(spec, trained_on, files, tunable, has_blend, backend).await.map_err(|e| fail(&e))?;
         Ok(Generator { loaded: Rc::new(loaded) })
     }
 
@@ -444,16 +467,16 @@ impl Generator {
     pub async fn random(spec_json: String, backend: String, seed: u32) -> Result<Generator, JsError> {
         let backend = backend_of(&backend)?;
         let (spec, trained_on) = ModelSpec::parse_with_record(&spec_json).map_err(js_error)?;
-        let loaded = Loaded::new(spec, trained_on, Some(Weights::Random(seed)), None, false, backend)
-            .await
-            .map_err(|e| JsError::new(&e))?;
+        let files = [Some(Weights::Random(seed)), None, None];
+        let loaded = Loaded::new(spec, trained_on, files, false, false, backend).await.map_err(|e| JsError::new(&e))?;
         Ok(Generator { loaded: Rc::new(loaded) })
     }
 
     /// The engine that runs this model (`"int8"`, `"wgsl"` or `"burn"`).
     #[wasm_bindgen(getter)]
     pub fn engine(&self) -> String {
-        self.loaded.current.borrow().1.name().name().to_string()
+        let current = self.loaded.current.borrow();
+        current.as_ref().map_or("", |(_, e)| e.name().name()).to_string()
     }
 
     /// `request`: a `Request` (every field optional). `onBar(done, total)`: called between

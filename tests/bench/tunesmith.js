@@ -34,7 +34,8 @@ window.benchTunesmith = {
       const entry = catalog().models.find((m) => m.name === model);
       const need = weightsFor(model, undefined);
       const get = async (path) => new Uint8Array(await fetch(`/${path}`).then((r) => r.arrayBuffer()));
-      generator = await Generator.load(model, need.data ? await get(entry.weights) : undefined, need.tuned ? await get(entry.tuned) : undefined, backend);
+      const files = await Promise.all([[need.data, entry.weights], [need.tuned, entry.tuned], [need.blend, entry.blend]].map(([wanted, path]) => (wanted ? get(path) : undefined)));
+      generator = await Generator.load(model, ...files, backend);
     }
     loaded = { generator, backend, model, temperature };
     return {

@@ -146,33 +146,36 @@ pub fn run(args: EvalArgs) -> Result<(), String> {
             &eval::with_missing_labels(&tunes, &loaded.trained_on, |t| eval::int8(&engine, t, vocab)),
         );
     }
-    // The theory-tuned weights (theory strength 1): what tuning to the rules costs in
-    // likelihood of real tunes.
-    let tuned = loaded
-        .tuned
-        .as_ref()
-        .map(|tuned| eval::with_missing_labels(&tunes, &loaded.trained_on, |t| eval::neural(tuned, t, vocab, &device)));
-    if let Some(tuned) = &tuned {
+    // The theory-tuned weights (theory strength 1), and the blend the default strength runs:
+    // what tuning to the rules costs in likelihood of real tunes.
+    let default = crate::request::Request::DEFAULT_THEORY;
+    let tuned = loaded.tuned.as_ref().map(|tuned| {
+        let blend = crate::model::blend::network(loaded.net.clone(), tuned, default);
+        let score = |net: &MelodyModel| {
+            eval::with_missing_labels(&tunes, &loaded.trained_on, |t| eval::neural(net, t, vocab, &device))
+        };
+        (score(tuned), score(&blend))
+    });
+    if let Some((tuned, blend)) = &tuned {
         row(&format!("{arch}, theory-tuned"), tuned);
+        row(&format!("{arch}, theory {default}"), blend);
     }
     row("markov-3 (baseline)", &baseline);
-    let ratio: String = groups
-        .iter()
-        .map(|(_, keep)| {
-            let (n, b) = (eval::total(&neural, &tunes, keep), eval::total(&baseline, &tunes, keep));
-            if n.notes == 0 { format!("{:>28}", "-") } else { format!("{:>12.3}{:>16}", n.bits / b.bits, "") }
-        })
-        .collect();
-    println!("{:<22}{ratio}", format!("{arch} / markov-3"));
-    if let Some(tuned) = &tuned {
-        let ratio: String = groups
+    let ratio = |name: &str, a: &[Tally], b: &[Tally]| {
+        let cells: String = groups
             .iter()
             .map(|(_, keep)| {
-                let (t, n) = (eval::total(tuned, &tunes, keep), eval::total(&neural, &tunes, keep));
-                if n.notes == 0 { format!("{:>28}", "-") } else { format!("{:>12.3}{:>16}", t.bits / n.bits, "") }
+                let (a, b) = (eval::total(a, &tunes, keep), eval::total(b, &tunes, keep));
+                if a.notes == 0 { format!("{:>28}", "-") } else { format!("{:>12.3}{:>16}", a.bits / b.bits, "") }
             })
             .collect();
-        println!("{:<22}{ratio}", "theory-tuned / data");
+        println!("{name:<22}{cells}");
+    };
+    ratio(&format!("{arch} / markov-3"), &neural, &baseline);
+    if let Some((tuned, blend)) = &tuned {
+        ratio(&format!("theory {default} / markov-3"), blend, &baseline);
+        ratio("theory-tuned / data", tuned, &neural);
+        ratio(&format!("theory {default} / data"), blend, &neural);
     }
     Ok(())
 }

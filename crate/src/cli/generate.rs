@@ -73,7 +73,7 @@ pub struct RequestArgs {
     #[arg(long, value_parser = parse_form)]
     pub form: Option<Form>,
     /// Theory strength, 0–1: 0 is the model trained on data alone, 1 the model tuned to the
-    /// rules of music theory (RL Tuner); default 1 for a model with tuned weights, else 0.
+    /// rules of music theory (RL Tuner); default 0.8 for a model with tuned weights, else 0.
     #[arg(long, value_parser = parse_theory)]
     pub theory: Option<f32>,
 }

@@ -111,8 +111,9 @@ mod tests {
         );
     }
 
-    /// The page downloads `models/lstm.pack` (and `lstm.tuned.pack`); each must be the packed
-    /// form of the shipped weights, and the tuned model the same network as the data model.
+    /// The page downloads `models/lstm.pack`, `lstm.tuned.pack` or `lstm.blend.pack`; each must
+    /// be the packed form of the shipped weights (the blend: of both at the default strength),
+    /// and the tuned model the same network as the data model.
     #[test]
     fn the_shipped_packs_match_the_shipped_lstms() {
         let m = crate::catalog::built_in().find(|m| m.name == "lstm").unwrap();
@@ -120,20 +121,34 @@ mod tests {
         let (spec, record) = crate::model::ModelSpec::parse_with_record(m.spec_json).unwrap();
         let (tuned_spec, tuned_record) = crate::model::ModelSpec::parse_with_record(tuned.spec_json).unwrap();
         assert_eq!(spec.to_json_with(&record), tuned_spec.to_json_with(&tuned_record), "one network, one record");
-        for (is_tuned, name) in [(false, "lstm"), (true, "lstm.tuned")] {
+        use crate::catalog::{WeightsOf, check_weights};
+        let net = |name: &str| {
             let bytes = crate::catalog::EMBEDDED_WEIGHTS.iter().find(|(n, _)| *n == name).unwrap().1;
-            let net = crate::model::weights::load(&spec, bytes.to_vec(), &Device::flex()).unwrap();
+            crate::model::weights::load(&spec, bytes.to_vec(), &Device::flex()).unwrap()
+        };
+        let blend =
+            crate::model::blend::network(net("lstm"), &net("lstm.tuned"), crate::request::Request::DEFAULT_THEORY);
+        assert_eq!(tuned.blend, Some("models/lstm.blend.pack"), "the default strength is packed");
+        let all = [WeightsOf::Data, WeightsOf::Tuned, WeightsOf::Blend];
+        for (which, name, net) in [
+            (WeightsOf::Data, "lstm", net("lstm")),
+            (WeightsOf::Tuned, "lstm.tuned", net("lstm.tuned")),
+            (WeightsOf::Blend, "lstm.blend", blend),
+        ] {
             let MelodyModel::Lstm(lstm) = net else { panic!("the built-in lstm is an LSTM") };
             let path = format!("{}/../models/{name}.pack", env!("CARGO_MANIFEST_DIR"));
             let shipped = std::fs::read(&path).unwrap();
             let packed = crate::model::packed::PackedLstm::from_lstm(&lstm).unwrap().to_bytes();
-            assert!(packed == shipped, "models/{name}.pack is stale: run `tunesmith pack models/{name}.bpk`");
+            let how = if which == WeightsOf::Blend { "pack --blend models/lstm.bpk" } else { "pack models/{name}.bpk" };
+            assert!(packed == shipped, "models/{name}.pack is stale: run `tunesmith {how}`");
             // The page checks the file it downloads against the spec built into it.
-            crate::catalog::check_weights("lstm", is_tuned, &shipped).expect("the spec vouches for its pack");
-            assert!(crate::catalog::check_weights("lstm", !is_tuned, &shipped).is_err(), "{name} is not the other");
+            check_weights("lstm", which, &shipped).expect("the spec vouches for its pack");
+            for other in all.iter().filter(|&&o| o != which) {
+                assert!(check_weights("lstm", *other, &shipped).is_err(), "{name} is not the {other:?} weights");
+            }
             let mut damaged = shipped.clone();
             damaged[shipped.len() / 2] ^= 1;
-            assert!(crate::catalog::check_weights("lstm", is_tuned, &damaged).is_err());
+            assert!(check_weights("lstm", which, &damaged).is_err());
         }
     }
 
@@ -142,14 +157,15 @@ mod tests {
     #[test]
     fn the_shipped_specs_carry_their_weights_checksums() {
         for (name, bytes) in crate::catalog::EMBEDDED_WEIGHTS {
-            let (model, tuned) = match name.strip_suffix(".tuned") {
-                Some(model) => (model, true),
-                None => (*name, false),
+            use crate::catalog::WeightsOf;
+            let (model, which) = match name.strip_suffix(".tuned") {
+                Some(model) => (model, WeightsOf::Tuned),
+                None => (*name, WeightsOf::Data),
             };
             let m = crate::catalog::built_in().find(|m| m.name == model).unwrap();
-            let json = if tuned { m.tuned.unwrap().spec_json } else { m.spec_json };
+            let json = if which == WeightsOf::Tuned { m.tuned.unwrap().spec_json } else { m.spec_json };
             assert!(json.contains("\"weights\""), "{name}.json records no checksums");
-            crate::catalog::check_weights(model, tuned, bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+            crate::catalog::check_weights(model, which, bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
     }
 }

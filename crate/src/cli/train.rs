@@ -374,13 +374,30 @@ impl From<&TuneArgs> for TuneOptions {
 pub struct PackArgs {
     /// The LSTM's weights (`.bpk`, with its `.json` spec beside it).
     pub weights: PathBuf,
+    /// Instead, pack the blend of these weights and their theory-tuned companion beside them
+    /// (`NAME.tuned.bpk`) at the default theory strength, as `NAME.blend.pack`, its checksum
+    /// recorded in `NAME.tuned.json`: the one file the page runs that strength on.
+    #[arg(long)]
+    pub blend: bool,
 }
 
 pub fn pack(args: PackArgs) -> Result<(), String> {
     let model = ModelArgs { model: crate::catalog::DEFAULT_MODEL.into(), weights: Some(args.weights.clone()) };
-    let net = load_model(&model, &Device::flex())?.net;
-    let out = weights::save_pack(&net, &args.weights).map_err(|e| e.to_string())?;
-    weights::record_checksums(&args.weights).map_err(|e| e.to_string())?;
-    println!("{}", out.display());
+    let loaded = load_model(&model, &Device::flex())?;
+    if !args.blend {
+        let out = weights::save_pack(&loaded.net, &args.weights).map_err(|e| e.to_string())?;
+        weights::record_checksums(&args.weights).map_err(|e| e.to_string())?;
+        println!("{}", out.display());
+        return Ok(());
+    }
+    let tuned_path = args.weights.with_extension("tuned.bpk");
+    let Some(tuned) = &loaded.tuned else {
+        return Err(format!("{}: no theory-tuned weights to blend with", tuned_path.display()));
+    };
+    let theory = crate::request::Request::DEFAULT_THEORY;
+    let net = crate::model::blend::network(loaded.net.clone(), tuned, theory);
+    let out = weights::save_pack(&net, &args.weights.with_extension("blend.bpk")).map_err(|e| e.to_string())?;
+    weights::record_blend_checksum(&tuned_path, &out).map_err(|e| e.to_string())?;
+    println!("{} (theory strength {theory})", out.display());
     Ok(())
 }

@@ -15,6 +15,9 @@ pub enum WeightsFile {
     Bpk,
     /// The LSTM's packed int8 form (`.pack`).
     Pack,
+    /// The packed blend of a model and its tuned weights at the default theory strength,
+    /// vouched for by the tuned spec (`catalog::Tuned::blend`).
+    Blend,
 }
 
 impl WeightsFile {
@@ -22,6 +25,7 @@ impl WeightsFile {
         match self {
             WeightsFile::Bpk => "bpk",
             WeightsFile::Pack => "pack",
+            WeightsFile::Blend => "blend",
         }
     }
 }

@@ -73,6 +73,17 @@ pub fn record_checksums(weights: &std::path::Path) -> Result<(), ModelError> {
     std::fs::write(&spec_path, json).map_err(|e| io(&spec_path, e))
 }
 
+/// Records in the tuned spec beside `tuned` (`.json`) the checksum of `blend`, the packed blend
+/// of the model and its tuned weights at the default strength (`catalog::Tuned::blend`).
+pub fn record_blend_checksum(tuned: &std::path::Path, blend: &std::path::Path) -> Result<(), ModelError> {
+    use super::checksum::{WeightsFile, record};
+    let io = |p: &std::path::Path, e: std::io::Error| ModelError::Weights(format!("{}: {e}", p.display()));
+    let spec_path = tuned.with_extension("json");
+    let json = std::fs::read_to_string(&spec_path).map_err(|e| io(&spec_path, e))?;
+    let json = record(&json, WeightsFile::Blend, &std::fs::read(blend).map_err(|e| io(blend, e))?)?;
+    std::fs::write(&spec_path, json).map_err(|e| io(&spec_path, e))
+}
+
 fn model_name(model: &MelodyModel) -> &'static str {
     match model {
         MelodyModel::Lstm(_) => "lstm",
