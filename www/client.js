@@ -168,8 +168,7 @@ export class TunesmithClient {
       const timer = setTimeout(() => {
         this.restart(new Error(`the generator did not answer in ${ms / 1000} s and was restarted`));
       }, ms);
-      const pending = { resolve, reject, onProgress, timer };
-      this.pending.set(id, pending);
+      this.pending.set(id, { resolve, reject, onProgress, timer });
       this.worker.postMessage({ ...message, id });
     });
     if (signal) {

@@ -192,49 +192,20 @@ impl Needs {
     }
 }
 
-struct Loaded {
-    trained_on: TrainedOn,
-    spec: ModelSpec,
-    backend: Backend,
-    /// Whether the model has theory-tuned weights (loaded or not): its default strength follows.
-    tunable: bool,
-    /// Whether it has a packed blend of its default strength (loaded or not).
-    has_blend: bool,
-    /// Its weights trained on data, its theory-tuned ones and their packed blend: each only
-    /// where a strength it was asked for needs them (`Needs::at`), so the page downloads one
-    /// file for the default.
+/// A model's weight files as loaded: its weights trained on data, its theory-tuned ones and
+/// their packed blend, each only where a strength it was asked for needs them (`Needs::at`), so
+/// the page downloads one file for the default.
+struct Files {
     data: Option<Weights>,
     tuned: Option<Weights>,
     blend: Option<Weights>,
-    /// The engine at the theory strength last asked for (blending and uploading weights costs
-    /// far more than a melody, so they are kept while the strength stays); set by `new`.
-    current: std::cell::RefCell<Option<(f32, Rc<AnyEngine>)>>,
+    /// Whether the model has a packed blend of its default strength (loaded or not).
+    has_blend: bool,
 }
 
-impl Loaded {
-    /// `data`, `tuned` and `blend`: at least one; the first engine runs at the model's default
-    /// strength where those weights allow it, else at a strength they do.
-    async fn new(
-        spec: ModelSpec,
-        trained_on: TrainedOn,
-        [data, tuned, blend]: [Option<Weights>; 3],
-        tunable: bool,
-        has_blend: bool,
-        backend: Backend,
-    ) -> Result<Loaded, String> {
-        let default = Request::default().theory_for(tunable).map_err(|e| e.to_string())?;
-        let mut loaded =
-            Loaded { trained_on, spec, backend, tunable, has_blend, data, tuned, blend, current: Default::default() };
-        let Some(theory) = [default, 0.0, 1.0, 0.5].into_iter().find(|&s| loaded.holds(Needs::at(s, has_blend))) else {
-            return Err("no weights to load".into());
-        };
-        let engine = loaded.engine_at(theory).await?;
-        loaded.current = std::cell::RefCell::new(Some((theory, Rc::new(engine))));
-        Ok(loaded)
-    }
-
+impl Files {
     /// Whether the weights `needs` names are loaded.
-    fn holds(&self, needs: Needs) -> bool {
+    fn hold(&self, needs: Needs) -> bool {
         (!needs.data || self.data.is_some())
             && (!needs.tuned || self.tuned.is_some())
             && (!needs.blend || self.blend.is_some())
@@ -243,9 +214,8 @@ impl Loaded {
     /// A new engine at theory strength `theory`: the data weights alone at 0, the tuned ones
     /// alone at 1 (exactly what blending gives there), the packed blend at the default strength
     /// where there is one, else a blend made here.
-    async fn engine_at(&self, theory: f32) -> Result<AnyEngine, String> {
+    async fn engine_at(&self, spec: &ModelSpec, backend: Backend, theory: f32) -> Result<AnyEngine, String> {
         let needs = Needs::at(theory, self.has_blend);
-        let (spec, backend) = (&self.spec, self.backend);
         let missing =
             |which: &str| format!("theory strength {theory} needs the {which} weights, which were not loaded");
         match (needs, &self.data, &self.tuned, &self.blend) {
@@ -258,16 +228,48 @@ impl Loaded {
             _ => Err(missing("theory-tuned")),
         }
     }
+}
+
+struct Loaded {
+    trained_on: TrainedOn,
+    spec: ModelSpec,
+    backend: Backend,
+    /// Whether the model has theory-tuned weights (loaded or not): its default strength follows.
+    tunable: bool,
+    files: Files,
+    /// The engine at the theory strength last asked for (blending and uploading weights costs
+    /// far more than a melody, so they are kept while the strength stays).
+    current: std::cell::RefCell<(f32, Rc<AnyEngine>)>,
+}
+
+impl Loaded {
+    /// `files`: at least one; the first engine runs at the model's default strength where those
+    /// weights allow it, else at a strength they do.
+    async fn new(
+        spec: ModelSpec,
+        trained_on: TrainedOn,
+        files: Files,
+        tunable: bool,
+        backend: Backend,
+    ) -> Result<Loaded, String> {
+        let default = Request::default().theory_for(tunable).map_err(|e| e.to_string())?;
+        let Some(theory) = [default, 0.0, 1.0, 0.5].into_iter().find(|&s| files.hold(Needs::at(s, files.has_blend)))
+        else {
+            return Err("no weights to load".into());
+        };
+        let engine = files.engine_at(&spec, backend, theory).await?;
+        let current = std::cell::RefCell::new((theory, Rc::new(engine)));
+        Ok(Loaded { trained_on, spec, backend, tunable, files, current })
+    }
 
     /// The engine at theory strength `theory`.
     async fn at(&self, theory: f32) -> Result<Rc<AnyEngine>, String> {
-        if let Some((at, current)) = self.current.borrow().clone()
-            && at == theory
-        {
+        let (at, current) = self.current.borrow().clone();
+        if at == theory {
             return Ok(current);
         }
-        let engine = Rc::new(self.engine_at(theory).await?);
-        *self.current.borrow_mut() = Some((theory, engine.clone()));
+        let engine = Rc::new(self.files.engine_at(&self.spec, self.backend, theory).await?);
+        *self.current.borrow_mut() = (theory, engine.clone());
         Ok(engine)
     }
 }
@@ -437,7 +439,6 @@ impl Generator {
         let backend = backend_of(&backend)?;
         let (spec, trained_on) = catalog::spec_of(&name).map_err(js_error)?;
         let tunable = catalog::tunable(&name);
-        let has_blend = catalog::has_blend(&name);
         let fail = |e: &dyn std::fmt::Display| JsError::new(&format!("{name}: {e}"));
         if weights.is_none() && tuned.is_none() && blend.is_none() {
             return Err(fail(&"no weights given"));
@@ -457,8 +458,9 @@ impl Generator {
         {
             return Err(fail(&"the tuned weights must be the same kind of file as the model's"));
         }
-        let files = [weights, tuned, blend].map(|w| w.map(Weights::File));
-        let loaded = Loaded::new(spec, trained_on, files, tunable, has_blend, backend).await.map_err(|e| fail(&e))?;
+        let [data, tuned, blend] = [weights, tuned, blend].map(|w| w.map(Weights::File));
+        let files = Files { data, tuned, blend, has_blend: catalog::has_blend(&name) };
+        let loaded = Loaded::new(spec, trained_on, files, tunable, backend).await.map_err(|e| fail(&e))?;
         Ok(Generator { loaded: Rc::new(loaded) })
     }
 
@@ -467,16 +469,15 @@ impl Generator {
     pub async fn random(spec_json: String, backend: String, seed: u32) -> Result<Generator, JsError> {
         let backend = backend_of(&backend)?;
         let (spec, trained_on) = ModelSpec::parse_with_record(&spec_json).map_err(js_error)?;
-        let files = [Some(Weights::Random(seed)), None, None];
-        let loaded = Loaded::new(spec, trained_on, files, false, false, backend).await.map_err(|e| JsError::new(&e))?;
+        let files = Files { data: Some(Weights::Random(seed)), tuned: None, blend: None, has_blend: false };
+        let loaded = Loaded::new(spec, trained_on, files, false, backend).await.map_err(|e| JsError::new(&e))?;
         Ok(Generator { loaded: Rc::new(loaded) })
     }
 
     /// The engine that runs this model (`"int8"`, `"wgsl"` or `"burn"`).
     #[wasm_bindgen(getter)]
     pub fn engine(&self) -> String {
-        let current = self.loaded.current.borrow();
-        current.as_ref().map_or("", |(_, e)| e.name().name()).to_string()
+        self.loaded.current.borrow().1.name().name().to_string()
     }
 
     /// `request`: a `Request` (every field optional). `onBar(done, total)`: called between

@@ -61,27 +61,32 @@ pub fn save_pack(model: &MelodyModel, weights: &std::path::Path) -> Result<std::
 /// is one, of the packed form beside them (`.pack`), so a damaged or stale copy of either is
 /// refused on load ([`super::checksum`]).
 pub fn record_checksums(weights: &std::path::Path) -> Result<(), ModelError> {
-    use super::checksum::{WeightsFile, record};
-    let io = |p: &std::path::Path, e: std::io::Error| ModelError::Weights(format!("{}: {e}", p.display()));
-    let spec_path = weights.with_extension("json");
-    let mut json = std::fs::read_to_string(&spec_path).map_err(|e| io(&spec_path, e))?;
-    json = record(&json, WeightsFile::Bpk, &std::fs::read(weights).map_err(|e| io(weights, e))?)?;
+    use super::checksum::WeightsFile;
+    let mut files = vec![(WeightsFile::Bpk, weights.to_path_buf())];
     let pack = weights.with_extension("pack");
     if pack.exists() {
-        json = record(&json, WeightsFile::Pack, &std::fs::read(&pack).map_err(|e| io(&pack, e))?)?;
+        files.push((WeightsFile::Pack, pack));
     }
-    std::fs::write(&spec_path, json).map_err(|e| io(&spec_path, e))
+    record_in_spec(&weights.with_extension("json"), &files)
 }
 
 /// Records in the tuned spec beside `tuned` (`.json`) the checksum of `blend`, the packed blend
 /// of the model and its tuned weights at the default strength (`catalog::Tuned::blend`).
 pub fn record_blend_checksum(tuned: &std::path::Path, blend: &std::path::Path) -> Result<(), ModelError> {
-    use super::checksum::{WeightsFile, record};
+    record_in_spec(&tuned.with_extension("json"), &[(super::checksum::WeightsFile::Blend, blend.to_path_buf())])
+}
+
+/// Rewrites the spec at `spec_path` with the checksum of each file as its kind.
+fn record_in_spec(
+    spec_path: &std::path::Path,
+    files: &[(super::checksum::WeightsFile, std::path::PathBuf)],
+) -> Result<(), ModelError> {
     let io = |p: &std::path::Path, e: std::io::Error| ModelError::Weights(format!("{}: {e}", p.display()));
-    let spec_path = tuned.with_extension("json");
-    let json = std::fs::read_to_string(&spec_path).map_err(|e| io(&spec_path, e))?;
-    let json = record(&json, WeightsFile::Blend, &std::fs::read(blend).map_err(|e| io(blend, e))?)?;
-    std::fs::write(&spec_path, json).map_err(|e| io(&spec_path, e))
+    let mut json = std::fs::read_to_string(spec_path).map_err(|e| io(spec_path, e))?;
+    for (kind, path) in files {
+        json = super::checksum::record(&json, *kind, &std::fs::read(path).map_err(|e| io(path, e))?)?;
+    }
+    std::fs::write(spec_path, json).map_err(|e| io(spec_path, e))
 }
 
 fn model_name(model: &MelodyModel) -> &'static str {
