@@ -21,6 +21,7 @@ use crate::model::{LstmConfig, ModelSpec, PitchRange};
 use crate::request::Request;
 use crate::rng::Rng;
 use crate::sample;
+use crate::theory::prior::Prior;
 
 fn runs() -> usize {
     std::env::var("TUNESMITH_FUZZ_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000)
@@ -130,7 +131,8 @@ fn tiny() -> (Int8Engine, LstmConfig, PackedLstm, TrainedOn) {
 }
 
 fn generate<E: crate::engine::Engine>(engine: &E, trained: &TrainedOn, request: &Request) -> Result<usize, String> {
-    let g = burn::tensor::read_sync(sample::generate(engine, trained, request, &mut ())).map_err(|e| e.to_string())?;
+    let g = burn::tensor::read_sync(sample::generate(engine, trained, request, Prior::FULL, &mut ()))
+        .map_err(|e| e.to_string())?;
     Ok(g.melodies.len())
 }
 

@@ -16,6 +16,7 @@ use crate::request::{Origin, Phase, Request, RequestError, Response, Score};
 use crate::rng::Rng;
 use crate::theory;
 use crate::theory::metrics::MelodyMetrics;
+use crate::theory::prior::Prior;
 
 #[derive(Debug, Error)]
 pub enum GenerateError {
@@ -106,11 +107,14 @@ fn place_primer(
     Ok((placed, Some(grid.meter)))
 }
 
-/// Generates `request.candidates` melodies with `engine`; `trained` is the model's record.
+/// Generates `request.candidates` melodies with `engine`; `trained` is the model's record,
+/// `prior` the rules' lean at the theory strength the engine's weights were blended at
+/// (`Prior::at`; `Prior::NONE` to sample the model alone).
 pub async fn generate<E: Engine>(
     engine: &E,
     trained: &TrainedOn,
     request: &Request,
+    prior: Prior,
     progress: &mut impl Progress,
 ) -> Result<Generation, GenerateError> {
     let primer = request.validate()?;
@@ -165,12 +169,16 @@ pub async fn generate<E: Engine>(
     let primer_classes: Vec<usize> = primer_events.iter().map(|&e| vocab.index(e)).collect();
     let batch = request.candidates as usize;
     let steps = total - primer_events.len();
+    // The key's rule is the same every step: it rides on the noise, so every engine keeps it.
+    let key_bias = prior.key_bias(c.key, vocab);
     let mut noise = Vec::with_capacity(batch * steps * vocab.size());
     for b in 0..batch {
         let mut rng = Rng::new(stream(request.seed, b));
-        noise.extend((0..steps * vocab.size()).map(|_| request.temperature * rng.gumbel()));
+        for _ in 0..steps {
+            noise.extend(key_bias.iter().map(|&k| request.temperature * rng.gumbel() + k));
+        }
     }
-    let job = Job { inputs: &inputs, primer: &primer_classes, noise: &noise, batch };
+    let job = Job { inputs: &inputs, primer: &primer_classes, noise: &noise, batch, leap: prior.leap };
 
     let mut run = engine.start(&job).await?;
     for done in 1..=request.bars {
@@ -301,7 +309,7 @@ mod tests {
     }
 
     fn run<E: Engine>(engine: &E, request: &Request) -> Result<Generation, GenerateError> {
-        burn::tensor::read_sync(generate(engine, &TrainedOn::default(), request, &mut ()))
+        burn::tensor::read_sync(generate(engine, &TrainedOn::default(), request, Prior::NONE, &mut ()))
     }
 
     fn primer() -> Vec<Note> {
@@ -344,6 +352,48 @@ mod tests {
             let bad = Request { bars: 0, ..request.clone() };
             assert!(matches!(run(&int8, &bad), Err(GenerateError::Request(RequestError::Bars(0)))));
         }
+    }
+
+    /// With the prior's nats far above any logit, both engines keep both rules: every new note
+    /// in the asked key, every leap answered (the primer's last, a sixth up, too). Without the
+    /// prior the same untrained model breaks both.
+    #[test]
+    fn the_prior_keeps_its_rules_on_every_engine() {
+        use crate::melody::Key;
+        use crate::theory::metrics::{in_key, measure};
+        let (burn, int8) = engines(Lookback::default());
+        let n = |p, on| Note { pitch: Pitch::new(p).unwrap(), onset: Step(on), duration: Step(2) };
+        let request = Request {
+            bars: 4,
+            seed: 11,
+            candidates: 8,
+            key: Some(Key::C_MAJOR),
+            primer: vec![n(60, 0), n(69, 2)],
+            phase: Phase::File,
+            ..Request::default()
+        };
+        let strict = Prior { key: 50.0, leap: 50.0 };
+        let broken = |g: &Generation| {
+            let mut out = (0, 0);
+            for m in &g.melodies {
+                out.0 += m.notes()[2..].iter().filter(|n| !in_key(Key::C_MAJOR, n.pitch)).count();
+                let measured = measure(m.notes());
+                out.1 += measured.leaps - measured.leaps_resolved;
+            }
+            out
+        };
+        for (name, strict, none) in [
+            ("burn", sample(&burn, &request, strict), sample(&burn, &request, Prior::NONE)),
+            ("int8", sample(&int8, &request, strict), sample(&int8, &request, Prior::NONE)),
+        ] {
+            assert_eq!(broken(&strict), (0, 0), "{name}");
+            let (outside, unanswered) = broken(&none);
+            assert!(outside > 0 && unanswered > 0, "{name}: the test can fail ({outside}, {unanswered})");
+        }
+    }
+
+    fn sample<E: Engine>(engine: &E, request: &Request, prior: Prior) -> Generation {
+        burn::tensor::read_sync(generate(engine, &TrainedOn::default(), request, prior, &mut ())).unwrap()
     }
 
     #[test]
@@ -405,7 +455,8 @@ mod tests {
     fn a_generation_stops_between_bars_when_asked() {
         let (_, int8) = engines(Lookback::default());
         let request = Request { bars: 8, ..Request::default() };
-        let stopped = burn::tensor::read_sync(generate(&int8, &TrainedOn::default(), &request, &mut StopAfter(3)));
+        let stopped =
+            burn::tensor::read_sync(generate(&int8, &TrainedOn::default(), &request, Prior::NONE, &mut StopAfter(3)));
         assert!(matches!(stopped, Err(GenerateError::Cancelled)));
     }
 }

@@ -24,6 +24,7 @@ use crate::model::ModelSpec;
 use crate::model::packed::PackedLstm;
 use crate::request::{Described, Request, Written};
 use crate::sample::{self, Progress};
+use crate::theory::prior::Prior;
 
 #[cfg(feature = "webgpu")]
 thread_local! {
@@ -520,7 +521,7 @@ async fn respond<E: Engine>(
     theory: f32,
     started: f64,
 ) -> Result<JsValue, JsError> {
-    let generation = sample::generate(engine, trained, request, hooks).await.map_err(js_error)?;
+    let generation = sample::generate(engine, trained, request, Prior::at(theory), hooks).await.map_err(js_error)?;
     let ms = js_sys::Date::now() - started;
     let responses: Vec<_> =
         generation.ranked().into_iter().map(|i| generation.response(i, request, engine, theory, ms)).collect();

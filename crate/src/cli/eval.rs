@@ -14,6 +14,7 @@ use crate::engine::int8::Int8Engine;
 use crate::eval::{self, Tally};
 use crate::model::packed::PackedLstm;
 use crate::model::{MelodyModel, ModelSpec};
+use crate::theory::prior::Prior;
 
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
@@ -37,6 +38,8 @@ pub struct EvalArgs {
     /// and first tick (file). Dataset files keep their own.
     #[arg(long, value_enum, default_value = "auto")]
     pub phase: PhaseArg,
+    #[command(flatten)]
+    pub prior: super::model::PriorArgs,
 }
 
 /// Reads melodies to evaluate: dataset files as they are, MIDI files through the melody
@@ -111,8 +114,9 @@ pub fn run(args: EvalArgs) -> Result<(), String> {
         .collect();
     let markov = eval::markov_baseline(&train_tunes, vocab);
     let baseline = eval::markov(&markov, &tunes);
-    let neural =
-        eval::with_missing_labels(&tunes, &loaded.trained_on, |t| eval::neural(&loaded.net, t, vocab, &device));
+    let neural = eval::with_missing_labels(&tunes, &loaded.trained_on, |t| {
+        eval::neural(&loaded.net, t, vocab, Prior::NONE, &device)
+    });
     let bars = |t: &Tune| t.melody.end().0.div_ceil(t.melody.meter.steps_per_bar());
     type Group<'a> = (&'static str, &'a dyn Fn(&Tune) -> bool);
     let groups: [Group; 3] =
@@ -146,18 +150,20 @@ pub fn run(args: EvalArgs) -> Result<(), String> {
             &eval::with_missing_labels(&tunes, &loaded.trained_on, |t| eval::int8(&engine, t, vocab)),
         );
     }
-    // The theory-tuned weights (theory strength 1), and the blend the default strength runs:
-    // what tuning to the rules costs in likelihood of real tunes.
+    // The theory-tuned weights alone; what is sampled at strength 1 (those weights and the
+    // sampling prior, `theory::prior`); and at the default strength (the blend and the prior
+    // at that strength): what keeping the rules costs in likelihood of real tunes.
     let default = crate::request::Request::DEFAULT_THEORY;
     let tuned = loaded.tuned.as_ref().map(|tuned| {
         let blend = crate::model::blend::network(loaded.net.clone(), tuned, default);
-        let score = |net: &MelodyModel| {
-            eval::with_missing_labels(&tunes, &loaded.trained_on, |t| eval::neural(net, t, vocab, &device))
+        let score = |net: &MelodyModel, prior: Prior| {
+            eval::with_missing_labels(&tunes, &loaded.trained_on, |t| eval::neural(net, t, vocab, prior, &device))
         };
-        (score(tuned), score(&blend))
+        (score(tuned, Prior::NONE), score(tuned, args.prior.at(1.0)), score(&blend, args.prior.at(default)))
     });
-    if let Some((tuned, blend)) = &tuned {
-        row(&format!("{arch}, theory-tuned"), tuned);
+    if let Some((weights, tuned, blend)) = &tuned {
+        row(&format!("{arch}, tuned weights"), weights);
+        row(&format!("{arch}, theory 1"), tuned);
         row(&format!("{arch}, theory {default}"), blend);
     }
     row("markov-3 (baseline)", &baseline);
@@ -172,9 +178,10 @@ pub fn run(args: EvalArgs) -> Result<(), String> {
         println!("{name:<22}{cells}");
     };
     ratio(&format!("{arch} / markov-3"), &neural, &baseline);
-    if let Some((tuned, blend)) = &tuned {
+    if let Some((weights, tuned, blend)) = &tuned {
         ratio(&format!("theory {default} / markov-3"), blend, &baseline);
-        ratio("theory-tuned / data", tuned, &neural);
+        ratio("tuned weights / data", weights, &neural);
+        ratio("theory 1 / data", tuned, &neural);
         ratio(&format!("theory {default} / data"), blend, &neural);
     }
     Ok(())

@@ -12,6 +12,7 @@ use crate::melody::{Key, Melody, Meter};
 use crate::midi;
 use crate::request::{Origin, Phase, Request};
 use crate::sample::{self, Generation};
+use crate::theory::prior::Prior;
 
 fn parse_meter(s: &str) -> Result<Meter, String> {
     Meter::parse(s).map_err(|e| e.to_string())
@@ -197,8 +198,9 @@ pub fn run(args: GenerateArgs) -> Result<(), String> {
     let theory = loaded.theory(&request)?;
     let engine = loaded.engine(theory)?;
     let started = Instant::now();
-    let g: Generation = burn::tensor::read_sync(sample::generate(&engine, &loaded.trained_on, &request, &mut ()))
-        .map_err(|e| e.to_string())?;
+    let g: Generation =
+        burn::tensor::read_sync(sample::generate(&engine, &loaded.trained_on, &request, Prior::at(theory), &mut ()))
+            .map_err(|e| e.to_string())?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
     // Best first: the best candidate is FILE; with --all every candidate, FILE-1.mid (the best),
     // FILE-2.mid, ….

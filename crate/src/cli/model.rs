@@ -124,3 +124,34 @@ pub fn data_dir(given: PathBuf) -> PathBuf {
         given
     }
 }
+
+/// The sampling prior (`theory::prior`) at theory strength 1, for A/B runs: the shipped values
+/// unless given.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct PriorArgs {
+    /// Nats the sampling prior takes off a note outside the key at theory strength 1 (scaled
+    /// by the strength), for A/B runs.
+    #[arg(long, value_parser = parse_nats)]
+    pub prior_key: Option<f32>,
+    /// Nats off a note that leaves a leap unanswered at theory strength 1, for A/B runs.
+    #[arg(long, value_parser = parse_nats)]
+    pub prior_leap: Option<f32>,
+}
+
+impl PriorArgs {
+    /// The prior at theory strength `s`.
+    pub fn at(&self, s: f32) -> crate::theory::prior::Prior {
+        let full = crate::theory::prior::Prior::FULL;
+        crate::theory::prior::Prior {
+            key: self.prior_key.unwrap_or(full.key) * s,
+            leap: self.prior_leap.unwrap_or(full.leap) * s,
+        }
+    }
+}
+
+fn parse_nats(text: &str) -> Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(x) if (0.0..=20.0).contains(&x) => Ok(x),
+        _ => Err(format!("expected nats from 0 to 20, got {text:?}")),
+    }
+}

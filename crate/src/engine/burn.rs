@@ -8,6 +8,8 @@ use burn::prelude::*;
 use super::{Backend, Engine, EngineError, EngineName, Job, Sampled};
 use crate::encoding::{Lookback, Source, StepFeatures, Vocab};
 use crate::model::{MelodyModel, ModelError, ModelSpec, State};
+use crate::theory::metrics::LEAP;
+use crate::theory::prior::Leap;
 
 pub struct BurnEngine {
     model: MelodyModel,
@@ -42,6 +44,48 @@ pub struct BurnRun {
     noise: Tensor<3>,
     /// The samples' log-likelihood so far, [B, 1] (none before the first sample).
     log_likelihood: Option<Tensor<2>>,
+    /// Where the job leans against unanswered leaps: every sequence's open leap.
+    leaps: Option<Leaps>,
+}
+
+/// `theory::prior::Leap` of every sequence as tensors, so the rule runs on the device:
+/// the class of the last note (−1 before any) and the leap's direction (+1, −1 or 0), [B, 1].
+struct Leaps {
+    last: Tensor<2>,
+    direction: Tensor<2>,
+    /// Every class's index, [1, V].
+    classes: Tensor<2>,
+}
+
+impl Leaps {
+    fn new(primer: &[usize], b: usize, v: usize, device: &Device) -> Leaps {
+        let open = Leap::after(primer);
+        let last = open.last.map_or(-1.0, |c| c as f32);
+        Leaps {
+            last: Tensor::full([b, 1], last, device),
+            direction: Tensor::full([b, 1], open.direction as f32, device),
+            classes: Tensor::<1, Int>::arange(0..v as i64, device).float().reshape([1, v as i32]),
+        }
+    }
+
+    /// 1 where a class leaves its sequence's leap unanswered (`Leap::unanswered`), [B, V].
+    fn unanswered(&self) -> Tensor<2> {
+        let along = (self.classes.clone() - self.last.clone()) * self.direction.clone();
+        let note = self.classes.clone().greater_equal_elem(2.0).float();
+        along.greater_equal_elem(0.0).float() * self.direction.clone().abs() * note
+    }
+
+    /// After each sequence played `chosen` ([B, 1]).
+    fn push(&mut self, chosen: &Tensor<2, Int>) {
+        let c = chosen.clone().float();
+        let note = c.clone().greater_equal_elem(2.0).float();
+        let interval = c.clone() - self.last.clone();
+        let had = self.last.clone().greater_equal_elem(0.0).float();
+        let leapt = interval.clone().abs().greater_equal_elem(LEAP as f32).float() * had * interval.sign();
+        let kept = note.clone().neg().add_scalar(1.0);
+        self.direction = note.clone() * leapt + kept.clone() * self.direction.clone();
+        self.last = note * c + kept * self.last.clone();
+    }
 }
 
 impl Engine for BurnEngine {
@@ -79,7 +123,8 @@ impl Engine for BurnEngine {
             state = self.model.prime(tokens, columns, state);
         }
         let history = job.primer.iter().map(|&c| Tensor::<2, Int>::full([b, 1], c as i64, device)).collect();
-        Ok(BurnRun { state: Some(state), history, features, noise, log_likelihood: None })
+        let leaps = (job.leap > 0.0).then(|| Leaps::new(job.primer, b, v, device));
+        Ok(BurnRun { state: Some(state), history, features, noise, log_likelihood: None, leaps })
     }
 
     async fn advance(&self, run: &mut BurnRun, job: &Job<'_>, until: usize) -> Result<(), EngineError> {
@@ -113,7 +158,14 @@ impl Engine for BurnEngine {
             run.state = Some(next);
             let g = t - first;
             let noise = run.noise.clone().slice(s![.., g..g + 1, ..]).reshape([b as i32, -1]);
-            let chosen = (logits.clone() + noise).argmax(1);
+            let mut scores = logits.clone() + noise;
+            if let Some(leaps) = &run.leaps {
+                scores = scores - leaps.unanswered().mul_scalar(job.leap);
+            }
+            let chosen = scores.argmax(1);
+            if let Some(leaps) = &mut run.leaps {
+                leaps.push(&chosen);
+            }
             let log_p = burn::tensor::activation::log_softmax(logits, 1).gather(1, chosen.clone());
             run.log_likelihood = Some(match run.log_likelihood.take() {
                 Some(sum) => sum + log_p,

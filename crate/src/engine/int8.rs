@@ -9,6 +9,7 @@ use super::{Backend, Engine, EngineError, EngineName, Job, Sampled, gumbel_argma
 use crate::encoding::{Lookback, StepInputs, Vocab};
 use crate::model::packed::{H_SCALE, LANES, PackedLstm, QMatrix};
 use crate::model::{LstmConfig, ModelError};
+use crate::theory::prior::Leap;
 
 /// Exact integer dot product; simd128 in wasm, scalar elsewhere (same result).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -202,7 +203,9 @@ impl Engine for Int8Engine {
         for (b, seq) in run.sequences.iter_mut().enumerate() {
             for t in run.t..until {
                 self.step(&mut seq.scratch, t, job.inputs, &seq.classes);
-                let c = gumbel_argmax(&seq.scratch.logits, job.noise_at(b, t - first, self.packed.classes));
+                let open = if job.leap > 0.0 { Leap::after(&seq.classes) } else { Leap::default() };
+                let noise = job.noise_at(b, t - first, self.packed.classes);
+                let c = gumbel_argmax(&seq.scratch.logits, noise, job.leap, open);
                 seq.log_likelihood += log_prob(&seq.scratch.logits, c);
                 seq.classes.push(c);
             }

@@ -8,7 +8,8 @@
 //
 // `io`: [0] the step to run, [1] the first sampled step (before it the primer supplies the
 // inputs), [2] where each step's static input rows start, [3] where its lookback codes start,
-// [4] the samples' log-likelihood so far (f32 bits); from IO_HEADER: the input token of every step (the class of the step before; the start
+// [4] the samples' log-likelihood so far (f32 bits), [5] the nats off a note that leaves a leap
+// unanswered (f32 bits; theory::prior); from IO_HEADER: the input token of every step (the class of the step before; the start
 // symbol first), then per step STATIC absolute table rows, then per step SLOTS lookback codes.
 
 @group(0) @binding(0) var<storage, read> wts: array<u32>;
@@ -17,7 +18,9 @@
 @group(0) @binding(3) var<storage, read_write> st: array<f32>;
 @group(0) @binding(4) var<storage, read_write> io: array<u32>;
 
-const IO_HEADER: u32 = 5u;
+const IO_HEADER: u32 = 6u;
+// theory::metrics::LEAP: a leap is at least a fifth.
+const LEAP: i32 = 7;
 const WORKGROUP: u32 = 64u;
 // Inputs up to 2048 wide (vec4s), logits (raw and noisy) up to 256 classes: 10 KB of workgroup
 // memory.
@@ -159,10 +162,34 @@ fn head(@builtin(local_invocation_index) li: u32) {
   workgroupBarrier();
   if (li == 0u) {
     if (t >= first) {
+      // theory::prior::Leap: after a leap between the last two notes, a note that does not
+      // turn back loses io[5] nats. Classes from 2 are notes in pitch order.
+      let nats = bitcast<f32>(io[5]);
+      var last = -1;
+      var direction = 0;
+      if (nats > 0.0) {
+        var found = 0u;
+        var s = t;
+        while (s > 0u && found < 2u) {
+          let c = i32(io[IO_HEADER + s]);
+          if (c >= 2) {
+            if (found == 0u) {
+              last = c;
+            } else if (abs(last - c) >= LEAP) {
+              direction = sign(last - c);
+            }
+            found++;
+          }
+          s--;
+        }
+      }
       var best = 0u;
       var top = logits[0];
+      var best_score = noisy[0];
       for (var c = 1u; c < V; c++) {
-        if (noisy[c] > noisy[best]) { best = c; }
+        var score = noisy[c];
+        if (direction != 0 && c >= 2u && (i32(c) - last) * direction >= 0) { score -= nats; }
+        if (score > best_score) { best = c; best_score = score; }
         top = max(top, logits[c]);
       }
       var sum = 0.0;

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::encoding::{Lookback, StepInputs, Vocab};
 use crate::model::ModelError;
+use crate::theory::prior::Leap;
 
 #[cfg(feature = "burn")]
 pub mod burn;
@@ -105,9 +106,12 @@ pub struct Job<'a> {
     pub inputs: &'a StepInputs,
     /// The classes of the primer's events (teacher-forced).
     pub primer: &'a [usize],
-    /// `T·g`, `g` Gumbel noise: [batch][generated steps][classes], flat.
+    /// `T·g`, `g` Gumbel noise, plus the theory prior's static part (`theory::prior`):
+    /// [batch][generated steps][classes], flat.
     pub noise: &'a [f32],
     pub batch: usize,
+    /// Nats off a note that leaves a leap unanswered (`theory::prior::Leap`); 0 for none.
+    pub leap: f32,
 }
 
 impl Job<'_> {
@@ -128,12 +132,16 @@ pub fn token_at(t: usize, vocab: Vocab, classes: &[usize]) -> usize {
     if t == 0 { vocab.start() } else { classes[t - 1] }
 }
 
-/// Index of the largest `logits[c] + noise[c]` (the first of equals).
-pub fn gumbel_argmax(logits: &[f32], noise: &[f32]) -> usize {
+/// Index of the largest `logits[c] + noise[c]` (the first of equals), less `leap` nats for a
+/// note that leaves `open`'s leap unanswered.
+pub fn gumbel_argmax(logits: &[f32], noise: &[f32], leap: f32, open: Leap) -> usize {
+    let score = |c: usize| logits[c] + noise[c] - if leap > 0.0 && open.unanswered(c) { leap } else { 0.0 };
     let mut best = 0;
+    let mut top = score(0);
     for c in 1..logits.len() {
-        if logits[c] + noise[c] > logits[best] + noise[best] {
-            best = c;
+        let s = score(c);
+        if s > top {
+            (best, top) = (c, s);
         }
     }
     best
@@ -180,9 +188,14 @@ mod tests {
 
     #[test]
     fn sampling_takes_the_largest_noisy_logit() {
-        assert_eq!(gumbel_argmax(&[1.0, 3.0, 2.0], &[0.0; 3]), 1);
-        assert_eq!(gumbel_argmax(&[1.0, 3.0, 2.0], &[0.0, 0.0, 1.5]), 2);
-        assert_eq!(gumbel_argmax(&[1.0, 1.0], &[0.0, 0.0]), 0, "ties keep the first");
+        let none = Leap::default();
+        assert_eq!(gumbel_argmax(&[1.0, 3.0, 2.0], &[0.0; 3], 0.0, none), 1);
+        assert_eq!(gumbel_argmax(&[1.0, 3.0, 2.0], &[0.0, 0.0, 1.5], 0.0, none), 2);
+        assert_eq!(gumbel_argmax(&[1.0, 1.0], &[0.0, 0.0], 0.0, none), 0, "ties keep the first");
+        // After a leap up to class 3, class 4 (on up) loses a nat, class 2 (back down) none.
+        let open = Leap { last: Some(3), direction: 1 };
+        assert_eq!(gumbel_argmax(&[0.0, 0.0, 1.0, 0.0, 1.5], &[0.0; 5], 1.0, open), 2);
+        assert_eq!(gumbel_argmax(&[0.0, 0.0, 1.0, 0.0, 1.5], &[0.0; 5], 0.0, open), 4, "no prior");
         assert!((log_prob(&[0.0, 0.0], 1) - 0.5f64.ln()).abs() < 1e-12);
         assert!((log_prob(&[1000.0, 0.0, 1000.0], 0) - 0.5f64.ln()).abs() < 1e-9, "no overflow");
         let p: f64 = (0..3).map(|c| log_prob(&[0.3, -1.0, 2.0], c).exp()).sum();

@@ -15,7 +15,7 @@ pub const SHADER: &str = include_str!("lstm.wgsl");
 /// Invocations per workgroup of the layer kernels (`WORKGROUP` in the shader).
 const WORKGROUP: u32 = 64;
 /// Header words of `io` (`IO_HEADER` in the shader).
-const IO_HEADER: usize = 5;
+const IO_HEADER: usize = 6;
 /// The shader's workgroup arrays: inputs up to 2048 wide, up to 256 classes.
 const MAX_INPUT: usize = 2048;
 const MAX_CLASSES: usize = 256;
@@ -160,10 +160,10 @@ impl WgslLayout {
         self.common(self.head)
     }
 
-    /// The `io` buffer of one sequence: header, input tokens (the start symbol, then the
-    /// primer's classes; the shader appends its samples), every step's static table rows and
-    /// its lookback codes.
-    pub fn io(&self, inputs: &StepInputs, primer: &[usize]) -> Vec<u32> {
+    /// The `io` buffer of one sequence: header (with the nats off a note that leaves a leap
+    /// unanswered, `leap`), input tokens (the start symbol, then the primer's classes; the
+    /// shader appends its samples), every step's static table rows and its lookback codes.
+    pub fn io(&self, inputs: &StepInputs, primer: &[usize], leap: f32) -> Vec<u32> {
         let total = inputs.len();
         let rows_at = IO_HEADER + total + 1;
         let codes_at = rows_at + total * self.feature_rows.len();
@@ -171,6 +171,7 @@ impl WgslLayout {
         io[1] = primer.len() as u32;
         io[2] = rows_at as u32;
         io[3] = codes_at as u32;
+        io[5] = leap.to_bits();
         io[IO_HEADER] = self.classes as u32; // the start symbol
         for (i, &c) in primer.iter().enumerate() {
             io[IO_HEADER + 1 + i] = c as u32;
@@ -354,7 +355,7 @@ mod runtime {
             self.gpu.check()?;
             let device = &self.gpu.device;
             let v = self.layout.classes;
-            let io_words = self.layout.io(job.inputs, job.primer);
+            let io_words = self.layout.io(job.inputs, job.primer, job.leap);
             let (_, count) = WgslLayout::samples(job.primer.len(), job.steps());
             let mut sequences = Vec::with_capacity(job.batch);
             for b in 0..job.batch {
@@ -474,23 +475,29 @@ mod tests {
     }
 
     #[test]
+    fn the_shader_leaps_as_the_metrics_do() {
+        assert!(SHADER.contains(&format!("const LEAP: i32 = {};", crate::theory::metrics::LEAP)));
+    }
+
+    #[test]
     fn io_holds_tokens_rows_and_codes() {
         let lookback = Lookback { bars: vec![1], half: false, form: true };
         let layout = WgslLayout::new(&packed(20, &lookback), &lookback).unwrap();
         let c = Conditioning { meter: Meter::parse("2/4").unwrap(), key: None, style: None };
         let inputs = StepInputs::new(&c, &lookback, None, 10);
-        let io = layout.io(&inputs, &[5, 7]);
+        let io = layout.io(&inputs, &[5, 7], 0.25);
         assert_eq!(&io[..2], &[0, 2]);
-        assert_eq!(&io[5..8], &[39, 5, 7], "start symbol, then the primer");
+        assert_eq!(f32::from_bits(io[5]), 0.25, "the leap rule's nats");
+        assert_eq!(&io[6..9], &[39, 5, 7], "start symbol, then the primer");
         let (rows, codes) = (io[2] as usize, io[3] as usize);
-        assert_eq!(rows, 5 + 11);
+        assert_eq!(rows, 6 + 11);
         // Step 9's place in the bar (1) as a row of the first feature table, after the 40
         // token rows.
         assert_eq!(io[rows + 9 * 5], 40 + 1);
         assert_eq!(io[rows + 9 * 5 + 1], 40 + 64 + c.at(9).meter as u32);
         assert_eq!(&io[codes + 9 * 2..codes + 10 * 2], inputs.codes(9));
         assert_eq!(io.len(), codes + 10 * 2);
-        assert_eq!(WgslLayout::samples(2, 8), (8, 8));
+        assert_eq!(WgslLayout::samples(2, 8), (9, 8));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::corpus::Tune;
 use crate::encoding::{Event, Lookback, StepInputs, TrainedOn, Vocab};
 use crate::engine::int8::Int8Engine;
 use crate::model::MelodyModel;
+use crate::theory::prior::Prior;
 use markov::NoteMarkov;
 pub use markov::Tally;
 
@@ -30,8 +31,9 @@ fn encode(t: &Tune, vocab: Vocab, lookback: &Lookback) -> (Vec<usize>, StepInput
     (classes, inputs)
 }
 
-/// Scores each tune from its first step with a neural model; one tally per tune.
-pub fn neural(model: &MelodyModel, tunes: &[Tune], vocab: Vocab, device: &Device) -> Vec<Tally> {
+/// Scores each tune from its first step with a neural model, each step's logits leaned by
+/// `prior` (`theory::prior`: what is sampled at that theory strength); one tally per tune.
+pub fn neural(model: &MelodyModel, tunes: &[Tune], vocab: Vocab, prior: Prior, device: &Device) -> Vec<Tally> {
     let lookback = model.input().reads().clone();
     let width = StepInputs::width(lookback.slots());
     let mut out = vec![Tally::default(); tunes.len()];
@@ -62,8 +64,29 @@ pub fn neural(model: &MelodyModel, tunes: &[Tune], vocab: Vocab, device: &Device
         let v = vocab.size();
         for (row, (targets, _)) in encoded.iter().enumerate() {
             let rows = &logp[row * len * v..(row * len + targets.len() + 1) * v];
-            out[chunk[row]] = tally(targets, rows, vocab);
+            out[chunk[row]] = if prior == Prior::NONE {
+                tally(targets, rows, vocab)
+            } else {
+                tally(targets, &leaned(rows, targets, tunes[chunk[row]].conditioning().key, prior, vocab), vocab)
+            };
         }
+    }
+    out
+}
+
+/// Log-probabilities per step (`[steps + 1, classes]`) after `prior`'s bias at each step, given
+/// the classes before it: log softmax(log p + bias).
+fn leaned(logp: &[f32], targets: &[i32], key: Option<crate::melody::Key>, prior: Prior, vocab: Vocab) -> Vec<f32> {
+    let v = vocab.size();
+    let key_bias = prior.key_bias(key, vocab);
+    let classes: Vec<usize> = targets.iter().map(|&c| c as usize).collect();
+    let mut out = Vec::with_capacity(logp.len());
+    for (step, row) in logp.chunks(v).enumerate() {
+        let bias = prior.bias(&key_bias, &classes[..step.min(classes.len())]);
+        let leaned: Vec<f64> = row.iter().zip(&bias).map(|(&l, &b)| l as f64 + b as f64).collect();
+        let max = leaned.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let log_sum = leaned.iter().map(|x| (x - max).exp()).sum::<f64>().ln() + max;
+        out.extend(leaned.iter().map(|x| (x - log_sum) as f32));
     }
     out
 }
@@ -235,7 +258,7 @@ mod tests {
         let model = crate::model::build(&spec, &device).unwrap();
         let tunes = vec![tune(&[60, 62, 64]), tune(&[30, 100, 67, 67, 69])];
         let tunes = folded(&tunes, Vocab::DEFAULT);
-        let tallies = neural(&model, &tunes, Vocab::DEFAULT, &device);
+        let tallies = neural(&model, &tunes, Vocab::DEFAULT, Prior::NONE, &device);
         assert_eq!(tallies[0].notes, 3);
         assert_eq!(tallies[1].notes, 5);
         // An untrained model is close to uniform over 39 classes: ~5.3 bits a step.
@@ -247,7 +270,7 @@ mod tests {
             assert!((t.end_bits - (39f64 / 38.0).log2()).abs() < 0.05, "{t:?}");
         }
         // The same tunes batched differently give the same figures.
-        let alone = neural(&model, &tunes[1..], Vocab::DEFAULT, &device);
+        let alone = neural(&model, &tunes[1..], Vocab::DEFAULT, Prior::NONE, &device);
         assert!((alone[0].bits - tallies[1].bits).abs() < 1e-3);
     }
 
@@ -265,7 +288,7 @@ mod tests {
         let model = config.init(&device).unwrap();
         let engine = Int8Engine::new(crate::model::packed::PackedLstm::from_lstm(&model).unwrap(), &config).unwrap();
         let tunes = folded(&[tune(&[60, 62, 64, 65, 67, 69]), tune(&[72, 71, 69])], Vocab::DEFAULT);
-        let float = neural(&MelodyModel::Lstm(model), &tunes, Vocab::DEFAULT, &device);
+        let float = neural(&MelodyModel::Lstm(model), &tunes, Vocab::DEFAULT, Prior::NONE, &device);
         let int8 = int8(&engine, &tunes, Vocab::DEFAULT);
         for (f, q) in float.iter().zip(&int8) {
             assert_eq!(f.notes, q.notes);

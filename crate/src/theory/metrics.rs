@@ -30,7 +30,8 @@ pub const WINDOW: usize = 128;
 const MOTIF: usize = 8;
 const MOTIF_PITCHES: usize = 3;
 const CHUNK: usize = 16;
-const LEAP: i32 = 7;
+/// A leap: at least a fifth between consecutive notes.
+pub(crate) const LEAP: i32 = 7;
 
 /// One 16th step as the metrics see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -129,13 +130,20 @@ pub fn measure(notes: &[Note]) -> MelodyMetrics {
 
 /// Measures the first `window` steps of a melody from its first note (RL Tuner measured 32).
 pub fn measure_within(notes: &[Note], window: usize) -> MelodyMetrics {
+    measure_in(notes, window, None)
+}
+
+/// `measure_within`, with the key and tonic rules judged against `stated` (the key a melody
+/// was asked for or written in) rather than the key its first notes suggest. A 32-step window
+/// is short for an estimate: RL Tuner judged against the key its model was asked for.
+pub fn measure_in(notes: &[Note], window: usize, stated: Option<Key>) -> MelodyMetrics {
     let slots = slots_within(notes, window);
     let onsets = onsets(&slots);
     let (in_motif, in_repeated_motif) = motifs(&slots);
     let count = |v: &[bool]| v.iter().filter(|&&b| b).count();
     let (in_motif, in_repeated_motif) = (count(&in_motif), count(&in_repeated_motif));
     let (chunks, repeated_chunks) = chunks(&slots);
-    let key = window_key(notes, slots.len());
+    let key = stated.or_else(|| window_key(notes, slots.len()));
     let not_in_key = key.map_or(0, |k| onsets.iter().filter(|(_, p)| !in_key(k, *p)).count());
     let pitches: Vec<i32> = onsets.iter().map(|(_, p)| p.midi() as i32).collect();
     let judged = leaps(&pitches);

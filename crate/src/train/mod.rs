@@ -134,7 +134,7 @@ impl Work<'_> {
 
 /// Bits per note of held-out tunes under the model, summed.
 pub fn validate(model: &MelodyModel, tunes: &[Tune], vocab: Vocab, device: &Device) -> Tally {
-    let tallies = eval::neural(model, tunes, vocab, device);
+    let tallies = eval::neural(model, tunes, vocab, crate::theory::prior::Prior::NONE, device);
     eval::total(&tallies, tunes, |_| true)
 }
 

@@ -30,6 +30,7 @@ use crate::request::Request;
 use crate::rng::Rng;
 use crate::sample;
 use crate::theory::metrics::{self, Summary};
+use crate::theory::prior::Prior;
 use crate::theory::rewards::{RewardWeights, step_rewards};
 
 #[derive(Debug, Clone)]
@@ -148,7 +149,7 @@ fn sample_batch(
             candidates: options.candidates,
             ..Request::default()
         };
-        let g = burn::tensor::read_sync(sample::generate(&engine, trained, &request, &mut ()))
+        let g = burn::tensor::read_sync(sample::generate(&engine, trained, &request, Prior::NONE, &mut ()))
             .map_err(|e| ModelError::Config(format!("sampling: {e}")))?;
         generations.push(g);
     }
@@ -360,7 +361,9 @@ mod tests {
     fn not_in_key(model: &MelodyModel, spec: &ModelSpec, n: u32) -> f64 {
         let engine = BurnEngine::new(model.clone(), spec, Device::flex(), Backend::Cpu).unwrap();
         let request = Request { bars: 2, seed: 99, candidates: n, ..Request::default() };
-        let g = burn::tensor::read_sync(sample::generate(&engine, &TrainedOn::default(), &request, &mut ())).unwrap();
+        let g =
+            burn::tensor::read_sync(sample::generate(&engine, &TrainedOn::default(), &request, Prior::NONE, &mut ()))
+                .unwrap();
         Summary::of(&g.metrics).not_in_key
     }
 
