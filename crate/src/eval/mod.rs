@@ -355,4 +355,31 @@ mod tests {
         let foreign = markov.score(&tune(&[61, 70, 52, 80, 49]).melody);
         assert!(up_a_tone.bits_per_note() < foreign.bits_per_note() - 5.0, "{up_a_tone:?} {foreign:?}");
     }
+
+    // What eval scores at a theory strength is what the sampler draws from: log-softmax of the
+    // model's log-probabilities plus the prior's bias, the leap rule following the tune itself.
+    #[test]
+    fn the_leaned_distribution_is_the_prior_on_the_model() {
+        let v = Vocab::DEFAULT;
+        let n = v.size();
+        let on = |p: i32| v.index(Event::On(Pitch::new(p).unwrap()));
+        // A uniform model over three steps of C4, G4 (a leap up), then anything.
+        let logp = vec![-(n as f32).ln(); 3 * n];
+        let targets = [on(60) as i32, on(67) as i32];
+        let key = Some(crate::melody::Key::C_MAJOR);
+        let same = leaned(&logp, &targets, key, Prior::NONE, v);
+        assert!(same.iter().zip(&logp).all(|(a, b)| (a - b).abs() < 1e-6), "no prior, no change");
+        let prior = Prior { key: 1.0, leap: 2.0 };
+        let out = leaned(&logp, &targets, key, prior, v);
+        for row in out.chunks(n) {
+            let total: f64 = row.iter().map(|&l| (l as f64).exp()).sum();
+            assert!((total - 1.0).abs() < 1e-5, "each step is a distribution: {total}");
+        }
+        // Step 0: only the key rule; C sharp is 1 nat below C.
+        assert!((out[on(60)] - out[on(61)] - 1.0).abs() < 1e-5);
+        // Step 2, after the leap: A4 (up again) loses the leap's 2 nats against F4 (back down).
+        let step2 = &out[2 * n..];
+        assert!((step2[on(65)] - step2[on(69)] - 2.0).abs() < 1e-5);
+        assert!((step2[on(65)] - step2[on(66)] - 1.0).abs() < 1e-5, "F sharp: only outside the key");
+    }
 }

@@ -3,9 +3,9 @@
 //!
 //! Every figure is taken over the melody's 16th steps from its first note (leading rests
 //! removed), the first [`WINDOW`] of them, each step a rest, a hold or the onset of a pitch:
-//! - the key is the Krumhansl–Schmuckler estimate of those notes ([`super::estimate_key`]);
-//!   a note is in the key if it is in the major scale, or for a minor key in natural ∪
-//!   harmonic minor;
+//! - the key is the Krumhansl–Schmuckler estimate of those notes ([`super::estimate_key`]),
+//!   or, in [`measure_in`], the key the melody states; a note is in the key if it is in the
+//!   major scale, or for a minor key in natural ∪ harmonic minor;
 //! - a *motif* is an 8-step window holding onsets of at least 3 distinct pitches; a note is in
 //!   a motif if its onset lies in one, and in a *repeated* motif if that window's 8 steps also
 //!   occur exactly in an earlier window that does not overlap it;

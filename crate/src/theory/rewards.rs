@@ -2,7 +2,9 @@
 //! reinforcement learning: each rule of `metrics` turned into a reward on the step whose event
 //! kept or broke it, so that a policy gradient credits the choice that earned it. The rules and
 //! their definitions are exactly the metrics' (the key their estimate, the motifs theirs), so
-//! what is rewarded is what is measured.
+//! what is rewarded is what the structure figures measure. (RL Tuner's own key figure is
+//! judged against the key the melody was made in, which the estimate usually is; the sampling
+//! prior, `super::prior`, holds notes to that key.)
 
 use crate::melody::Note;
 
