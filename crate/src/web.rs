@@ -135,6 +135,13 @@ pub fn read_midi(bytes: &[u8]) -> Result<JsValue, JsError> {
     to_js(&Read { notes: m.notes().to_vec(), meter, tempo: m.tempo.bpm(), key: m.key })
 }
 
+/// Benchmarks: the int8 engine's kernel on rows in the L1 cache, `rounds` passes; returns the
+/// multiply-adds done, for the caller to divide by the time it took.
+#[wasm_bindgen(js_name = int8Kernel)]
+pub fn int8_kernel(rounds: u32) -> f64 {
+    crate::engine::int8::kernel_in_cache(rounds) as f64
+}
+
 /// Which of built-in model `name`'s weight files a request's theory strength (`theory`; null:
 /// the model's default) runs on: `{data, tuned, blend}`, so the worker downloads only those.
 #[wasm_bindgen(js_name = weightsFor)]

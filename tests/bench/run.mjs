@@ -273,6 +273,16 @@ async function firstMelody(browser, server) {
     const ms = await mark('tunesmith:first-melody');
     const readyMs = await mark('tunesmith:ready');
     const { backend } = melody;
+    // Where the time goes: the page's own timeline (navigation and resource timing) and, for
+    // what the worker fetches, which the page's timeline does not see, the server's log.
+    const timeline = await page.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      const lite = performance.getEntriesByType('resource').find((r) => r.name.endsWith('/tunesmith-lite_bg.wasm'));
+      return { html: nav.responseEnd, scripts: nav.domContentLoadedEventEnd, wasm: lite?.responseEnd ?? null, origin: performance.timeOrigin };
+    });
+    const asked = (test) => server.requests.slice(first).find((r) => test(r.path));
+    const model = asked((p) => p.startsWith('/models/'));
+    const worker = asked((p) => p.endsWith('/worker.js'));
     // What was asked for before the melody was on show (server and browser share a clock): not
     // what the page fetches after it (abcjs for the staff notation, the full wasm module that
     // 'auto' times WebGPU with), which the first melody never waits for; nor the harness.
@@ -280,7 +290,9 @@ async function firstMelody(browser, server) {
     const before = server.requests.slice(first).filter((r) => r.at <= shownAt);
     const files = (await gzipSizes(before)).filter((f) => !f.path.startsWith('/bench/') && !f.path.startsWith('/www/vendor/'));
     const after = [...new Set(server.requests.slice(first).filter((r) => r.at > shownAt && !r.path.startsWith('/bench/')).map((r) => r.path))];
-    return { ms, readyMs, backend, files, transfer: total(files), after };
+    const since = (r) => (r ? r.at - timeline.origin : null);
+    const stages = { ...timeline, worker: since(worker), model: since(model), modelFile: model?.path ?? null };
+    return { ms, readyMs, backend, files, transfer: total(files), after, stages };
   } finally {
     await context.close();
   }
@@ -365,6 +377,21 @@ try {
     console.error(`round ${round}: ${due.map((r) => `${r.name} ${r.model} ${r.error ? 'failed' : `${r.runs.at(-1).toFixed(0)} ms`}`).join(' · ')}`);
   }
   for (const row of rows) await closeRow(row);
+
+  // How close the CPU row is to this machine's limit: the int8 kernel alone, its rows in cache.
+  let kernel = null;
+  if (rows.some((r) => r.key === 'basic_rnn-cpu')) {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${server.url}/bench/tunesmith.html`);
+      kernel = await page.evaluate(() => window.benchTunesmith.kernelRate());
+    } catch (e) {
+      kernel = { error: e.message.split('\n')[0] };
+    } finally {
+      await context.close();
+    }
+  }
 
   // Time to first melody: the median of three fresh loads.
   let page = null;
@@ -474,9 +501,25 @@ try {
       : `${x.label}: ${x.ratio.toFixed(2)}× (${x.ours} ${x.oursSps.toFixed(1)} steps/s ÷ ${x.theirs} ${x.theirsSps.toFixed(1)} steps/s; basic_rnn, sampled)`);
   }
   report.anchorRatios = anchorRatios;
+  // Multiply-adds a step of basic_rnn on the int8 engine: each layer's gates (4H rows) over its
+  // matvec input (layer 0: its own h, its token's row is a table lookup; above: h below and its
+  // own), then the head (38 classes × H).
+  const H = 512;
+  const basicRnnMacs = 4 * H * H + 4 * H * 2 * H + 38 * H;
+  if (kernel?.error) console.log(`int8 kernel alone: failed: ${kernel.error}`);
+  else if (kernel) {
+    const cpu = timed['basic_rnn-cpu'];
+    const reached = cpu ? cpu.stepsPerSecond * basicRnnMacs : null;
+    console.log(`int8 kernel alone, rows in the L1 cache: ${(kernel.macsPerSecond / 1e9).toFixed(2)} G multiply-adds/s` +
+      (reached ? `; tunesmith CPU on basic_rnn: ${cpu.stepsPerSecond.toFixed(1)} steps/s × ${(basicRnnMacs / 1e6).toFixed(2)} M a step = ${(reached / 1e9).toFixed(2)} G/s, ${((100 * reached) / kernel.macsPerSecond).toFixed(0)}% of the kernel's rate` : ''));
+    report.kernel = { ...kernel, basicRnnMacs, reached };
+  }
   const mb = (b) => (b / 1e6).toFixed(2);
   if (page) {
     console.log(`\ntime to first 8-bar melody (navigation → melody on the page, empty cache): ${page.ms.toFixed(0)} ms on ${page.backend} (ready to generate at ${page.readyMs.toFixed(0)} ms; median of ${page.loadsMs.map((x) => x.toFixed(0)).join(', ')} ms)`);
+    const s = page.stages;
+    const at = (x) => (x === null ? '–' : `${x.toFixed(0)} ms`);
+    console.log(`  where the time goes (that load): HTML received at ${at(s.html)}; the page's scripts run by ${at(s.scripts)}; the lite wasm downloaded by ${at(s.wasm)} (compiled on arrival); the worker's script asked for at ${at(s.worker)}; the worker asked for ${s.modelFile ?? 'no model file'} at ${at(s.model)}; ready at ${at(page.readyMs)} (module instantiated, weights parsed); the melody on the page ${(page.ms - page.readyMs).toFixed(0)} ms later`);
     console.log(`page transfer: ${mb(page.transfer.gzip)} MB gzip (${mb(page.transfer.raw)} MB raw) in ${page.files.length} files`);
     for (const f of page.files.sort((a, b) => b.gzip - a.gzip)) console.log(`  ${pad(f.path, 32)} ${pad(f.raw, 10)} → ${f.gzip} B gzip`);
     if (page.after.length) console.log(`  fetched after the first melody (not counted): ${page.after.join(', ')}`);

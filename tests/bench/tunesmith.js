@@ -3,7 +3,7 @@
 // after the whole melody is back on the host. Same shape as window.benchMagenta: load() once,
 // then run(steps) as often as the runner likes.
 
-import init, { Generator, catalog, startWebGpu, weightsFor } from '/tunesmith.js';
+import init, { Generator, catalog, int8Kernel, startWebGpu, weightsFor } from '/tunesmith.js';
 
 // The primer magenta.js uses, in 16th steps.
 const PRIMER = [60, 64, 67, 72].map((pitch, i) => ({ pitch, onset: 4 * i, duration: 4 }));
@@ -60,6 +60,30 @@ window.benchTunesmith = {
     engine = ROW_NAMES[melody.engine] ?? ROW_NAMES[`${melody.engine}/${backend}`];
     if (melody.totalSteps !== steps + 16) throw new Error(`got ${melody.totalSteps} steps, asked ${steps} after a 16-step primer`);
     return { ms, engine };
+  },
+
+  /**
+   * The int8 engine's kernel alone, on rows in the L1 cache: this machine's rate for it in
+   * multiply-adds a second, the best of three runs of at least 300 ms each.
+   */
+  async kernelRate() {
+    await init();
+    int8Kernel(200); // warm-up
+    let best = 0;
+    for (let run = 0; run < 3; run++) {
+      let rounds = 1000;
+      for (;;) {
+        const t0 = performance.now();
+        const macs = int8Kernel(rounds);
+        const ms = performance.now() - t0;
+        if (ms >= 300) {
+          best = Math.max(best, (macs / ms) * 1000);
+          break;
+        }
+        rounds *= 2;
+      }
+    }
+    return { macsPerSecond: best };
   },
 
   /** After the warm-up: what ran the model. */

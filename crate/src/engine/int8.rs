@@ -51,6 +51,27 @@ fn matvec_add(m: &QMatrix, x: &[i16], out: &mut [f32]) {
     }
 }
 
+/// The kernel alone, on rows that stay in the L1 cache: `rounds` passes over 16 rows of 1,024
+/// weights, against an input changed every pass. Returns the multiply-adds done. Benchmarks
+/// time it for this machine's rate for the kernel — the ceiling a step could reach if its
+/// weights never left the cache — beside the rate a whole model reaches.
+pub fn kernel_in_cache(rounds: u32) -> u64 {
+    const COLS: usize = 1024;
+    const ROWS: usize = 16;
+    let w: Vec<i8> = (0..ROWS * COLS).map(|i| ((i * 37) % 127) as i8 - 63).collect();
+    let mut x: Vec<i16> = (0..COLS).map(|i| ((i * 91) % 2001) as i16 - 1000).collect();
+    let mut sum = 0i64;
+    for r in 0..rounds {
+        x[0] = r as i16;
+        let x = core::hint::black_box(&x);
+        for row in w.chunks(COLS) {
+            sum = sum.wrapping_add(dot(row, x) as i64);
+        }
+    }
+    core::hint::black_box(sum);
+    rounds as u64 * (ROWS * COLS) as u64
+}
+
 fn quantise(h: f32) -> i16 {
     (h * H_SCALE).round() as i16
 }
@@ -231,6 +252,12 @@ mod tests {
     use crate::model::PitchRange;
     use crate::rng::Rng;
     use burn::prelude::*;
+
+    #[test]
+    fn the_kernel_benchmark_counts_its_multiply_adds() {
+        assert_eq!(kernel_in_cache(3), 3 * 16 * 1024);
+        assert_eq!(kernel_in_cache(0), 0);
+    }
 
     #[test]
     fn quantised_matvec_is_close_to_float() {

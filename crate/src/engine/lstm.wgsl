@@ -9,8 +9,9 @@
 // `io`: [0] the step to run, [1] the first sampled step (before it the primer supplies the
 // inputs), [2] where each step's static input rows start, [3] where its lookback codes start,
 // [4] the samples' log-likelihood so far (f32 bits), [5] the nats off a note that leaves a leap
-// unanswered (f32 bits; theory::prior); from IO_HEADER: the input token of every step (the class of the step before; the start
-// symbol first), then per step STATIC absolute table rows, then per step SLOTS lookback codes.
+// unanswered (f32 bits; theory::prior); from IO_HEADER: the input token of every step (the
+// class of the step before; the start symbol first), then per step STATIC absolute table rows,
+// then per step SLOTS lookback codes.
 
 @group(0) @binding(0) var<storage, read> wts: array<u32>;
 @group(0) @binding(1) var<storage, read> prm: array<f32>;
