@@ -142,10 +142,11 @@ impl PriorArgs {
     /// The prior at theory strength `s`.
     pub fn at(&self, s: f32) -> crate::theory::prior::Prior {
         let full = crate::theory::prior::Prior::FULL;
-        crate::theory::prior::Prior {
-            key: self.prior_key.unwrap_or(full.key) * s,
-            leap: self.prior_leap.unwrap_or(full.leap) * s,
-        }
+        let given = crate::theory::prior::Prior {
+            key: self.prior_key.unwrap_or(full.key),
+            leap: self.prior_leap.unwrap_or(full.leap),
+        };
+        given.scaled(s)
     }
 }
 

@@ -35,7 +35,12 @@ impl Prior {
 
     /// At theory strength `s` (0–1).
     pub fn at(s: f32) -> Prior {
-        Prior { key: Self::FULL.key * s, leap: Self::FULL.leap * s }
+        Self::FULL.scaled(s)
+    }
+
+    /// This prior (its nats at strength 1) at theory strength `s`: both rules scale with it.
+    pub fn scaled(self, s: f32) -> Prior {
+        Prior { key: self.key * s, leap: self.leap * s }
     }
 
     /// The static part: per class, −`key` for a note outside `key` (none without a key).
